@@ -1,0 +1,281 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, SWAPDB, HELLO, AUTH.
+
+use super::{cmd, flags::*, Ctx, Post, NOKEYS};
+use crate::error::{CmdResult, Error};
+use crate::resp::Proto;
+use crate::util::{eq_ic, parse_i64};
+use bytes::Bytes;
+
+pub static COMMANDS: &[super::Command] = &[
+    cmd(
+        "ping",
+        -1,
+        FAST | SUBSCRIBED_OK | STALE,
+        NOKEYS,
+        "connection",
+        "1.0.0",
+        "[message]",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    cmd(
+        "echo",
+        2,
+        FAST,
+        NOKEYS,
+        "connection",
+        "1.0.0",
+        "message",
+        "Returns the given string.",
+        echo,
+    ),
+    cmd(
+        "quit",
+        -1,
+        FAST | NO_AUTH | SUBSCRIBED_OK | STALE | ALLOW_BUSY | LOADING,
+        NOKEYS,
+        "connection",
+        "1.0.0",
+        "",
+        "Closes the connection.",
+        quit,
+    ),
+    cmd(
+        "reset",
+        1,
+        FAST | NO_AUTH | SUBSCRIBED_OK | STALE | LOADING | NOSCRIPT,
+        NOKEYS,
+        "connection",
+        "6.2.0",
+        "",
+        "Resets the connection.",
+        reset,
+    ),
+    cmd(
+        "select",
+        2,
+        FAST | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "1.0.0",
+        "index",
+        "Changes the selected database.",
+        select,
+    ),
+    cmd(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        NOKEYS,
+        "server",
+        "4.0.0",
+        "index1 index2",
+        "Swaps two Redis databases.",
+        swapdb,
+    ),
+    cmd(
+        "hello",
+        -1,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        "connection",
+        "6.0.0",
+        "[protover [AUTH username password] [SETNAME clientname]]",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    cmd(
+        "auth",
+        -2,
+        FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        "connection",
+        "1.0.0",
+        "[username] password",
+        "Authenticates the connection.",
+        auth,
+    ),
+];
+
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2 {
+        return Err(Error::arity("ping"));
+    }
+    if ctx.client.in_resp2_subscribed_mode() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).map(|b| &b[..]).unwrap_or(b""));
+    } else if let Some(m) = args.get(1) {
+        ctx.out.bulk(m);
+    } else {
+        ctx.out.simple("PONG");
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.out.bulk(&args[1]);
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.out.ok();
+    ctx.post.push(Post::Close);
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.client.multi = None;
+    ctx.client.multi_error = false;
+    super::tx::unwatch_all(ctx.store, ctx.client);
+    super::pubsub::unsubscribe_everything(ctx);
+    super::client::stop_monitor(ctx);
+    ctx.client.db = 0;
+    ctx.client.proto = Proto::Resp2;
+    ctx.out.proto = Proto::Resp2;
+    ctx.client.reply_mode = crate::net::client::ReplyMode::On;
+    ctx.client.name = None;
+    ctx.client.no_evict = false;
+    if ctx.srv.auth_required() {
+        ctx.client.authenticated = false;
+    }
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+fn db_index(ctx: &Ctx, arg: &[u8], err: Error) -> Result<usize, Error> {
+    let i = parse_i64(arg).ok_or(err)?;
+    if i < 0 || i as usize >= ctx.store.dbs.len() {
+        return Err(Error::DbIndexOutOfRange);
+    }
+    Ok(i as usize)
+}
+
+fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let i = db_index(ctx, &args[1], Error::NotInteger)?;
+    ctx.client.db = i;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let a = db_index(ctx, &args[1], Error::err("invalid first DB index"))?;
+    let b = db_index(ctx, &args[2], Error::err("invalid second DB index"))?;
+    if a != b {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = ctx.store.dbs.split_at_mut(hi);
+        left[lo].swap_contents(&mut right[0]);
+    }
+    ctx.dirty(1);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Check a password for `user` against requirepass (there is only the default user).
+fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
+    let required = ctx.srv.config.read().requirepass.clone();
+    if user != b"default" {
+        return Err(Error::WrongPass);
+    }
+    if required.is_empty() || required.as_bytes() == pass {
+        Ok(())
+    } else {
+        Err(Error::WrongPass)
+    }
+}
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::Syntax);
+    }
+    if args.len() == 2 && !ctx.srv.auth_required() {
+        return Err(Error::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    let (user, pass) = if args.len() == 3 {
+        (&args[1][..], &args[2][..])
+    } else {
+        (&b"default"[..], &args[1][..])
+    };
+    match check_password(ctx, user, pass) {
+        Ok(()) => {
+            ctx.client.authenticated = true;
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("failed AUTH attempt from {}", ctx.client.handle.addr);
+            Err(e)
+        }
+    }
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() >= 2 {
+        let v = parse_i64(&args[1])
+            .ok_or_else(|| Error::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(Error::msg("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
+        i = 2;
+    }
+    let mut setname = None;
+    let mut authed = false;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "auth") && more >= 2 {
+            check_password(ctx, &args[i + 1], &args[i + 2])?;
+            authed = true;
+            i += 3;
+        } else if eq_ic(&args[i], "setname") && more >= 1 {
+            super::client::validate_name(&args[i + 1])?;
+            setname = Some(args[i + 1].clone());
+            i += 2;
+        } else {
+            return Err(Error::err(format!(
+                "Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    if authed {
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated && ctx.srv.auth_required() {
+        return Err(Error::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = setname {
+        ctx.client.name = if n.is_empty() { None } else { Some(n) };
+    }
+    if let Some(p) = proto {
+        ctx.client.proto = p;
+        ctx.out.proto = p;
+    }
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(crate::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(if ctx.client.proto == Proto::Resp3 {
+        3
+    } else {
+        2
+    });
+    out.bulk(b"id");
+    out.int(ctx.client.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The executor: runs one request inside the keyspace critical section.
+//! Every gate that depends on a command's declaration lives here, reading
+//! the one table: arity, AUTH, subscribed-context, MULTI queueing,
+//! propagation, stats, slowlog and MONITOR.
+
+use super::{flags, table, Command, Ctx, Post};
+use crate::error::Error;
+use crate::net::client::{Client, ReplyMode};
+use crate::resp::Out;
+use crate::server::Shared;
+use crate::store::Store;
+use bytes::Bytes;
+use std::time::Instant;
+
+/// Resolve the command (and subcommand) for a request, checking arity.
+pub fn resolve(args: &[Bytes]) -> Result<&'static Command, Error> {
+    let t = table();
+    let Some(c) = t.get(&args[0]) else {
+        return Err(Error::unknown_command(args));
+    };
+    if !c.subcommands.is_empty() {
+        if args.len() < 2 {
+            return Err(Error::arity(c.name));
+        }
+        let Some(sub) = t.subcommand(c, &args[1]) else {
+            return Err(Error::unknown_subcommand(&args[1], c.name));
+        };
+        if !sub.arity_ok(args.len()) {
+            return Err(Error::arity(sub.name));
+        }
+        return Ok(sub);
+    }
+    if !c.arity_ok(args.len()) {
+        return Err(Error::arity(c.name));
+    }
+    Ok(c)
+}
+
+/// Execute one request. Replies go to `out`; follow-up actions to `post`.
+pub fn execute(
+    srv: &Shared,
+    store: &mut Store,
+    client: &mut Client,
+    out: &mut Out,
+    post: &mut Vec<Post>,
+    args: &[Bytes],
+) {
+    let out_mark = out.len();
+    let cmd = match resolve(args) {
+        Ok(c) => c,
+        Err(e) => {
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            srv.stats.note_error(store, &e, None);
+            out.error(&e.to_string());
+            apply_reply_mode(client, out, out_mark);
+            return;
+        }
+    };
+
+    client.last_cmd = cmd.name;
+    if let Err(e) = gate(srv, client, cmd, args) {
+        if client.multi.is_some() && !matches!(e, Error::NoAuth) {
+            client.multi_error = true;
+        }
+        srv.stats.note_error(store, &e, Some(cmd));
+        store.cmdstats_mut(cmd).rejected_calls += 1;
+        out.error(&e.to_string());
+        apply_reply_mode(client, out, out_mark);
+        return;
+    }
+
+    // Inside MULTI everything but the transaction commands is queued.
+    if client.multi.is_some()
+        && !matches!(
+            cmd.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        client.multi.as_mut().expect("in multi").push(args.to_vec());
+        out.simple("QUEUED");
+        apply_reply_mode(client, out, out_mark);
+        return;
+    }
+
+    call(srv, store, client, out, post, cmd, args);
+    apply_reply_mode(client, out, out_mark);
+}
+
+/// Checks that depend only on the client's state and the command's declaration.
+fn gate(srv: &Shared, client: &Client, cmd: &'static Command, args: &[Bytes]) -> Result<(), Error> {
+    if !client.authenticated && !cmd.is(flags::NO_AUTH) && srv.auth_required() {
+        return Err(Error::NoAuth);
+    }
+    if client.in_resp2_subscribed_mode() && !cmd.is(flags::SUBSCRIBED_OK) {
+        return Err(Error::err(format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            String::from_utf8_lossy(&args[0]).to_ascii_lowercase()
+        )));
+    }
+    if client.multi.is_some() && cmd.is(flags::NO_MULTI) {
+        return Err(Error::err("Command not allowed inside a transaction"));
+    }
+    Ok(())
+}
+
+/// Run a resolved command: the handler, then propagation, stats, slowlog, MONITOR.
+pub fn call(
+    srv: &Shared,
+    store: &mut Store,
+    client: &mut Client,
+    out: &mut Out,
+    post: &mut Vec<Post>,
+    cmd: &'static Command,
+    args: &[Bytes],
+) {
+    let now = crate::util::now_ms();
+    store.set_now(now);
+    let dirty_before = store.dirty;
+    let effects_before = store.effects.len();
+    let start = Instant::now();
+    let result = {
+        let mut ctx = Ctx {
+            srv,
+            store: &mut *store,
+            client: &mut *client,
+            out: &mut *out,
+            post,
+            cmd,
+            now,
+        };
+        (cmd.handler)(&mut ctx, args)
+    };
+    let elapsed = start.elapsed();
+
+    // Effects: lazily expired keys first (they were deleted during lookup), then
+    // the command's own: explicit ones if the handler recorded any, else the
+    // command verbatim when it changed the dataset.
+    let own = store.effects.split_off(effects_before);
+    store.collect_lazy_expired();
+    if !own.is_empty() {
+        store.effects.extend(own);
+    } else if cmd.is(flags::WRITE) && store.dirty != dirty_before && store.repl.has_sinks() {
+        let db = client.db;
+        store.effect(db, args.to_vec());
+    }
+    store.flush_effects();
+
+    let us = elapsed.as_micros() as u64;
+    let st = store.cmdstats_mut(cmd);
+    st.calls += 1;
+    st.usec += us;
+    if let Err(e) = &result {
+        st.failed_calls += 1;
+        srv.stats.note_error(store, e, Some(cmd));
+        out.error(&e.to_string());
+    }
+    srv.stats
+        .commands
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !cmd.is(flags::SKIP_SLOWLOG) {
+        srv.slowlog_maybe(us, args, client);
+    }
+    if !cmd.is(flags::SKIP_MONITOR) && !cmd.is(flags::ADMIN) {
+        srv.feed_monitors(client, args);
+    }
+}
+
+fn apply_reply_mode(client: &mut Client, out: &mut Out, mark: usize) {
+    match client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => out.truncate(mark),
+        ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
+        ReplyMode::Skip => {
+            out.truncate(mark);
+            client.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_texts() {
+        let r = |v: &[&str]| {
+            resolve(
+                &v.iter()
+                    .map(|s| Bytes::from(s.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .map(|c| c.name)
+        };
+        assert_eq!(r(&["GET", "k"]), Ok("get"));
+        assert_eq!(
+            r(&["get"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'get' command"
+        );
+        assert_eq!(
+            r(&["config", "get"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'config|get' command"
+        );
+        assert_eq!(
+            r(&["config", "nope"]).unwrap_err().to_string(),
+            "ERR unknown subcommand 'nope'. Try CONFIG HELP."
+        );
+        assert_eq!(
+            r(&["config"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'config' command"
+        );
+    }
+}

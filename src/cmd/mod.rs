@@ -1,0 +1,348 @@
+//! The command table: every command is declared once, with its arity,
+//! flags, key positions and handler. COMMAND INFO/COUNT/DOCS, MULTI
+//! queueing, AUTH gating, pub/sub-context checks, propagation and (later)
+//! read-only replicas and min-replicas gating all read these declarations.
+
+pub mod client;
+pub mod connection;
+pub mod exec;
+pub mod keys;
+pub mod lists;
+pub mod pubsub;
+pub mod server;
+pub mod strings;
+pub mod tx;
+
+use crate::error::CmdResult;
+use crate::net::client::Client;
+use crate::resp::Out;
+use crate::server::Shared;
+use crate::store::Store;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Command flags, named as in Redis's COMMAND INFO.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Allowed while a RESP2 client is in subscribed state.
+    pub const SUBSCRIBED_OK: u32 = 1 << 16;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// One declared command (or subcommand, named `container|sub`).
+pub struct Command {
+    pub name: &'static str,
+    /// Redis arity: positive = exact argc, negative = at least -arity.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    /// Argument synopsis shown by COMMAND DOCS and redis-cli hints, e.g. "key value [EX seconds]".
+    pub args: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    pub fn is(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a >= 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+    }
+
+    /// Positions of key arguments in `args` (COMMAND GETKEYS, WATCH-style checks).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key
+        };
+        let step = self.step.max(1);
+        let mut v = Vec::new();
+        let mut i = self.first_key;
+        while i <= last && (i as usize) < argc {
+            v.push(i as usize);
+            i += step;
+        }
+        v
+    }
+
+    /// Full name for error texts: "config|get" for subcommands.
+    pub fn full_name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn acl_categories(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.is(flags::WRITE) {
+            v.push("@write".into());
+        }
+        if self.is(flags::READONLY) {
+            v.push("@read".into());
+        }
+        if self.is(flags::ADMIN) {
+            v.push("@admin".into());
+            v.push("@dangerous".into());
+        }
+        if self.is(flags::PUBSUB) {
+            v.push("@pubsub".into());
+        }
+        if self.is(flags::FAST) {
+            v.push("@fast".into());
+        } else {
+            v.push("@slow".into());
+        }
+        if self.is(flags::BLOCKING) {
+            v.push("@blocking".into());
+        }
+        match self.group {
+            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" => v.push(format!(
+                "@{}",
+                if self.group == "sorted-set" {
+                    "sortedset"
+                } else {
+                    self.group
+                }
+            )),
+            "generic" => v.push("@keyspace".into()),
+            "transactions" => v.push("@transaction".into()),
+            "connection" => v.push("@connection".into()),
+            _ => {}
+        }
+        v
+    }
+}
+
+/// Shorthand for declaring commands in the family modules.
+#[allow(clippy::too_many_arguments)]
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    args: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> Command {
+    Command {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        group,
+        summary,
+        since,
+        args,
+        handler,
+        subcommands: &[],
+    }
+}
+
+/// A container command (CONFIG, CLIENT, ...) whose subcommands are looked up by the dispatcher.
+pub const fn container(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    subcommands: &'static [Command],
+) -> Command {
+    Command {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        group,
+        summary,
+        since,
+        args: "",
+        handler: |_, _| Ok(()),
+        subcommands,
+    }
+}
+
+pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+pub const KEY1: (i32, i32, i32) = (1, 1, 1);
+
+pub struct Table {
+    pub all: Vec<&'static Command>,
+    by_name: HashMap<&'static str, &'static Command>,
+}
+
+impl Table {
+    /// Look a command up by name, case-insensitively, without allocating.
+    pub fn get(&self, name: &[u8]) -> Option<&'static Command> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let s = std::str::from_utf8(&buf[..name.len()]).ok()?;
+        self.by_name.get(s).copied()
+    }
+
+    pub fn subcommand(&self, container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
+        container.subcommands.iter().find(|c| {
+            c.name
+                .split('|')
+                .nth(1)
+                .is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(sub))
+        })
+    }
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let families: &[&'static [Command]] = &[
+            connection::COMMANDS,
+            client::COMMANDS,
+            keys::COMMANDS,
+            strings::COMMANDS,
+            lists::COMMANDS,
+            pubsub::COMMANDS,
+            tx::COMMANDS,
+            server::COMMANDS,
+        ];
+        let mut all = Vec::new();
+        let mut by_name = HashMap::new();
+        for fam in families {
+            for c in fam.iter() {
+                assert!(
+                    by_name.insert(c.name, c).is_none(),
+                    "command {} declared twice",
+                    c.name
+                );
+                all.push(c);
+            }
+        }
+        Table { all, by_name }
+    })
+}
+
+/// Actions a command asks the connection to take once the keyspace lock is released.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Post {
+    /// Write the pending replies, then close (QUIT, CLIENT KILL of self).
+    Close,
+    /// Stop the server gracefully (SHUTDOWN); the caller gets no reply.
+    Shutdown,
+    /// Block the whole server for this long, keyspace locked (DEBUG SLEEP).
+    Sleep(std::time::Duration),
+}
+
+/// Everything a handler may touch. The keyspace lock is held for its lifetime.
+pub struct Ctx<'a> {
+    pub srv: &'a Shared,
+    pub store: &'a mut Store,
+    pub client: &'a mut Client,
+    pub out: &'a mut Out,
+    pub post: &'a mut Vec<Post>,
+    pub cmd: &'static Command,
+    /// Command time in Unix ms, cached for the whole command.
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut crate::store::Db {
+        &mut self.store.dbs[self.client.db]
+    }
+
+    /// Record an explicit effect for the current database (replaces verbatim propagation).
+    pub fn propagate(&mut self, args: Vec<Bytes>) {
+        let db = self.client.db;
+        self.store.effect(db, args);
+    }
+
+    /// Mark the dataset changed (INFO rdb_changes_since_last_save; default propagation).
+    #[inline]
+    pub fn dirty(&mut self, n: u64) {
+        self.store.dirty += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let t = table();
+        for c in &t.all {
+            assert_eq!(c.name, c.name.to_ascii_lowercase(), "names are lowercase");
+            assert!(c.arity != 0, "{} has arity 0", c.name);
+            assert!(
+                !(c.is(flags::WRITE) && c.is(flags::READONLY)),
+                "{} both write and readonly",
+                c.name
+            );
+            for s in c.subcommands {
+                assert!(
+                    s.name.starts_with(&format!("{}|", c.name)),
+                    "{} under {}",
+                    s.name,
+                    c.name
+                );
+            }
+        }
+        assert!(t.get(b"GeT").is_some());
+        assert!(t.get(b"nosuchcommand").is_none());
+    }
+}

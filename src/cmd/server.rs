@@ -1,0 +1,3 @@
+//! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSH*, TIME, SLOWLOG, DEBUG, SHUTDOWN, ...
+
+pub static COMMANDS: &[super::Command] = &[];

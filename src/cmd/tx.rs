@@ -1,0 +1,150 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//! Queueing itself happens in the executor (it reads the command table);
+//! EXEC runs the queue in the critical section it already holds, and its
+//! effects reach replicas wrapped in one MULTI/EXEC.
+
+use super::{cmd, exec, flags::*, Ctx, NOKEYS};
+use crate::error::{CmdResult, Error};
+use crate::net::client::Client;
+use crate::store::Store;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+pub static COMMANDS: &[super::Command] = &[
+    cmd(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NOKEYS,
+        "transactions",
+        "1.2.0",
+        "",
+        "Starts a transaction.",
+        multi,
+    ),
+    cmd(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
+        NOKEYS,
+        "transactions",
+        "1.2.0",
+        "",
+        "Executes all commands in a transaction.",
+        exec_cmd,
+    ),
+    cmd(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NOKEYS,
+        "transactions",
+        "2.0.0",
+        "",
+        "Discards a transaction.",
+        discard,
+    ),
+    cmd(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (1, -1, 1),
+        "transactions",
+        "2.2.0",
+        "key [key ...]",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        watch,
+    ),
+    cmd(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NOKEYS,
+        "transactions",
+        "2.2.0",
+        "",
+        "Forgets about watched keys of a transaction.",
+        unwatch,
+    ),
+];
+
+/// Forget all WATCHed keys of a client.
+pub fn unwatch_all(store: &mut Store, client: &mut Client) {
+    for (db, key) in client.watched.drain(..) {
+        if let Some(d) = store.dbs.get_mut(db) {
+            d.unwatch(&key, &client.watch_flag);
+        }
+    }
+    client.watch_flag.store(false, Ordering::Relaxed);
+}
+
+fn multi(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(Error::err("MULTI calls can not be nested"));
+    }
+    ctx.client.multi = Some(Vec::new());
+    ctx.client.multi_error = false;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    if ctx.client.multi.take().is_none() {
+        return Err(Error::err("DISCARD without MULTI"));
+    }
+    ctx.client.multi_error = false;
+    unwatch_all(ctx.store, ctx.client);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn exec_cmd(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let Some(queue) = ctx.client.multi.take() else {
+        return Err(Error::err("EXEC without MULTI"));
+    };
+    let aborted = std::mem::take(&mut ctx.client.multi_error);
+    let touched = ctx.client.watch_flag.load(Ordering::Relaxed);
+    unwatch_all(ctx.store, ctx.client);
+    if aborted {
+        return Err(Error::msg(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
+    if touched {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    ctx.out.array(queue.len());
+    // Effects of the whole transaction are flushed together by our own call().
+    ctx.store.hold_effects += 1;
+    for args in &queue {
+        match exec::resolve(args) {
+            Ok(c) => exec::call(ctx.srv, ctx.store, ctx.client, ctx.out, ctx.post, c, args),
+            Err(e) => ctx.out.error(&e.to_string()),
+        }
+    }
+    ctx.store.hold_effects -= 1;
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(Error::err("WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    for k in &args[1..] {
+        if ctx.client.watched.iter().any(|(d, w)| *d == db && w == k) {
+            continue;
+        }
+        ctx.store.dbs[db].watch(k, &ctx.client.watch_flag);
+        ctx.client.watched.push((db, k.clone()));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    unwatch_all(ctx.store, ctx.client);
+    ctx.out.ok();
+    Ok(())
+}

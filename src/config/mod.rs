@@ -1,0 +1,369 @@
+//! Node configuration: TOML files whose keys are redis.conf directive names.
+//!
+//! One table (`PARAMS`) declares every parameter once: its name, aliases,
+//! type and range, whether CONFIG SET may change it, and how to read and
+//! write the typed field. Loading a file, CONFIG GET/SET and CONFIG REWRITE
+//! all go through it, so the three can never disagree.
+
+pub mod rewrite;
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Bool,
+    Int(i64, i64),
+    /// Byte sizes: accepts `1gb`, `512mb`, `64k`, plain numbers.
+    Memory(i64, i64),
+    Str,
+    Enum(&'static [&'static str]),
+    /// A space-separated list (bind addresses).
+    List,
+}
+
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+pub struct Param {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    pub mutable: bool,
+    pub get: fn(&Config) -> String,
+    pub set: fn(&mut Config, &str, Kind) -> Result<(), String>,
+    /// How the value is written back to TOML by CONFIG REWRITE.
+    pub toml: fn(&Config) -> String,
+}
+
+pub trait ConfVal: Sized {
+    fn parse(s: &str, kind: Kind) -> Result<Self, String>;
+    fn show(&self) -> String;
+    fn toml(&self) -> String;
+}
+
+impl ConfVal for i64 {
+    fn parse(s: &str, kind: Kind) -> Result<Self, String> {
+        let (v, min, max) = match kind {
+            Kind::Int(min, max) => (
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?,
+                min,
+                max,
+            ),
+            Kind::Memory(min, max) => (
+                parse_memory(s).ok_or_else(|| "argument must be a memory value".to_string())?,
+                min,
+                max,
+            ),
+            _ => unreachable!("integer field with non-integer kind"),
+        };
+        if v < min || v > max {
+            return Err(format!(
+                "argument must be between {} and {} inclusive",
+                min, max
+            ));
+        }
+        Ok(v)
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+    fn toml(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfVal for bool {
+    fn parse(s: &str, _: Kind) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" => Ok(true),
+            "no" | "false" => Ok(false),
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        }
+    }
+    fn show(&self) -> String {
+        if *self { "yes" } else { "no" }.into()
+    }
+    fn toml(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfVal for String {
+    fn parse(s: &str, kind: Kind) -> Result<Self, String> {
+        if let Kind::Enum(allowed) = kind {
+            let l = s.to_ascii_lowercase();
+            if !allowed.contains(&l.as_str()) {
+                return Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    allowed.join(", ")
+                ));
+            }
+            return Ok(l);
+        }
+        Ok(s.to_string())
+    }
+    fn show(&self) -> String {
+        self.clone()
+    }
+    fn toml(&self) -> String {
+        toml_string(self)
+    }
+}
+
+impl ConfVal for Vec<String> {
+    fn parse(s: &str, _: Kind) -> Result<Self, String> {
+        let v: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+        if v.is_empty() {
+            return Err("at least one value is needed".into());
+        }
+        Ok(v)
+    }
+    fn show(&self) -> String {
+        self.join(" ")
+    }
+    fn toml(&self) -> String {
+        format!(
+            "[{}]",
+            self.iter()
+                .map(|s| toml_string(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Parse `1gb`, `100mb`, `64k`, `1024` like Redis's memtoll.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let l = s.trim().to_ascii_lowercase();
+    let units: [(&str, i64); 8] = [
+        ("kb", 1024),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+        ("k", 1000),
+        ("m", 1000 * 1000),
+        ("g", 1000 * 1000 * 1000),
+        ("b", 1),
+        ("", 1),
+    ];
+    for (suffix, mul) in units {
+        if let Some(num) = l.strip_suffix(suffix) {
+            if num.is_empty() {
+                return None;
+            }
+            return num.parse::<i64>().ok()?.checked_mul(mul);
+        }
+    }
+    None
+}
+
+macro_rules! params {
+    ($( $field:ident : $ty:ty = $default:expr, $name:literal $([$($alias:literal),*])?, $kind:expr, $mutable:expr; )*) => {
+        /// Typed node configuration. Field docs live in README's config reference.
+        #[derive(Clone, Debug)]
+        pub struct Config {
+            $( pub $field: $ty, )*
+            /// The file this configuration came from (CONFIG REWRITE writes it back).
+            pub config_file: Option<PathBuf>,
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config { $( $field: $default, )* config_file: None }
+            }
+        }
+
+        pub static PARAMS: &[Param] = &[
+            $( Param {
+                name: $name,
+                aliases: &[$($($alias),*)?],
+                kind: $kind,
+                mutable: $mutable,
+                get: |c| ConfVal::show(&c.$field),
+                set: |c, s, k| { c.$field = <$ty as ConfVal>::parse(s, k)?; Ok(()) },
+                toml: |c| ConfVal::toml(&c.$field),
+            }, )*
+        ];
+    };
+}
+
+const GB: i64 = 1024 * 1024 * 1024;
+const MB: i64 = 1024 * 1024;
+
+params! {
+    port: i64 = 6379, "port", Kind::Int(0, 65535), false;
+    bind: Vec<String> = vec!["127.0.0.1".into()], "bind", Kind::List, false;
+    requirepass: String = String::new(), "requirepass", Kind::Str, true;
+    maxclients: i64 = 10000, "maxclients", Kind::Int(1, 1_000_000), true;
+    databases: i64 = 16, "databases", Kind::Int(1, 1_000_000), false;
+    timeout: i64 = 0, "timeout", Kind::Int(0, i32::MAX as i64), true;
+    tcp_keepalive: i64 = 300, "tcp-keepalive", Kind::Int(0, i32::MAX as i64), true;
+    dir: String = ".".into(), "dir", Kind::Str, true;
+    dbfilename: String = "dump.rdb".into(), "dbfilename", Kind::Str, true;
+    loglevel: String = "notice".into(), "loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true;
+    logfile: String = String::new(), "logfile", Kind::Str, false;
+    proto_max_bulk_len: i64 = 512 * MB, "proto-max-bulk-len", Kind::Memory(MB, i64::MAX), true;
+    client_query_buffer_limit: i64 = GB, "client-query-buffer-limit", Kind::Memory(MB, i64::MAX), true;
+    enable_debug_command: String = "no".into(), "enable-debug-command", Kind::Enum(&["no", "yes", "local"]), false;
+    hz: i64 = 10, "hz", Kind::Int(1, 500), true;
+    slowlog_log_slower_than: i64 = 10000, "slowlog-log-slower-than", Kind::Int(-1, i64::MAX), true;
+    slowlog_max_len: i64 = 128, "slowlog-max-len", Kind::Int(0, i64::MAX), true;
+    io_threads: i64 = 0, "io-threads", Kind::Int(0, 128), false;
+}
+
+pub fn find_param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| {
+        p.name.eq_ignore_ascii_case(name) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+/// A startup config error: which file, which key, why.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// TOML scalars and arrays as the redis.conf text they stand for.
+fn toml_to_text(v: &toml::Value) -> Result<String, String> {
+    Ok(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.into(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Array(items) => {
+            let mut parts = Vec::new();
+            for i in items {
+                match i {
+                    toml::Value::String(s) => parts.push(s.clone()),
+                    toml::Value::Integer(n) => parts.push(n.to_string()),
+                    _ => return Err("array items must be strings".into()),
+                }
+            }
+            parts.join(" ")
+        }
+        toml::Value::Table(_) => return Err("a table is not allowed here".into()),
+        toml::Value::Datetime(_) => return Err("a date is not allowed here".into()),
+    })
+}
+
+impl Config {
+    /// Load a node config file. Unknown keys, wrong types and out-of-range values are refused.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read: {}", file, e)))?;
+        let mut cfg =
+            Config::from_toml_str(&text).map_err(|e| ConfigError(format!("{}: {}", file, e)))?;
+        cfg.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        Ok(cfg)
+    }
+
+    pub fn from_toml_str(text: &str) -> Result<Config, String> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("invalid TOML: {}", e.message()))?;
+        let mut cfg = Config::default();
+        for (key, value) in &table {
+            let p = find_param(key).ok_or_else(|| format!("unknown key '{}'", key))?;
+            let text = toml_to_text(value).map_err(|e| format!("key '{}': {}", key, e))?;
+            (p.set)(&mut cfg, &text, p.kind)
+                .map_err(|e| format!("key '{}': {} (got {})", key, e, value))?;
+        }
+        Ok(cfg)
+    }
+
+    /// Set one parameter by name (CONFIG SET semantics; immutables refused).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<&'static Param, String> {
+        let p = find_param(name).ok_or_else(|| {
+            format!(
+                "Unknown option or number of arguments for CONFIG SET - '{}'",
+                name
+            )
+        })?;
+        if !p.mutable {
+            return Err(format!("CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", name));
+        }
+        (p.set)(self, value, p.kind).map_err(|e| {
+            format!(
+                "CONFIG SET failed (possibly related to argument '{}') - {}",
+                name, e
+            )
+        })?;
+        Ok(p)
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        find_param(name).map(|p| (p.get)(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_like_redis() {
+        let c = Config::default();
+        assert_eq!(c.port, 6379);
+        assert_eq!(c.get("proto-max-bulk-len").unwrap(), "536870912");
+        assert_eq!(c.get("BIND").unwrap(), "127.0.0.1");
+    }
+
+    #[test]
+    fn toml_loading_and_errors_name_the_key() {
+        let c = Config::from_toml_str("port = 7000\nbind = [\"127.0.0.1\", \"::1\"]\nrequirepass = \"s3cret\"\nproto-max-bulk-len = \"2mb\"\n").unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.proto_max_bulk_len, 2 * MB);
+        let e = Config::from_toml_str("prot = 1").unwrap_err();
+        assert_eq!(e, "unknown key 'prot'");
+        let e = Config::from_toml_str("port = 70000").unwrap_err();
+        assert!(
+            e.starts_with("key 'port': argument must be between 0 and 65535"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("port = \"abc\"").unwrap_err();
+        assert!(e.contains("key 'port'") && e.contains("integer"), "{e}");
+        let e = Config::from_toml_str("loglevel = \"loud\"").unwrap_err();
+        assert!(e.contains("key 'loglevel'"), "{e}");
+        assert!(Config::from_toml_str("port = ")
+            .unwrap_err()
+            .starts_with("invalid TOML"));
+    }
+
+    #[test]
+    fn config_set_rules() {
+        let mut c = Config::default();
+        c.set("Timeout", "30").unwrap();
+        assert_eq!(c.timeout, 30);
+        assert!(c
+            .set("databases", "4")
+            .unwrap_err()
+            .contains("can't set immutable config"));
+        assert!(c
+            .set("nosuch", "1")
+            .unwrap_err()
+            .starts_with("Unknown option"));
+        assert!(c.set("hz", "0").unwrap_err().contains("between 1 and 500"));
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1gb"), Some(GB));
+        assert_eq!(parse_memory("64k"), Some(64_000));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("x"), None);
+    }
+}

@@ -1,0 +1,198 @@
+//! Per-connection state. `Client` is owned by the connection task;
+//! `ClientHandle` is the part other tasks see (CLIENT LIST/KILL, pub/sub
+//! deliveries, MONITOR feeds).
+
+use crate::resp::Proto;
+use crate::store::WatchFlag;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, Notify};
+
+/// Out-of-band output for a client: encoded by its own connection task,
+/// which knows the client's protocol version.
+#[derive(Debug, Clone)]
+pub enum Push {
+    Message {
+        channel: Bytes,
+        payload: Bytes,
+    },
+    PMessage {
+        pattern: Bytes,
+        channel: Bytes,
+        payload: Bytes,
+    },
+    /// A ready MONITOR line (without the leading '+' and CRLF).
+    Monitor(Bytes),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// CLIENT REPLY SKIP was just executed: the next command's reply is dropped.
+    SkipNext,
+    Skip,
+}
+
+/// Fields CLIENT LIST/INFO show, refreshed by the connection after each batch.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub last_cmd: String,
+    pub sub: usize,
+    pub psub: usize,
+    pub multi: i64,
+    pub flags: String,
+    pub resp: u8,
+    pub qbuf: usize,
+    pub omem: usize,
+    pub no_evict: bool,
+}
+
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub last_active: Mutex<Instant>,
+    pub meta: Mutex<ClientMeta>,
+    pub tx: mpsc::UnboundedSender<Push>,
+    pub killed: AtomicBool,
+    pub kill_notify: Notify,
+    pub is_monitor: AtomicBool,
+}
+
+impl ClientHandle {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill_notify.notify_one();
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.addr.ip().is_loopback()
+    }
+
+    /// One CLIENT LIST line, in Redis 7.0's field order.
+    pub fn info_line(&self) -> String {
+        let m = self.meta.lock();
+        let now = Instant::now();
+        let idle = now.duration_since(*self.last_active.lock()).as_secs();
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            m.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            now.duration_since(self.created).as_secs(),
+            idle,
+            if m.flags.is_empty() { "N" } else { &m.flags },
+            m.db,
+            m.sub,
+            m.psub,
+            m.multi,
+            m.qbuf,
+            m.omem,
+            m.qbuf + m.omem + 1024,
+            if m.last_cmd.is_empty() { "NULL" } else { &m.last_cmd },
+            m.resp,
+            m.lib_name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            m.lib_ver.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+        )
+    }
+}
+
+pub struct Client {
+    pub id: u64,
+    pub handle: Arc<ClientHandle>,
+    pub db: usize,
+    pub proto: Proto,
+    pub authenticated: bool,
+    pub name: Option<Bytes>,
+    /// Queued commands while in MULTI.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was rejected while queueing: EXEC must answer EXECABORT.
+    pub multi_error: bool,
+    pub watch_flag: WatchFlag,
+    pub watched: Vec<(usize, Bytes)>,
+    pub subs: HashSet<Bytes>,
+    pub psubs: HashSet<Bytes>,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub last_cmd: &'static str,
+}
+
+impl Client {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Client {
+            id: handle.id,
+            handle,
+            db: 0,
+            proto: Proto::Resp2,
+            authenticated,
+            name: None,
+            multi: None,
+            multi_error: false,
+            watch_flag: Default::default(),
+            watched: Vec::new(),
+            subs: HashSet::new(),
+            psubs: HashSet::new(),
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            lib_name: None,
+            lib_ver: None,
+            last_cmd: "",
+        }
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.subs.len() + self.psubs.len()
+    }
+
+    /// RESP2 clients with subscriptions may only run the pub/sub commands.
+    pub fn in_resp2_subscribed_mode(&self) -> bool {
+        self.proto == Proto::Resp2 && self.subscriptions() > 0
+    }
+
+    /// Copy what CLIENT LIST shows into the shared handle.
+    pub fn publish_meta(&self, qbuf: usize, omem: usize) {
+        let mut m = self.handle.meta.lock();
+        m.name.clone_from(&self.name);
+        m.lib_name.clone_from(&self.lib_name);
+        m.lib_ver.clone_from(&self.lib_ver);
+        m.db = self.db;
+        if m.last_cmd != self.last_cmd {
+            m.last_cmd = self.last_cmd.to_string();
+        }
+        m.sub = self.subs.len();
+        m.psub = self.psubs.len();
+        m.multi = self.multi.as_ref().map_or(-1, |q| q.len() as i64);
+        let mut flags = String::new();
+        if self.handle.is_monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if self.subscriptions() > 0 {
+            flags.push('P');
+        }
+        if self.multi.is_some() {
+            flags.push('x');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        m.flags = flags;
+        m.resp = if self.proto == Proto::Resp3 { 3 } else { 2 };
+        m.qbuf = qbuf;
+        m.omem = omem;
+        m.no_evict = self.no_evict;
+    }
+}

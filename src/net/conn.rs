@@ -1,0 +1,254 @@
+//! The connection task: read, parse every complete request, run the whole
+//! batch under one acquisition of the keyspace lock, write all replies with
+//! one syscall. Pub/sub deliveries and MONITOR lines arrive on a channel and
+//! are encoded here for this client's protocol.
+
+use super::client::{Client, ClientHandle, Push};
+use crate::cmd::{exec, flags, table, Post};
+use crate::resp::{parse_request, Limits, Out, Request};
+use crate::server::{PauseMode, Shared};
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+
+pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, laddr: SocketAddr) {
+    let id = srv.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handle = Arc::new(ClientHandle {
+        id,
+        addr,
+        laddr,
+        created: Instant::now(),
+        last_active: Mutex::new(Instant::now()),
+        meta: Mutex::new(Default::default()),
+        tx,
+        killed: AtomicBool::new(false),
+        kill_notify: Notify::new(),
+        is_monitor: AtomicBool::new(false),
+    });
+    srv.register_client(handle.clone());
+    let mut client = Client::new(handle.clone(), !srv.auth_required());
+    tracing::debug!("accepted {} (id={})", addr, id);
+
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = Out::new(crate::resp::Proto::Resp2);
+    let mut batch: Vec<Request> = Vec::new();
+    let mut shutdown = srv.shutdown.subscribe();
+    let (mut rd, mut wr) = stream.split();
+
+    loop {
+        let idle_limit = {
+            let t = srv.config.read().timeout;
+            (t > 0 && client.subscriptions() == 0 && !handle.is_monitor.load(Ordering::Relaxed))
+                .then(|| Duration::from_secs(t as u64))
+        };
+        let idle = async {
+            match idle_limit {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut close = false;
+        tokio::select! {
+            _ = handle.kill_notify.notified() => break,
+            _ = shutdown.changed() => break,
+            _ = idle => {
+                tracing::debug!("closing idle client {}", addr);
+                break;
+            }
+            r = rd.read_buf(&mut inbuf) => {
+                match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                }
+                *handle.last_active.lock() = Instant::now();
+                close = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
+            }
+            Some(p) = rx.recv() => {
+                encode_push(&mut out, &p);
+                while let Ok(p) = rx.try_recv() {
+                    encode_push(&mut out, &p);
+                    if out.len() > 64 * 1024 { break; }
+                }
+            }
+        }
+        if !out.is_empty() {
+            srv.stats
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            if wr.write_all(&out.buf).await.is_err() {
+                break;
+            }
+            out.buf.clear();
+            if out.buf.capacity() > 1024 * 1024 {
+                out.buf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if close || handle.killed.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+    cleanup(&srv, &mut client);
+    tracing::debug!("client {} closed (id={})", addr, id);
+}
+
+/// Parse and execute everything complete in `inbuf`. Returns true to close the connection.
+async fn process(
+    srv: &Shared,
+    client: &mut Client,
+    inbuf: &mut BytesMut,
+    out: &mut Out,
+    batch: &mut Vec<Request>,
+) -> bool {
+    let limits = Limits {
+        max_bulk_len: srv.proto_max_bulk_len.load(Ordering::Relaxed),
+        authenticated: client.authenticated || !srv.auth_required(),
+    };
+    let mut proto_err = None;
+    loop {
+        match parse_request(inbuf, &limits) {
+            Ok(Some(req)) => {
+                if !req.is_empty() {
+                    batch.push(req);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                proto_err = Some(e);
+                break;
+            }
+        }
+    }
+    if proto_err.is_none() && inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
+        tracing::warn!(
+            "closing client {} that reached max query buffer length (qbuf={})",
+            client.handle.addr,
+            inbuf.len()
+        );
+        batch.clear();
+        return true;
+    }
+
+    let mut close = false;
+    if !batch.is_empty() {
+        wait_if_paused(srv, batch).await;
+        let mut post = Vec::new();
+        {
+            let mut store = srv.store.lock();
+            for req in batch.iter() {
+                out.proto = client.proto;
+                exec::execute(srv, &mut store, client, out, &mut post, req);
+                if !post.is_empty() {
+                    break;
+                }
+            }
+        }
+        batch.clear();
+        for p in post {
+            match p {
+                Post::Close => close = true,
+                Post::Shutdown => {
+                    srv.begin_shutdown();
+                    out.buf.clear();
+                    close = true;
+                }
+                Post::Sleep(d) => tokio::time::sleep(d).await,
+            }
+        }
+        client.publish_meta(inbuf.len(), out.len());
+    }
+    if let Some(e) = proto_err {
+        tracing::info!(
+            "Protocol error ({}) from client: {}",
+            e.0,
+            client.handle.addr
+        );
+        out.error(&e.0);
+        close = true;
+    }
+    close
+}
+
+/// CLIENT PAUSE: hold the batch while a pause covers it (WRITE mode only holds writes).
+async fn wait_if_paused(srv: &Shared, batch: &[Request]) {
+    if !srv.pause_active.load(Ordering::Relaxed) {
+        return;
+    }
+    let has_write = batch.iter().any(|r| {
+        table()
+            .get(&r[0])
+            .is_some_and(|c| c.is(flags::WRITE) || c.is(flags::MAY_REPLICATE))
+    });
+    loop {
+        let until = {
+            let p = srv.pause.lock();
+            match *p {
+                Some((until, mode))
+                    if Instant::now() < until && (mode == PauseMode::All || has_write) =>
+                {
+                    Some(until)
+                }
+                _ => None,
+            }
+        };
+        let Some(until) = until else { return };
+        tokio::select! {
+            _ = srv.pause_notify.notified() => {}
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(until)) => {}
+        }
+    }
+}
+
+fn encode_push(out: &mut Out, p: &Push) {
+    match p {
+        Push::Message { channel, payload } => {
+            out.push(3);
+            out.bulk(b"message");
+            out.bulk(channel);
+            out.bulk(payload);
+        }
+        Push::PMessage {
+            pattern,
+            channel,
+            payload,
+        } => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(pattern);
+            out.bulk(channel);
+            out.bulk(payload);
+        }
+        Push::Monitor(line) => {
+            out.raw(b"+");
+            out.raw(line);
+            out.raw(b"\r\n");
+        }
+    }
+}
+
+/// Forget everything the server holds for a closed client.
+fn cleanup(srv: &Shared, client: &mut Client) {
+    if !client.watched.is_empty() {
+        let mut store = srv.store.lock();
+        crate::cmd::tx::unwatch_all(&mut store, client);
+    }
+    if client.subscriptions() > 0 {
+        let mut ps = srv.pubsub.lock();
+        for c in client.subs.drain() {
+            ps.unsubscribe(&c, client.id);
+        }
+        for p in client.psubs.drain() {
+            ps.punsubscribe(&p, client.id);
+        }
+    }
+    srv.unregister_client(client.id);
+}

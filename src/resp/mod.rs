@@ -1,0 +1,7 @@
+//! The RESP codec shared by the data node, the sentinel and their client links.
+
+pub mod out;
+pub mod parse;
+
+pub use out::{encode_command, Out, Proto};
+pub use parse::{parse_request, split_args, Limits, ProtocolError, Request};

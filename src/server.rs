@@ -1,0 +1,266 @@
+//! State shared by all connections of a data node.
+
+use crate::cmd::Command;
+use crate::config::Config;
+use crate::error::Error;
+use crate::net::client::{Client, ClientHandle, Push};
+use crate::pubsub::PubSub;
+use crate::store::Store;
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{watch, Notify};
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub error_replies: AtomicU64,
+    pub pubsub_messages: AtomicU64,
+}
+
+impl Stats {
+    pub fn note_error(&self, store: &mut Store, e: &Error, _cmd: Option<&'static Command>) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        *store.errorstats.entry(e.code()).or_insert(0) += 1;
+    }
+
+    pub fn reset(&self) {
+        for a in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.commands,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.error_replies,
+            &self.pubsub_messages,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+pub struct SlowEntry {
+    pub id: u64,
+    pub time: u64,
+    pub micros: u64,
+    pub args: Vec<Bytes>,
+    pub addr: String,
+    pub name: String,
+}
+
+#[derive(Default)]
+pub struct SlowLog {
+    pub entries: VecDeque<SlowEntry>,
+    pub next_id: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseMode {
+    All,
+    Write,
+}
+
+pub struct Shared {
+    pub store: Mutex<Store>,
+    pub config: RwLock<Config>,
+    pub pubsub: Mutex<PubSub>,
+    pub clients: Mutex<HashMap<u64, Arc<ClientHandle>>>,
+    pub next_client_id: AtomicU64,
+    pub stats: Stats,
+    pub run_id: String,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub shutdown: watch::Sender<bool>,
+    pub pause: Mutex<Option<(Instant, PauseMode)>>,
+    pub pause_notify: Notify,
+    /// Fast-path flag: true while a CLIENT PAUSE may be in effect.
+    pub pause_active: AtomicBool,
+    pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
+    pub monitor_count: AtomicUsize,
+    pub slowlog: Mutex<SlowLog>,
+    // Hot-path copies of config values, refreshed by `config_changed`.
+    auth_required: AtomicBool,
+    pub slowlog_threshold: AtomicI64,
+    pub proto_max_bulk_len: AtomicU64,
+    pub query_buffer_limit: AtomicU64,
+    pub last_save: AtomicU64,
+    pub tcp_port: AtomicU64,
+    pub log_level: Option<Box<dyn Fn(&str) + Send + Sync>>,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Arc<Shared> {
+        let (tx, _) = watch::channel(false);
+        let store = Store::new(config.databases as usize);
+        let s = Shared {
+            store: Mutex::new(store),
+            pubsub: Mutex::new(PubSub::default()),
+            clients: Mutex::new(HashMap::new()),
+            next_client_id: AtomicU64::new(1),
+            stats: Stats::default(),
+            run_id: crate::util::random_hex40(),
+            started: Instant::now(),
+            started_unix: crate::util::now_ms() / 1000,
+            shutdown: tx,
+            pause: Mutex::new(None),
+            pause_notify: Notify::new(),
+            pause_active: AtomicBool::new(false),
+            monitors: Mutex::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            slowlog: Mutex::new(SlowLog::default()),
+            auth_required: AtomicBool::new(false),
+            slowlog_threshold: AtomicI64::new(0),
+            proto_max_bulk_len: AtomicU64::new(0),
+            query_buffer_limit: AtomicU64::new(0),
+            last_save: AtomicU64::new(crate::util::now_ms() / 1000),
+            tcp_port: AtomicU64::new(config.port as u64),
+            log_level: None,
+            config: RwLock::new(config),
+        };
+        s.config_changed();
+        Arc::new(s)
+    }
+
+    /// Refresh the hot-path copies after the config changed.
+    pub fn config_changed(&self) {
+        let c = self.config.read();
+        self.auth_required
+            .store(!c.requirepass.is_empty(), Ordering::Relaxed);
+        self.slowlog_threshold
+            .store(c.slowlog_log_slower_than, Ordering::Relaxed);
+        self.proto_max_bulk_len
+            .store(c.proto_max_bulk_len as u64, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(c.client_query_buffer_limit as u64, Ordering::Relaxed);
+        if let Some(f) = &self.log_level {
+            f(&c.loglevel);
+        }
+    }
+
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        self.auth_required.load(Ordering::Relaxed)
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn slowlog_maybe(&self, us: u64, args: &[Bytes], client: &Client) {
+        let th = self.slowlog_threshold.load(Ordering::Relaxed);
+        if th < 0 || us < th as u64 {
+            return;
+        }
+        let max = self.config.read().slowlog_max_len as usize;
+        let mut log = self.slowlog.lock();
+        let id = log.next_id;
+        log.next_id += 1;
+        // Like Redis: at most 32 arguments, each at most 128 bytes.
+        let mut kept: Vec<Bytes> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i == 31 && args.len() > 32 {
+                kept.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    args.len() - 31
+                )));
+                break;
+            }
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                kept.push(Bytes::from(v));
+            } else {
+                kept.push(a.clone());
+            }
+        }
+        log.entries.push_front(SlowEntry {
+            id,
+            time: crate::util::now_ms() / 1000,
+            micros: us,
+            args: kept,
+            addr: client.handle.addr.to_string(),
+            name: client
+                .name
+                .as_ref()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default(),
+        });
+        while log.entries.len() > max {
+            log.entries.pop_back();
+        }
+    }
+
+    /// Send a command to every MONITOR client, formatted like Redis.
+    pub fn feed_monitors(&self, client: &Client, args: &[Bytes]) {
+        if self.monitor_count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let us = crate::util::now_us();
+        let mut line = format!(
+            "{}.{:06} [{} {}]",
+            us / 1_000_000,
+            us % 1_000_000,
+            client.db,
+            client.handle.addr
+        );
+        for a in args {
+            line.push(' ');
+            line.push_str(&repr(a));
+        }
+        let line = Bytes::from(line);
+        let mons = self.monitors.lock();
+        for m in mons.iter() {
+            let _ = m.tx.send(Push::Monitor(line.clone()));
+        }
+    }
+
+    pub fn register_client(&self, h: Arc<ClientHandle>) {
+        self.clients.lock().insert(h.id, h);
+    }
+
+    pub fn unregister_client(&self, id: u64) {
+        self.clients.lock().remove(&id);
+        let mut mons = self.monitors.lock();
+        let before = mons.len();
+        mons.retain(|m| m.id != id);
+        if mons.len() != before {
+            self.monitor_count.store(mons.len(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+/// Quote a byte string like Redis's sdscatrepr (MONITOR, SLOWLOG text forms).
+pub fn repr(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() + 2);
+    s.push('"');
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{:02x}", c)),
+        }
+    }
+    s.push('"');
+    s
+}

@@ -1,0 +1,234 @@
+//! The dataset and the one total order of writes.
+//!
+//! `Store` is only ever used while holding the server's keyspace lock. Every
+//! change to a database and its propagated form (`Effect`) are produced in
+//! the same critical section, so replicas, the backlog and snapshots (later)
+//! all see the master's order.
+
+pub mod db;
+pub mod expire;
+pub mod small;
+pub mod value;
+
+pub use db::{Db, Entry, WatchFlag};
+pub use small::SmallBytes;
+pub use value::Value;
+
+use bytes::{Bytes, BytesMut};
+
+/// A write as it must be replayed elsewhere (replicas, AOF): effects, not intents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effect {
+    pub db: usize,
+    pub args: Vec<Bytes>,
+}
+
+/// Receives the replication stream, already RESP-encoded, in write order.
+pub trait ReplSink: Send {
+    fn feed(&mut self, stream: &[u8]);
+}
+
+/// The propagation hook: turns effects into the replication stream.
+/// Offsets only advance while someone listens, as in Redis (no backlog, no offset).
+#[derive(Default)]
+pub struct Propagator {
+    pub offset: u64,
+    selected_db: Option<usize>,
+    sinks: Vec<Box<dyn ReplSink>>,
+    scratch: BytesMut,
+}
+
+impl Propagator {
+    pub fn add_sink(&mut self, sink: Box<dyn ReplSink>) {
+        self.sinks.push(sink);
+        // A new listener needs an explicit SELECT before the next command.
+        self.selected_db = None;
+    }
+
+    pub fn has_sinks(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
+    /// Emit one command's effects; several are wrapped in MULTI/EXEC so they apply atomically.
+    pub fn propagate(&mut self, effects: &[Effect]) {
+        if self.sinks.is_empty() || effects.is_empty() {
+            return;
+        }
+        self.scratch.clear();
+        let wrap = effects.len() > 1;
+        if wrap {
+            crate::resp::encode_command(&mut self.scratch, &[b"MULTI".as_slice()]);
+        }
+        for e in effects {
+            if self.selected_db != Some(e.db) {
+                let mut b = itoa::Buffer::new();
+                crate::resp::encode_command(
+                    &mut self.scratch,
+                    &[b"SELECT".as_slice(), b.format(e.db).as_bytes()],
+                );
+                self.selected_db = Some(e.db);
+            }
+            crate::resp::encode_command(&mut self.scratch, &e.args);
+        }
+        if wrap {
+            crate::resp::encode_command(&mut self.scratch, &[b"EXEC".as_slice()]);
+        }
+        self.offset += self.scratch.len() as u64;
+        for s in &mut self.sinks {
+            s.feed(&self.scratch);
+        }
+    }
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct StoreStats {
+    pub expired_keys: u64,
+    pub expire_cycles: u64,
+}
+
+pub struct Store {
+    pub dbs: Vec<Db>,
+    pub repl: Propagator,
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    /// Effects of the command being executed, flushed by the executor.
+    pub effects: Vec<Effect>,
+    pub stats: StoreStats,
+    pub active_expire: bool,
+    /// INFO commandstats, kept under the lock the executor already holds.
+    pub cmdstats: hashbrown::HashMap<&'static str, CmdStat>,
+    /// INFO errorstats: error code -> count.
+    pub errorstats: hashbrown::HashMap<String, u64>,
+    /// While > 0 (inside EXEC), effects accumulate and are flushed together.
+    pub hold_effects: u32,
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+impl Store {
+    pub fn new(databases: usize) -> Self {
+        Store {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            repl: Propagator::default(),
+            dirty: 0,
+            effects: Vec::new(),
+            stats: StoreStats::default(),
+            active_expire: true,
+            cmdstats: Default::default(),
+            errorstats: Default::default(),
+            hold_effects: 0,
+        }
+    }
+
+    pub fn cmdstats_mut(&mut self, cmd: &'static crate::cmd::Command) -> &mut CmdStat {
+        self.cmdstats.entry(cmd.name).or_default()
+    }
+
+    /// Cache the command time in every database (MOVE/COPY touch two).
+    pub fn set_now(&mut self, ms: u64) {
+        for db in &mut self.dbs {
+            db.now = ms;
+        }
+    }
+
+    /// Record an effect of the current command.
+    pub fn effect(&mut self, db: usize, args: Vec<Bytes>) {
+        self.effects.push(Effect { db, args });
+    }
+
+    /// Turn lazily expired keys into DEL effects (they come before the command's own effects).
+    pub fn collect_lazy_expired(&mut self) {
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            if db.lazy_expired.is_empty() {
+                continue;
+            }
+            for k in db.lazy_expired.drain(..) {
+                self.stats.expired_keys += 1;
+                self.dirty += 1;
+                self.effects.push(Effect {
+                    db: i,
+                    args: vec![
+                        Bytes::from_static(b"DEL"),
+                        Bytes::copy_from_slice(k.as_bytes()),
+                    ],
+                });
+            }
+        }
+    }
+
+    /// Send the pending effects down the replication stream.
+    pub fn flush_effects(&mut self) {
+        if self.effects.is_empty() || self.hold_effects > 0 {
+            return;
+        }
+        let effects = std::mem::take(&mut self.effects);
+        self.repl.propagate(&effects);
+        self.effects = effects;
+        self.effects.clear();
+    }
+
+    pub fn keys_total(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl ReplSink for Capture {
+        fn feed(&mut self, s: &[u8]) {
+            self.0.lock().unwrap().extend_from_slice(s);
+        }
+    }
+
+    #[test]
+    fn propagation_selects_db_and_wraps_multi() {
+        let cap = Arc::new(Mutex::new(Vec::new()));
+        let mut st = Store::new(16);
+        st.repl.add_sink(Box::new(Capture(cap.clone())));
+        st.effect(
+            0,
+            vec![Bytes::from("SET"), Bytes::from("a"), Bytes::from("1")],
+        );
+        st.flush_effects();
+        st.effect(2, vec![Bytes::from("DEL"), Bytes::from("a")]);
+        st.effect(2, vec![Bytes::from("DEL"), Bytes::from("b")]);
+        st.flush_effects();
+        let got = String::from_utf8(cap.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            got,
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
+             *1\r\n$5\r\nMULTI\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n\
+             *2\r\n$3\r\nDEL\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
+        );
+        assert_eq!(st.repl.offset as usize, got.len());
+    }
+
+    #[test]
+    fn lazy_expiry_becomes_del_effect() {
+        let mut st = Store::new(1);
+        st.set_now(1000);
+        let idx = st.dbs[0].set(b"k", Value::str(b"v"), false);
+        st.dbs[0].set_expire_idx(idx, 1500);
+        st.set_now(2000);
+        assert!(st.dbs[0].get(b"k").is_none());
+        st.collect_lazy_expired();
+        assert_eq!(
+            st.effects,
+            vec![Effect {
+                db: 0,
+                args: vec![Bytes::from("DEL"), Bytes::from("k")]
+            }]
+        );
+        assert_eq!(st.stats.expired_keys, 1);
+    }
+}

@@ -1,0 +1,79 @@
+//! Values held by the keyspace.
+
+use super::small::SmallBytes;
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+pub enum Value {
+    Str(SmallBytes),
+    List(Box<VecDeque<Bytes>>),
+}
+
+impl Value {
+    pub fn str(b: &[u8]) -> Self {
+        Value::Str(SmallBytes::new(b))
+    }
+
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+        }
+    }
+
+    /// The name OBJECT ENCODING replies with (Redis's encodings).
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => {
+                let b = s.as_bytes();
+                if b.len() <= 20 && crate::util::parse_i64(b).is_some() {
+                    "int"
+                } else if b.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Value::List(_) => "quicklist",
+        }
+    }
+
+    /// Approximate bytes used (MEMORY USAGE), including the slab slot.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Value::Str(s) => s.heap_size(),
+            Value::List(l) => {
+                std::mem::size_of::<VecDeque<Bytes>>()
+                    + l.capacity() * std::mem::size_of::<Bytes>()
+                    + l.iter().map(|b| b.len()).sum::<usize>()
+            }
+        }
+    }
+
+    pub fn deep_clone(&self) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List(l) => Value::List(Box::new(
+                l.iter().map(|b| Bytes::copy_from_slice(b)).collect(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_is_compact() {
+        assert!(std::mem::size_of::<Value>() <= 32);
+    }
+
+    #[test]
+    fn string_encodings() {
+        assert_eq!(Value::str(b"12345").encoding(), "int");
+        assert_eq!(Value::str(b"hello").encoding(), "embstr");
+        assert_eq!(Value::str(&[b'x'; 45]).encoding(), "raw");
+    }
+}

@@ -1,0 +1,279 @@
+//! Test harness: start the real rsredis binary on a free port, talk to it
+//! with the `redis` crate, raw sockets or stock redis-cli, and stop it on drop.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// A server with default settings (plus `enable-debug-command = "local"`).
+    pub fn start() -> Server {
+        Server::with_config("")
+    }
+
+    /// A server with extra TOML config lines. `port = 0` lets the OS pick;
+    /// the port is read back from the "Ready to accept connections" log line.
+    pub fn with_config(extra: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("node.toml");
+        let mut text = String::from("port = 0\nenable-debug-command = \"local\"\n");
+        text.push_str(&format!("dir = {:?}\n", dir.path().display().to_string()));
+        text.push_str(extra);
+        std::fs::write(&config_path, text).expect("write config");
+        Server::launch(dir, config_path)
+    }
+
+    fn launch(dir: tempfile::TempDir, config_path: PathBuf) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+            .arg("server")
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rsredis");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let l2 = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("Ready to accept connections on ").nth(1) {
+                    if let Some(p) = rest
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.trim().parse::<u16>().ok())
+                    {
+                        let _ = tx.send(p);
+                    }
+                }
+                let mut l = l2.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let l3 = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = l3.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "rsredis did not become ready; logs:\n{}",
+                    logs.lock().unwrap()
+                );
+            }
+        };
+        Server {
+            child: Some(child),
+            port,
+            dir,
+            config_path,
+            logs,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        let c = redis::Client::open(self.url()).unwrap();
+        let conn = c
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        conn
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Wait for the process to exit on its own (after SHUTDOWN). Returns its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A raw TCP connection for exact-bytes checks.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw { stream }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Read until `expected.len()` bytes arrived (or timeout) and return them.
+    pub fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            match self.stream.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(_) => break,
+            }
+        }
+        buf.truncate(got);
+        buf
+    }
+
+    /// Send and expect exactly these bytes back.
+    pub fn roundtrip(&mut self, send: &[u8], expect: &[u8]) {
+        self.send(send);
+        let got = self.read_n(expect.len());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expect),
+            "reply to {:?}",
+            String::from_utf8_lossy(send)
+        );
+    }
+
+    /// Read whatever arrives within `wait`.
+    pub fn read_for(&mut self, wait: Duration) -> Vec<u8> {
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => out.extend_from_slice(&buf[..k]),
+                Err(_) => break,
+            }
+        }
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        out
+    }
+
+    /// True once the server has closed the connection.
+    pub fn is_closed(&mut self) -> bool {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut b = [0u8; 1024];
+        loop {
+            match self.stream.read(&mut b) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Encode a command as a RESP array.
+pub fn resp(args: &[&str]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
+    }
+    v
+}
+
+/// Find a peer binary (redis-cli, redis-server, ...). When it is missing the
+/// test is skipped, unless RSREDIS_REQUIRE_INTEROP=1 (CI), where it fails.
+pub fn peer(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| Path::new(p).is_file())
+    });
+    if found.is_none() {
+        if std::env::var("RSREDIS_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!(
+                "{} is required (RSREDIS_REQUIRE_INTEROP=1) but not on PATH",
+                name
+            );
+        }
+        eprintln!("skipping: {} not found on PATH", name);
+    }
+    found
+}
+
+/// Run stock redis-cli against a port; returns stdout (trimmed of the final newline).
+pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
+    let cli = peer("redis-cli")?;
+    let out = Command::new(cli)
+        .arg("-p")
+        .arg(port.to_string())
+        .args(args)
+        .output()
+        .expect("run redis-cli");
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end_matches('\n')
+            .to_string(),
+    )
+}
+
+/// Poll `f` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
