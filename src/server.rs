@@ -90,6 +90,8 @@ pub struct Shared {
     pub slowlog_threshold: AtomicI64,
     pub proto_max_bulk_len: AtomicU64,
     pub query_buffer_limit: AtomicU64,
+    /// `timeout` in seconds (0 = never close idle clients).
+    pub idle_timeout: AtomicU64,
     pub last_save: AtomicU64,
     pub tcp_port: AtomicU64,
     pub log_level: Option<Box<dyn Fn(&str) + Send + Sync>>,
@@ -119,6 +121,7 @@ impl Shared {
             slowlog_threshold: AtomicI64::new(0),
             proto_max_bulk_len: AtomicU64::new(0),
             query_buffer_limit: AtomicU64::new(0),
+            idle_timeout: AtomicU64::new(0),
             last_save: AtomicU64::new(crate::util::now_ms() / 1000),
             tcp_port: AtomicU64::new(config.port as u64),
             log_level: None,

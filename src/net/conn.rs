@@ -44,9 +44,9 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
 
     loop {
         let idle_limit = {
-            let t = srv.config.read().timeout;
+            let t = srv.idle_timeout.load(Ordering::Relaxed);
             (t > 0 && client.subscriptions() == 0 && !handle.is_monitor.load(Ordering::Relaxed))
-                .then(|| Duration::from_secs(t as u64))
+                .then(|| Duration::from_secs(t))
         };
         let idle = async {
             match idle_limit {
@@ -152,6 +152,10 @@ async fn process(
                 }
             }
         }
+        // One shared-counter update per batch, not per command: the line would bounce between cores.
+        srv.stats
+            .commands
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch.clear();
         for p in post {
             match p {

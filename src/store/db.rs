@@ -144,8 +144,9 @@ impl Db {
         match self.lookup(key) {
             Some(idx) => {
                 self.hits += 1;
+                let clock = (self.now / 1000) as u32;
                 let e = self.entry_mut(idx);
-                e.lru = (e.lru).max(lru_clock());
+                e.lru = clock;
                 Some(&self.entry(idx).value)
             }
             None => {
@@ -186,9 +187,10 @@ impl Db {
         self.touch(key);
         if let Some(idx) = self.find(key) {
             let expired = self.is_expired(idx);
+            let clock = (self.now / 1000) as u32;
             let e = self.entry_mut(idx);
             e.value = value;
-            e.lru = lru_clock();
+            e.lru = clock;
             if !keep_ttl || expired {
                 self.set_expire_idx(idx, 0);
             }
