@@ -23,8 +23,8 @@ enum Mode {
         /// TCP port (overrides the config file).
         #[arg(long)]
         port: Option<u16>,
-        /// Address to listen on; repeat for several (overrides the config file).
-        #[arg(long)]
+        /// Addresses to listen on, e.g. `--bind 127.0.0.1 ::1` (overrides the config file).
+        #[arg(long, num_args = 1..)]
         bind: Vec<String>,
         /// debug | verbose | notice | warning | nothing
         #[arg(long)]

@@ -54,6 +54,11 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                 None => std::future::pending().await,
             }
         };
+        // Keep room for a full read. Growth follows what has arrived (doubling),
+        // never what a length header claims.
+        if inbuf.capacity() - inbuf.len() < 4096 {
+            inbuf.reserve(inbuf.len().max(16 * 1024));
+        }
         let mut close = false;
         tokio::select! {
             _ = handle.kill_notify.notified() => break,
