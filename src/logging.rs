@@ -14,8 +14,11 @@ pub fn level_for(loglevel: &str) -> LevelFilter {
     }
 }
 
+/// Changes the log level at run time (CONFIG SET loglevel).
+pub type LevelSetter = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Install the global subscriber; returns a setter for the level.
-pub fn init(loglevel: &str, logfile: &str) -> Result<Box<dyn Fn(&str) + Send + Sync>, String> {
+pub fn init(loglevel: &str, logfile: &str) -> Result<LevelSetter, String> {
     let (filter, handle) = reload::Layer::new(level_for(loglevel));
     let registry = tracing_subscriber::registry().with(filter);
     if logfile.is_empty() {

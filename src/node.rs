@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 pub async fn run(
     config: Config,
-    set_level: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    set_level: Option<crate::logging::LevelSetter>,
 ) -> Result<(), String> {
     let dir = config.dir.clone();
     if dir != "." {

@@ -94,7 +94,7 @@ pub struct Shared {
     pub idle_timeout: AtomicU64,
     pub last_save: AtomicU64,
     pub tcp_port: AtomicU64,
-    pub log_level: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    pub log_level: Option<crate::logging::LevelSetter>,
 }
 
 impl Shared {
