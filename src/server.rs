@@ -75,6 +75,8 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     pub stats: Stats,
     pub run_id: String,
+    /// Replication ID (INFO master_replid): 40 hex chars, distinct from run_id.
+    pub replid: RwLock<String>,
     pub started: Instant,
     pub started_unix: u64,
     pub shutdown: watch::Sender<bool>,
@@ -108,6 +110,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             stats: Stats::default(),
             run_id: crate::util::random_hex40(),
+            replid: RwLock::new(crate::util::random_hex40()),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
             shutdown: tx,

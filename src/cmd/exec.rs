@@ -20,6 +20,10 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Command, Error> {
     };
     if !c.subcommands.is_empty() {
         if args.len() < 2 {
+            // A container that also runs bare (COMMAND) declares arity -1.
+            if c.arity == -1 {
+                return Ok(c);
+            }
             return Err(Error::arity(c.name));
         }
         let Some(sub) = t.subcommand(c, &args[1]) else {

@@ -277,3 +277,17 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+impl Server {
+    /// A server whose config file is exactly `port = 0`, `dir`, and `text`
+    /// (no `enable-debug-command` default), for tests of startup-only settings.
+    pub fn with_exact_config(text: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("node.toml");
+        let mut t = String::from("port = 0\n");
+        t.push_str(&format!("dir = {:?}\n", dir.path().display().to_string()));
+        t.push_str(text);
+        std::fs::write(&config_path, t).expect("write config");
+        Server::launch(dir, config_path)
+    }
+}
