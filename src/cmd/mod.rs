@@ -282,8 +282,6 @@ pub enum Post {
     Close,
     /// Stop the server gracefully (SHUTDOWN); the caller gets no reply.
     Shutdown,
-    /// Block the whole server for this long, keyspace locked (DEBUG SLEEP).
-    Sleep(std::time::Duration),
 }
 
 /// Everything a handler may touch. The keyspace lock is held for its lifetime.

@@ -170,7 +170,6 @@ async fn process(
                     out.buf.clear();
                     close = true;
                 }
-                Post::Sleep(d) => tokio::time::sleep(d).await,
             }
         }
         client.publish_meta(inbuf.len(), out.len());
