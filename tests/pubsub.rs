@@ -196,7 +196,7 @@ fn pubsub_introspection() {
     );
     raw.send(&resp(&["PUBSUB", "HELP"]));
     let help = String::from_utf8_lossy(&raw.read_for(Duration::from_millis(200))).into_owned();
-    assert!(help.starts_with("*10\r\n+PUBSUB <subcommand>"), "{help:?}");
+    assert!(help.starts_with("*14\r\n+PUBSUB <subcommand>"), "{help:?}");
 
     // Disconnecting subscribers clears their registrations.
     drop(r1);
@@ -297,4 +297,69 @@ fn subscribe_inside_multi() {
         format!("*1\r\n{}", confirm2("subscribe", "ch", 1)).as_bytes(),
     );
     r.roundtrip(&resp(&["PING"]), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}
+
+#[test]
+fn shard_channels_are_a_separate_namespace() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.roundtrip(
+        &resp(&["SUNSUBSCRIBE"]),
+        b"*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n",
+    );
+    let want = confirm2("ssubscribe", "s1", 1) + &confirm2("ssubscribe", "s2", 2);
+    r.roundtrip(&resp(&["SSUBSCRIBE", "s1", "s2"]), want.as_bytes());
+    // Shard subscriptions are counted apart from channels and patterns...
+    r.roundtrip(
+        &resp(&["SUBSCRIBE", "s1"]),
+        confirm2("subscribe", "s1", 1).as_bytes(),
+    );
+    // ...but they do put a RESP2 client in subscribed mode.
+    r.roundtrip(
+        &resp(&["UNSUBSCRIBE"]),
+        confirm2("unsubscribe", "s1", 0).as_bytes(),
+    );
+    r.roundtrip(&resp(&["PING"]), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+
+    let mut c = s.client();
+    let spub = |c: &mut redis::Connection, ch: &str| -> i64 {
+        redis::cmd("SPUBLISH").arg(ch).arg("hi").query(c).unwrap()
+    };
+    assert_eq!(spub(&mut c, "s1"), 1);
+    let m = "*3\r\n$8\r\nsmessage\r\n$2\r\ns1\r\n$2\r\nhi\r\n";
+    assert_eq!(String::from_utf8_lossy(&r.read_n(m.len())), m);
+    // PUBLISH does not reach shard subscribers, nor SPUBLISH pattern subscribers.
+    assert_eq!(publish(&s, "s1", "x"), 0);
+    let mut p = s.raw();
+    p.roundtrip(
+        &resp(&["PSUBSCRIBE", "s*"]),
+        confirm2("psubscribe", "s*", 1).as_bytes(),
+    );
+    assert_eq!(spub(&mut c, "s2"), 1);
+    let m = "*3\r\n$8\r\nsmessage\r\n$2\r\ns2\r\n$2\r\nhi\r\n";
+    assert_eq!(String::from_utf8_lossy(&r.read_n(m.len())), m);
+
+    let mut q = s.raw();
+    q.roundtrip(
+        &resp(&["PUBSUB", "SHARDNUMSUB", "s1", "zz"]),
+        b"*4\r\n$2\r\ns1\r\n:1\r\n$2\r\nzz\r\n:0\r\n",
+    );
+    q.roundtrip(
+        &resp(&["PUBSUB", "SHARDCHANNELS", "*1"]),
+        b"*1\r\n$2\r\ns1\r\n",
+    );
+    q.roundtrip(&resp(&["PUBSUB", "CHANNELS"]), b"*0\r\n");
+    let info: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert!(
+        info.contains(" flags=P db=0 sub=0 psub=0 ssub=2 "),
+        "{info}"
+    );
+
+    r.roundtrip(
+        &resp(&["SUNSUBSCRIBE", "s2"]),
+        confirm2("sunsubscribe", "s2", 1).as_bytes(),
+    );
+    drop(r);
+    assert!(wait_until(Duration::from_secs(3), || spub(&mut c, "s1") == 0));
+    q.roundtrip(&resp(&["PUBSUB", "SHARDCHANNELS"]), b"*0\r\n");
 }

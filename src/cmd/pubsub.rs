@@ -5,7 +5,7 @@
 //! `subs`/`psubs` sets (what it is subscribed to, and the counts in the
 //! confirmations) and the shared registry (who receives a PUBLISH).
 
-use super::{cmd, container, flags::*, Ctx, NOKEYS};
+use super::{cmd, container, flags::*, Ctx, KEY1, NOKEYS};
 use crate::error::{CmdResult, Error};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -68,6 +68,39 @@ pub static COMMANDS: &[super::Command] = &[
         "Posts a message to a channel.",
         publish,
     ),
+    cmd(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "shardchannel [shardchannel ...]",
+        "Listens for messages published to shard channels.",
+        ssubscribe,
+    ),
+    cmd(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Stops listening to messages posted to shard channels.",
+        sunsubscribe,
+    ),
+    cmd(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        KEY1,
+        "pubsub",
+        "7.0.0",
+        "shardchannel message",
+        "Post a message to a shard channel",
+        spublish,
+    ),
     container(
         "pubsub",
         -2,
@@ -114,6 +147,28 @@ static PUBSUB_SUBS: &[super::Command] = &[
         pubsub_numpat,
     ),
     cmd(
+        "pubsub|shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "7.0.0",
+        "[pattern]",
+        "Returns the active shard channels.",
+        pubsub_shardchannels,
+    ),
+    cmd(
+        "pubsub|shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Returns the count of subscribers of shard channels.",
+        pubsub_shardnumsub,
+    ),
+    cmd(
         "pubsub|help",
         2,
         LOADING | STALE,
@@ -135,11 +190,19 @@ pub fn unsubscribe_everything(ctx: &mut Ctx) {
     for p in ctx.client.psubs.drain() {
         ps.punsubscribe(&p, ctx.client.id);
     }
+    for c in ctx.client.ssubs.drain() {
+        ps.sunsubscribe(&c, ctx.client.id);
+    }
 }
 
 /// One confirmation: `[kind, name, count]` (a `>3` push in RESP3); `None` = nil name.
+/// The count is channels + patterns, or shard channels alone for the S- commands.
 fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
-    let count = ctx.client.subscriptions();
+    let count = if kind == b"ssubscribe" || kind == b"sunsubscribe" {
+        ctx.client.ssubs.len()
+    } else {
+        ctx.client.subscriptions()
+    };
     let out = &mut *ctx.out;
     out.push(3);
     out.bulk(kind);
@@ -214,6 +277,51 @@ fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for ch in &args[1..] {
+        if ctx.client.ssubs.insert(ch.clone()) {
+            ctx.srv
+                .pubsub
+                .lock()
+                .ssubscribe(ch, ctx.client.id, &ctx.client.handle.tx);
+        }
+        confirm(ctx, b"ssubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        ctx.client.ssubs.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"sunsubscribe", None);
+        return Ok(());
+    }
+    for ch in &names {
+        if ctx.client.ssubs.remove(ch) {
+            ctx.srv.pubsub.lock().sunsubscribe(ch, ctx.client.id);
+        }
+        confirm(ctx, b"sunsubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = ctx.srv.pubsub.lock().spublish(&args[1], &args[2]);
+    ctx.srv
+        .stats
+        .pubsub_messages
+        .fetch_add(1, Ordering::Relaxed);
+    if ctx.store.repl.has_sinks() {
+        ctx.propagate(args.to_vec());
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
 fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let n = ctx.srv.pubsub.lock().publish(&args[1], &args[2]);
     ctx.srv
@@ -250,6 +358,32 @@ fn pubsub_numsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+fn pubsub_shardchannels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::err(
+            "unknown subcommand or wrong number of arguments for 'shardchannels'. Try PUBSUB HELP.",
+        ));
+    }
+    let mut chans = ctx
+        .srv
+        .pubsub
+        .lock()
+        .shard_channels(args.get(2).map(|p| &p[..]));
+    chans.sort();
+    ctx.out.bulks(chans.iter());
+    Ok(())
+}
+
+fn pubsub_shardnumsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let ps = ctx.srv.pubsub.lock();
+    ctx.out.array((args.len() - 2) * 2);
+    for ch in &args[2..] {
+        ctx.out.bulk(ch);
+        ctx.out.int(ps.shard_numsub(ch) as i64);
+    }
+    Ok(())
+}
+
 fn pubsub_numpat(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let n = ctx.srv.pubsub.lock().numpat();
     ctx.out.int(n as i64);
@@ -265,6 +399,10 @@ const PUBSUB_HELP: &[&str] = &[
     "NUMSUB [<channel> ...]",
     "    Return the number of subscribers for the specified channels, excluding",
     "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
     "HELP",
     "    Prints this help.",
 ];
