@@ -11,6 +11,8 @@ use tokio::sync::mpsc::UnboundedSender;
 pub struct PubSub {
     channels: HashMap<Bytes, HashMap<u64, UnboundedSender<Push>>>,
     patterns: HashMap<Bytes, HashMap<u64, UnboundedSender<Push>>>,
+    /// Shard channels (SSUBSCRIBE/SPUBLISH): a separate namespace, no patterns.
+    shard: HashMap<Bytes, HashMap<u64, UnboundedSender<Push>>>,
 }
 
 impl PubSub {
@@ -95,6 +97,51 @@ impl PubSub {
     pub fn numpat(&self) -> usize {
         self.patterns.len()
     }
+
+    pub fn ssubscribe(&mut self, channel: &Bytes, id: u64, tx: &UnboundedSender<Push>) {
+        self.shard
+            .entry(channel.clone())
+            .or_default()
+            .insert(id, tx.clone());
+    }
+
+    pub fn sunsubscribe(&mut self, channel: &[u8], id: u64) {
+        if let Some(m) = self.shard.get_mut(channel) {
+            m.remove(&id);
+            if m.is_empty() {
+                self.shard.remove(channel);
+            }
+        }
+    }
+
+    /// SPUBLISH: only shard-channel subscribers receive it (no patterns).
+    pub fn spublish(&self, channel: &Bytes, payload: &Bytes) -> usize {
+        let mut n = 0;
+        if let Some(subs) = self.shard.get(channel) {
+            for tx in subs.values() {
+                let m = Push::SMessage {
+                    channel: channel.clone(),
+                    payload: payload.clone(),
+                };
+                if tx.send(m).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.shard
+            .keys()
+            .filter(|c| pattern.map_or(true, |p| crate::glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard.get(channel).map_or(0, |m| m.len())
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +163,21 @@ mod tests {
         assert_eq!(ps.numsub(b"news"), 0);
         assert!(ps.channels(None).is_empty());
         assert_eq!(ps.numpat(), 1);
+    }
+
+    #[test]
+    fn shard_channels_are_separate() {
+        let mut ps = PubSub::default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        ps.ssubscribe(&Bytes::from("s"), 1, &tx);
+        ps.psubscribe(&Bytes::from("*"), 2, &tx);
+        assert_eq!(ps.publish(&Bytes::from("s"), &Bytes::from("x")), 1);
+        assert!(matches!(rx.try_recv().unwrap(), Push::PMessage { .. }));
+        assert_eq!(ps.spublish(&Bytes::from("s"), &Bytes::from("y")), 1);
+        assert!(matches!(rx.try_recv().unwrap(), Push::SMessage { .. }));
+        assert_eq!(ps.shard_channels(None), vec![Bytes::from("s")]);
+        assert!(ps.channels(None).is_empty());
+        ps.sunsubscribe(b"s", 1);
+        assert_eq!(ps.shard_numsub(b"s"), 0);
     }
 }

@@ -1,19 +1,37 @@
 //! CLIENT subcommands and MONITOR.
 
-use super::{cmd, container, flags::*, Ctx, NOKEYS};
+use super::{cmd, container, flags::*, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
+use crate::net::client::{ClientHandle, ReplyMode};
+use crate::server::PauseMode;
+use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub static COMMANDS: &[super::Command] = &[container(
-    "client",
-    -2,
-    SENTINEL_OK,
-    "connection",
-    "2.4.0",
-    "A container for client connection commands.",
-    CLIENT_SUBS,
-)];
+pub static COMMANDS: &[super::Command] = &[
+    container(
+        "client",
+        -2,
+        SENTINEL_OK,
+        "connection",
+        "2.4.0",
+        "A container for client connection commands.",
+        CLIENT_SUBS,
+    ),
+    cmd(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "server",
+        "1.0.0",
+        "",
+        "Listens for all requests received by the server in real-time.",
+        monitor,
+    ),
+];
 
 const SENTINEL_OK: u32 = 0;
 
@@ -50,6 +68,160 @@ static CLIENT_SUBS: &[super::Command] = &[
         "",
         "Returns the name of the connection.",
         client_getname,
+    ),
+    cmd(
+        "client|list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "2.4.0",
+        "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+        "Lists open connections.",
+        client_list,
+    ),
+    cmd(
+        "client|info",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.2.0",
+        "",
+        "Returns information about the connection.",
+        client_info,
+    ),
+    cmd(
+        "client|kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "2.4.0",
+        "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
+        "Terminates open connections.",
+        client_kill,
+    ),
+    cmd(
+        "client|pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "3.0.0",
+        "timeout [WRITE|ALL]",
+        "Suspends commands processing.",
+        client_pause,
+    ),
+    cmd(
+        "client|unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.2.0",
+        "",
+        "Resumes processing commands from paused clients.",
+        client_unpause,
+    ),
+    cmd(
+        "client|reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "3.2.0",
+        "ON|OFF|SKIP",
+        "Instructs the server whether to reply to commands.",
+        client_reply,
+    ),
+    cmd(
+        "client|no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "7.0.0",
+        "ON|OFF",
+        "Sets the client eviction mode of the connection.",
+        client_no_evict,
+    ),
+    cmd(
+        "client|setinfo",
+        4,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "7.2.0",
+        "LIB-NAME libname | LIB-VER libver",
+        "Sets information specific to the client or connection.",
+        client_setinfo,
+    ),
+    cmd(
+        "client|getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.0.0",
+        "",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        client_getredir,
+    ),
+    cmd(
+        "client|tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.0.0",
+        "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+        "Controls server-assisted client-side caching for the connection.",
+        client_tracking,
+    ),
+    cmd(
+        "client|caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.0.0",
+        "YES|NO",
+        "Instructs the server whether to track the keys in the next request.",
+        client_caching,
+    ),
+    cmd(
+        "client|trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "6.2.0",
+        "",
+        "Returns information about server-assisted client-side caching for the connection.",
+        client_trackinginfo,
+    ),
+    cmd(
+        "client|unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "5.0.0",
+        "client-id [TIMEOUT|ERROR]",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        client_unblock,
+    ),
+    cmd(
+        "client|help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        "connection",
+        "5.0.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        client_help,
     ),
 ];
 
@@ -94,5 +266,425 @@ fn client_getname(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
         Some(n) => ctx.out.bulk(n),
         None => ctx.out.null(),
     }
+    Ok(())
+}
+
+/// Client types as CLIENT LIST/KILL TYPE name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Master,
+    Replica,
+    PubSub,
+}
+
+fn parse_type(arg: &[u8]) -> Result<ClientType, Error> {
+    Ok(match arg.to_ascii_lowercase().as_slice() {
+        b"normal" => ClientType::Normal,
+        b"master" => ClientType::Master,
+        b"replica" | b"slave" => ClientType::Replica,
+        b"pubsub" => ClientType::PubSub,
+        _ => {
+            return Err(Error::err(format!(
+                "Unknown client type '{}'",
+                String::from_utf8_lossy(arg)
+            )))
+        }
+    })
+}
+
+/// A client's type, from the flags its connection last published. As in
+/// Redis, MONITOR clients count as "normal" (so `CLIENT KILL TYPE normal`,
+/// which Sentinel sends at failover, disconnects them).
+fn type_of(h: &ClientHandle) -> ClientType {
+    let m = h.meta.lock();
+    if m.flags.contains('M') {
+        ClientType::Master
+    } else if m.flags.contains('S') {
+        ClientType::Replica
+    } else if m.flags.contains('P') {
+        ClientType::PubSub
+    } else {
+        ClientType::Normal
+    }
+}
+
+/// Refresh the caller's own CLIENT LIST fields (they are otherwise published after the batch).
+fn refresh_self(ctx: &mut Ctx) {
+    ctx.client.publish_meta(0, ctx.out.len());
+}
+
+/// Every registered client, in connection (id) order.
+fn all_clients(ctx: &Ctx) -> Vec<Arc<ClientHandle>> {
+    let mut v: Vec<_> = ctx.srv.clients.lock().values().cloned().collect();
+    v.sort_by_key(|h| h.id);
+    v
+}
+
+fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let handles: Vec<Arc<ClientHandle>> = if args.len() == 2 {
+        all_clients(ctx)
+    } else if args.len() == 4 && eq_ic(&args[2], "type") {
+        let t = parse_type(&args[3])?;
+        refresh_self(ctx);
+        all_clients(ctx)
+            .into_iter()
+            .filter(|h| type_of(h) == t)
+            .collect()
+    } else if args.len() > 3 && eq_ic(&args[2], "id") {
+        let mut ids = Vec::new();
+        for a in &args[3..] {
+            match parse_i64(a) {
+                Some(id) if id > 0 => ids.push(id as u64),
+                _ => return Err(Error::err("Invalid client ID")),
+            }
+        }
+        let reg = ctx.srv.clients.lock();
+        ids.iter().filter_map(|id| reg.get(id).cloned()).collect()
+    } else {
+        return Err(Error::Syntax);
+    };
+    refresh_self(ctx);
+    let mut text = String::new();
+    for h in &handles {
+        text.push_str(&h.info_line());
+        text.push('\n');
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn client_info(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    refresh_self(ctx);
+    let mut line = ctx.client.handle.info_line();
+    line.push('\n');
+    ctx.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// Kill one client: ourselves after the reply is written, anybody else at once.
+fn kill_one(ctx: &mut Ctx, h: &ClientHandle) {
+    if h.id == ctx.client.id {
+        if !ctx.post.contains(&Post::Close) {
+            ctx.post.push(Post::Close);
+        }
+    } else {
+        h.kill();
+    }
+}
+
+fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Old form: CLIENT KILL ip:port -> +OK, killing the caller too if it matches.
+    if args.len() == 3 {
+        let want = String::from_utf8_lossy(&args[2]);
+        let found = all_clients(ctx)
+            .into_iter()
+            .find(|h| h.addr.to_string() == want);
+        let Some(h) = found else {
+            return Err(Error::err("No such client"));
+        };
+        kill_one(ctx, &h);
+        ctx.out.ok();
+        return Ok(());
+    }
+
+    // New form: filters, all of which must match; the caller is skipped by default.
+    let mut id = None;
+    let mut ctype = None;
+    let mut addr = None;
+    let mut laddr = None;
+    let mut skipme = true;
+    let mut i = 2;
+    while i < args.len() {
+        let Some(val) = args.get(i + 1) else {
+            return Err(Error::Syntax);
+        };
+        let opt = &args[i];
+        if eq_ic(opt, "id") {
+            match parse_i64(val) {
+                Some(v) if v > 0 => id = Some(v as u64),
+                _ => return Err(Error::err("client-id should be greater than 0")),
+            }
+        } else if eq_ic(opt, "type") {
+            ctype = Some(parse_type(val)?);
+        } else if eq_ic(opt, "addr") {
+            addr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq_ic(opt, "laddr") {
+            laddr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq_ic(opt, "user") {
+            // Only the default user exists, and every connection runs as it.
+            if &val[..] != b"default" {
+                return Err(Error::err(format!(
+                    "No such user '{}'",
+                    String::from_utf8_lossy(val)
+                )));
+            }
+        } else if eq_ic(opt, "skipme") {
+            if eq_ic(val, "yes") {
+                skipme = true;
+            } else if eq_ic(val, "no") {
+                skipme = false;
+            } else {
+                return Err(Error::Syntax);
+            }
+        } else {
+            return Err(Error::Syntax);
+        }
+        i += 2;
+    }
+    refresh_self(ctx);
+    let mut killed = 0;
+    for h in all_clients(ctx) {
+        if id.is_some_and(|id| h.id != id)
+            || addr.as_ref().is_some_and(|a| h.addr.to_string() != *a)
+            || laddr.as_ref().is_some_and(|a| h.laddr.to_string() != *a)
+            || ctype.is_some_and(|t| type_of(&h) != t)
+            || (skipme && h.id == ctx.client.id)
+        {
+            continue;
+        }
+        kill_one(ctx, &h);
+        killed += 1;
+    }
+    ctx.out.int(killed);
+    Ok(())
+}
+
+fn client_pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(Error::err(
+            "unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
+        ));
+    }
+    let ms = parse_i64(&args[2])
+        .ok_or_else(|| Error::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(Error::err("timeout is negative"));
+    }
+    let mode = match args.get(3) {
+        None => PauseMode::All,
+        Some(m) if eq_ic(m, "all") => PauseMode::All,
+        Some(m) if eq_ic(m, "write") => PauseMode::Write,
+        Some(_) => return Err(Error::err("CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let until = Instant::now() + Duration::from_millis(ms as u64);
+    {
+        // Like Redis, a second pause can only extend the end time and widen the mode.
+        let mut p = ctx.srv.pause.lock();
+        let (until, mode) = match *p {
+            Some((old_until, old_mode)) if old_until > Instant::now() => (
+                old_until.max(until),
+                if old_mode == PauseMode::All {
+                    PauseMode::All
+                } else {
+                    mode
+                },
+            ),
+            _ => (until, mode),
+        };
+        *p = Some((until, mode));
+        ctx.srv.pause_active.store(true, Ordering::SeqCst);
+    }
+    ctx.srv.pause_notify.notify_waiters();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    *ctx.srv.pause.lock() = None;
+    ctx.srv.pause_active.store(false, Ordering::SeqCst);
+    ctx.srv.pause_notify.notify_waiters();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_reply(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // OFF and SKIP send no reply of their own (the executor drops output per mode).
+    if eq_ic(&args[2], "on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if eq_ic(&args[2], "off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if eq_ic(&args[2], "skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(Error::Syntax);
+    }
+    Ok(())
+}
+
+fn client_no_evict(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if eq_ic(&args[2], "on") {
+        ctx.client.no_evict = true;
+    } else if eq_ic(&args[2], "off") {
+        ctx.client.no_evict = false;
+    } else {
+        return Err(Error::Syntax);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT SETINFO (Redis 7.2; current client libraries send it on connect).
+fn client_setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let attr = &args[2];
+    let val = &args[3];
+    let name = if eq_ic(attr, "lib-name") {
+        "lib-name"
+    } else if eq_ic(attr, "lib-ver") {
+        "lib-ver"
+    } else {
+        return Err(Error::err(format!(
+            "Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        )));
+    };
+    if val.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(Error::err(format!(
+            "{} cannot contain spaces, newlines or special characters.",
+            name
+        )));
+    }
+    let v = (!val.is_empty()).then(|| val.clone());
+    if name == "lib-name" {
+        ctx.client.lib_name = v;
+    } else {
+        ctx.client.lib_ver = v;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getredir(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.out.int(-1);
+    Ok(())
+}
+
+/// Server-assisted client-side caching is not implemented: turning it off is a no-op.
+fn client_tracking(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if eq_ic(&args[2], "off") && args.len() == 3 {
+        ctx.out.ok();
+        return Ok(());
+    }
+    if !eq_ic(&args[2], "on") && !eq_ic(&args[2], "off") {
+        return Err(Error::Syntax);
+    }
+    Err(Error::err(
+        "CLIENT TRACKING is not supported by this server",
+    ))
+}
+
+fn client_caching(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Err(Error::err(
+        "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+    ))
+}
+
+fn client_trackinginfo(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(1);
+    out.bulk(b"off");
+    out.bulk(b"redirect");
+    out.int(-1);
+    out.bulk(b"prefixes");
+    out.array(0);
+    Ok(())
+}
+
+/// No blocking commands exist yet, so there is never anybody to unblock.
+fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 {
+        return Err(Error::err(
+            "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    parse_i64(&args[2]).ok_or(Error::NotInteger)?;
+    if let Some(r) = args.get(3) {
+        if !eq_ic(r, "timeout") && !eq_ic(r, "error") {
+            return Err(Error::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn client_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    super::pubsub::help_reply(ctx, CLIENT_HELP);
+    Ok(())
+}
+
+fn monitor(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    // Inside EXEC (the only time effects are held) a client expects one reply per
+    // command, which MONITOR cannot honour.
+    if ctx.store.hold_effects > 0 {
+        return Err(Error::err("MONITOR isn't allowed for DENY BLOCKING client"));
+    }
+    let h = &ctx.client.handle;
+    // Already monitoring: Redis ignores the command without a reply.
+    if h.is_monitor.swap(true, Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut mons = ctx.srv.monitors.lock();
+    mons.push(h.clone());
+    ctx.srv.monitor_count.store(mons.len(), Ordering::Relaxed);
+    drop(mons);
+    ctx.out.ok();
     Ok(())
 }

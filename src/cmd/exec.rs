@@ -64,7 +64,7 @@ pub fn execute(
     };
 
     client.last_cmd = cmd.name;
-    if let Err(e) = gate(srv, client, cmd, args) {
+    if let Err(e) = gate(srv, client, cmd) {
         if client.multi.is_some() && !matches!(e, Error::NoAuth) {
             client.multi_error = true;
         }
@@ -93,14 +93,14 @@ pub fn execute(
 }
 
 /// Checks that depend only on the client's state and the command's declaration.
-fn gate(srv: &Shared, client: &Client, cmd: &'static Command, args: &[Bytes]) -> Result<(), Error> {
+fn gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Error> {
     if !client.authenticated && !cmd.is(flags::NO_AUTH) && srv.auth_required() {
         return Err(Error::NoAuth);
     }
     if client.in_resp2_subscribed_mode() && !cmd.is(flags::SUBSCRIBED_OK) {
         return Err(Error::err(format!(
             "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            String::from_utf8_lossy(&args[0]).to_ascii_lowercase()
+            cmd.full_name()
         )));
     }
     if client.multi.is_some() && cmd.is(flags::NO_MULTI) {

@@ -1,8 +1,185 @@
-//! Pub/sub commands.
+//! Pub/sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE,
+//! PUBLISH and the PUBSUB introspection container.
+//!
+//! Subscription state lives in two places that must agree: the client's own
+//! `subs`/`psubs` sets (what it is subscribed to, and the counts in the
+//! confirmations) and the shared registry (who receives a PUBLISH).
 
-use super::Ctx;
+use super::{cmd, container, flags::*, Ctx, KEY1, NOKEYS};
+use crate::error::{CmdResult, Error};
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
-pub static COMMANDS: &[super::Command] = &[];
+pub static COMMANDS: &[super::Command] = &[
+    cmd(
+        "subscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        NOKEYS,
+        "pubsub",
+        "2.0.0",
+        "channel [channel ...]",
+        "Listens for messages published to channels.",
+        subscribe,
+    ),
+    cmd(
+        "unsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        NOKEYS,
+        "pubsub",
+        "2.0.0",
+        "[channel [channel ...]]",
+        "Stops listening to messages posted to channels.",
+        unsubscribe,
+    ),
+    cmd(
+        "psubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        NOKEYS,
+        "pubsub",
+        "2.0.0",
+        "pattern [pattern ...]",
+        "Listens for messages published to channels that match one or more patterns.",
+        psubscribe,
+    ),
+    cmd(
+        "punsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        NOKEYS,
+        "pubsub",
+        "2.0.0",
+        "[pattern [pattern ...]]",
+        "Stops listening to messages published to channels that match one or more patterns.",
+        punsubscribe,
+    ),
+    // MAY_REPLICATE: PUBLISH is propagated to replicas and held by CLIENT PAUSE WRITE,
+    // as in Redis 7.0 (which special-cases it rather than flagging it).
+    cmd(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        NOKEYS,
+        "pubsub",
+        "2.0.0",
+        "channel message",
+        "Posts a message to a channel.",
+        publish,
+    ),
+    cmd(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "shardchannel [shardchannel ...]",
+        "Listens for messages published to shard channels.",
+        ssubscribe,
+    ),
+    cmd(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Stops listening to messages posted to shard channels.",
+        sunsubscribe,
+    ),
+    cmd(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        KEY1,
+        "pubsub",
+        "7.0.0",
+        "shardchannel message",
+        "Post a message to a shard channel",
+        spublish,
+    ),
+    container(
+        "pubsub",
+        -2,
+        0,
+        "pubsub",
+        "2.8.0",
+        "A container for Pub/Sub commands.",
+        PUBSUB_SUBS,
+    ),
+];
+
+static PUBSUB_SUBS: &[super::Command] = &[
+    cmd(
+        "pubsub|channels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "2.8.0",
+        "[pattern]",
+        "Returns the active channels.",
+        pubsub_channels,
+    ),
+    cmd(
+        "pubsub|numsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "2.8.0",
+        "[channel [channel ...]]",
+        "Returns a count of subscribers to channels.",
+        pubsub_numsub,
+    ),
+    cmd(
+        "pubsub|numpat",
+        2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "2.8.0",
+        "",
+        "Returns a count of unique pattern subscriptions.",
+        pubsub_numpat,
+    ),
+    cmd(
+        "pubsub|shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "7.0.0",
+        "[pattern]",
+        "Returns the active shard channels.",
+        pubsub_shardchannels,
+    ),
+    cmd(
+        "pubsub|shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Returns the count of subscribers of shard channels.",
+        pubsub_shardnumsub,
+    ),
+    cmd(
+        "pubsub|help",
+        2,
+        LOADING | STALE,
+        NOKEYS,
+        "pubsub",
+        "6.2.0",
+        "",
+        "Returns helpful text about the different subcommands.",
+        pubsub_help,
+    ),
+];
 
 /// Drop every subscription of the calling client (RESET).
 pub fn unsubscribe_everything(ctx: &mut Ctx) {
@@ -13,4 +190,232 @@ pub fn unsubscribe_everything(ctx: &mut Ctx) {
     for p in ctx.client.psubs.drain() {
         ps.punsubscribe(&p, ctx.client.id);
     }
+    for c in ctx.client.ssubs.drain() {
+        ps.sunsubscribe(&c, ctx.client.id);
+    }
+}
+
+/// One confirmation: `[kind, name, count]` (a `>3` push in RESP3); `None` = nil name.
+/// The count is channels + patterns, or shard channels alone for the S- commands.
+fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
+    let count = if kind == b"ssubscribe" || kind == b"sunsubscribe" {
+        ctx.client.ssubs.len()
+    } else {
+        ctx.client.subscriptions()
+    };
+    let out = &mut *ctx.out;
+    out.push(3);
+    out.bulk(kind);
+    match name {
+        Some(n) => out.bulk(n),
+        None => out.null(),
+    }
+    out.int(count as i64);
+}
+
+fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for ch in &args[1..] {
+        if ctx.client.subs.insert(ch.clone()) {
+            ctx.srv
+                .pubsub
+                .lock()
+                .subscribe(ch, ctx.client.id, &ctx.client.handle.tx);
+        }
+        confirm(ctx, b"subscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for pat in &args[1..] {
+        if ctx.client.psubs.insert(pat.clone()) {
+            ctx.srv
+                .pubsub
+                .lock()
+                .psubscribe(pat, ctx.client.id, &ctx.client.handle.tx);
+        }
+        confirm(ctx, b"psubscribe", Some(pat));
+    }
+    Ok(())
+}
+
+fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        ctx.client.subs.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"unsubscribe", None);
+        return Ok(());
+    }
+    for ch in &names {
+        if ctx.client.subs.remove(ch) {
+            ctx.srv.pubsub.lock().unsubscribe(ch, ctx.client.id);
+        }
+        confirm(ctx, b"unsubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        ctx.client.psubs.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"punsubscribe", None);
+        return Ok(());
+    }
+    for pat in &names {
+        if ctx.client.psubs.remove(pat) {
+            ctx.srv.pubsub.lock().punsubscribe(pat, ctx.client.id);
+        }
+        confirm(ctx, b"punsubscribe", Some(pat));
+    }
+    Ok(())
+}
+
+fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for ch in &args[1..] {
+        if ctx.client.ssubs.insert(ch.clone()) {
+            ctx.srv
+                .pubsub
+                .lock()
+                .ssubscribe(ch, ctx.client.id, &ctx.client.handle.tx);
+        }
+        confirm(ctx, b"ssubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        ctx.client.ssubs.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"sunsubscribe", None);
+        return Ok(());
+    }
+    for ch in &names {
+        if ctx.client.ssubs.remove(ch) {
+            ctx.srv.pubsub.lock().sunsubscribe(ch, ctx.client.id);
+        }
+        confirm(ctx, b"sunsubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = ctx.srv.pubsub.lock().spublish(&args[1], &args[2]);
+    ctx.srv
+        .stats
+        .pubsub_messages
+        .fetch_add(1, Ordering::Relaxed);
+    if ctx.store.repl.has_sinks() {
+        ctx.propagate(args.to_vec());
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = ctx.srv.pubsub.lock().publish(&args[1], &args[2]);
+    ctx.srv
+        .stats
+        .pubsub_messages
+        .fetch_add(1, Ordering::Relaxed);
+    // Replicas deliver the message to their own subscribers.
+    if ctx.store.repl.has_sinks() {
+        ctx.propagate(args.to_vec());
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn pubsub_channels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::err(
+            "unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.",
+        ));
+    }
+    let mut chans = ctx.srv.pubsub.lock().channels(args.get(2).map(|p| &p[..]));
+    chans.sort();
+    ctx.out.bulks(chans.iter());
+    Ok(())
+}
+
+fn pubsub_numsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let ps = ctx.srv.pubsub.lock();
+    ctx.out.array((args.len() - 2) * 2);
+    for ch in &args[2..] {
+        ctx.out.bulk(ch);
+        ctx.out.int(ps.numsub(ch) as i64);
+    }
+    Ok(())
+}
+
+fn pubsub_shardchannels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(Error::err(
+            "unknown subcommand or wrong number of arguments for 'shardchannels'. Try PUBSUB HELP.",
+        ));
+    }
+    let mut chans = ctx
+        .srv
+        .pubsub
+        .lock()
+        .shard_channels(args.get(2).map(|p| &p[..]));
+    chans.sort();
+    ctx.out.bulks(chans.iter());
+    Ok(())
+}
+
+fn pubsub_shardnumsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let ps = ctx.srv.pubsub.lock();
+    ctx.out.array((args.len() - 2) * 2);
+    for ch in &args[2..] {
+        ctx.out.bulk(ch);
+        ctx.out.int(ps.shard_numsub(ch) as i64);
+    }
+    Ok(())
+}
+
+fn pubsub_numpat(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let n = ctx.srv.pubsub.lock().numpat();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+const PUBSUB_HELP: &[&str] = &[
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// A help reply: an array of status lines, as Redis's HELP subcommands send.
+pub fn help_reply(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.out.array(lines.len());
+    for l in lines {
+        ctx.out.simple(l);
+    }
+}
+
+fn pubsub_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    help_reply(ctx, PUBSUB_HELP);
+    Ok(())
 }

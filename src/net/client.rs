@@ -26,6 +26,11 @@ pub enum Push {
         channel: Bytes,
         payload: Bytes,
     },
+    /// A shard-channel message (SPUBLISH).
+    SMessage {
+        channel: Bytes,
+        payload: Bytes,
+    },
     /// A ready MONITOR line (without the leading '+' and CRLF).
     Monitor(Bytes),
 }
@@ -49,6 +54,7 @@ pub struct ClientMeta {
     pub last_cmd: String,
     pub sub: usize,
     pub psub: usize,
+    pub ssub: usize,
     pub multi: i64,
     pub flags: String,
     pub resp: u8,
@@ -86,7 +92,7 @@ impl ClientHandle {
         let now = Instant::now();
         let idle = now.duration_since(*self.last_active.lock()).as_secs();
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -97,6 +103,7 @@ impl ClientHandle {
             m.db,
             m.sub,
             m.psub,
+            m.ssub,
             m.multi,
             m.qbuf,
             m.omem,
@@ -124,6 +131,8 @@ pub struct Client {
     pub watched: Vec<(usize, Bytes)>,
     pub subs: HashSet<Bytes>,
     pub psubs: HashSet<Bytes>,
+    /// Shard channels (SSUBSCRIBE), counted apart from `subs`/`psubs`.
+    pub ssubs: HashSet<Bytes>,
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     pub lib_name: Option<Bytes>,
@@ -146,6 +155,7 @@ impl Client {
             watched: Vec::new(),
             subs: HashSet::new(),
             psubs: HashSet::new(),
+            ssubs: HashSet::new(),
             reply_mode: ReplyMode::On,
             no_evict: false,
             lib_name: None,
@@ -158,9 +168,14 @@ impl Client {
         self.subs.len() + self.psubs.len()
     }
 
+    /// Channels + patterns + shard channels: any of them puts a client in pub/sub mode.
+    pub fn any_subscriptions(&self) -> bool {
+        self.subscriptions() > 0 || !self.ssubs.is_empty()
+    }
+
     /// RESP2 clients with subscriptions may only run the pub/sub commands.
     pub fn in_resp2_subscribed_mode(&self) -> bool {
-        self.proto == Proto::Resp2 && self.subscriptions() > 0
+        self.proto == Proto::Resp2 && self.any_subscriptions()
     }
 
     /// Copy what CLIENT LIST shows into the shared handle.
@@ -175,12 +190,13 @@ impl Client {
         }
         m.sub = self.subs.len();
         m.psub = self.psubs.len();
+        m.ssub = self.ssubs.len();
         m.multi = self.multi.as_ref().map_or(-1, |q| q.len() as i64);
         let mut flags = String::new();
         if self.handle.is_monitor.load(Ordering::Relaxed) {
             flags.push('O');
         }
-        if self.subscriptions() > 0 {
+        if self.any_subscriptions() {
             flags.push('P');
         }
         if self.multi.is_some() {

@@ -45,7 +45,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     loop {
         let idle_limit = {
             let t = srv.idle_timeout.load(Ordering::Relaxed);
-            (t > 0 && client.subscriptions() == 0 && !handle.is_monitor.load(Ordering::Relaxed))
+            (t > 0 && !client.any_subscriptions() && !handle.is_monitor.load(Ordering::Relaxed))
                 .then(|| Duration::from_secs(t))
         };
         let idle = async {
@@ -235,6 +235,12 @@ fn encode_push(out: &mut Out, p: &Push) {
             out.bulk(channel);
             out.bulk(payload);
         }
+        Push::SMessage { channel, payload } => {
+            out.push(3);
+            out.bulk(b"smessage");
+            out.bulk(channel);
+            out.bulk(payload);
+        }
         Push::Monitor(line) => {
             out.raw(b"+");
             out.raw(line);
@@ -249,13 +255,16 @@ fn cleanup(srv: &Shared, client: &mut Client) {
         let mut store = srv.store.lock();
         crate::cmd::tx::unwatch_all(&mut store, client);
     }
-    if client.subscriptions() > 0 {
+    if client.any_subscriptions() {
         let mut ps = srv.pubsub.lock();
         for c in client.subs.drain() {
             ps.unsubscribe(&c, client.id);
         }
         for p in client.psubs.drain() {
             ps.punsubscribe(&p, client.id);
+        }
+        for c in client.ssubs.drain() {
+            ps.sunsubscribe(&c, client.id);
         }
     }
     srv.unregister_client(client.id);
