@@ -134,7 +134,7 @@ impl PubSub {
     pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
         self.shard
             .keys()
-            .filter(|c| pattern.map_or(true, |p| crate::glob::matches(p, c, false)))
+            .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
             .cloned()
             .collect()
     }

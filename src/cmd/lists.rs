@@ -148,9 +148,9 @@ fn push(ctx: &mut Ctx, args: &[Bytes], front: bool, create: bool) -> CmdResult {
     let l = list_mut(db, key)?.expect("list exists");
     for a in &args[2..] {
         if front {
-            l.push_front(a.clone());
+            l.push_front(Bytes::copy_from_slice(a));
         } else {
-            l.push_back(a.clone());
+            l.push_back(Bytes::copy_from_slice(a));
         }
     }
     let n = l.len();
