@@ -7,7 +7,10 @@
 
 use super::{cmd, container, flags::*, Ctx, KEY1, NOKEYS};
 use crate::error::{CmdResult, Error};
+use crate::net::client::Client;
+use crate::pubsub::PubSub;
 use bytes::Bytes;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[super::Command] = &[
@@ -213,100 +216,92 @@ fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
     out.int(count as i64);
 }
 
-fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    for ch in &args[1..] {
-        if ctx.client.subs.insert(ch.clone()) {
-            ctx.srv
-                .pubsub
-                .lock()
-                .subscribe(ch, ctx.client.id, &ctx.client.handle.tx);
+/// The three subscription namespaces share one add/remove logic.
+#[derive(Clone, Copy)]
+enum Space {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Space {
+    fn client_set(self, c: &mut Client) -> &mut HashSet<Bytes> {
+        match self {
+            Space::Channel => &mut c.subs,
+            Space::Pattern => &mut c.psubs,
+            Space::Shard => &mut c.ssubs,
         }
-        confirm(ctx, b"subscribe", Some(ch));
+    }
+
+    fn add(self, ps: &mut PubSub, name: &Bytes, c: &Client) {
+        match self {
+            Space::Channel => ps.subscribe(name, c.id, &c.handle.tx),
+            Space::Pattern => ps.psubscribe(name, c.id, &c.handle.tx),
+            Space::Shard => ps.ssubscribe(name, c.id, &c.handle.tx),
+        }
+    }
+
+    fn remove(self, ps: &mut PubSub, name: &[u8], id: u64) {
+        match self {
+            Space::Channel => ps.unsubscribe(name, id),
+            Space::Pattern => ps.punsubscribe(name, id),
+            Space::Shard => ps.sunsubscribe(name, id),
+        }
+    }
+}
+
+fn subscribe_in(ctx: &mut Ctx, args: &[Bytes], space: Space, verb: &[u8]) -> CmdResult {
+    for name in &args[1..] {
+        if space.client_set(ctx.client).insert(name.clone()) {
+            space.add(&mut ctx.srv.pubsub.lock(), name, ctx.client);
+        }
+        confirm(ctx, verb, Some(name));
     }
     Ok(())
+}
+
+/// Unsubscribe from the given names, or from everything in this space when none are given.
+fn unsubscribe_in(ctx: &mut Ctx, args: &[Bytes], space: Space, verb: &[u8]) -> CmdResult {
+    let names: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        space.client_set(ctx.client).iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, verb, None);
+        return Ok(());
+    }
+    for name in &names {
+        if space.client_set(ctx.client).remove(name) {
+            space.remove(&mut ctx.srv.pubsub.lock(), name, ctx.client.id);
+        }
+        confirm(ctx, verb, Some(name));
+    }
+    Ok(())
+}
+
+fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    subscribe_in(ctx, args, Space::Channel, b"subscribe")
 }
 
 fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    for pat in &args[1..] {
-        if ctx.client.psubs.insert(pat.clone()) {
-            ctx.srv
-                .pubsub
-                .lock()
-                .psubscribe(pat, ctx.client.id, &ctx.client.handle.tx);
-        }
-        confirm(ctx, b"psubscribe", Some(pat));
-    }
-    Ok(())
-}
-
-fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        ctx.client.subs.iter().cloned().collect()
-    };
-    if names.is_empty() {
-        confirm(ctx, b"unsubscribe", None);
-        return Ok(());
-    }
-    for ch in &names {
-        if ctx.client.subs.remove(ch) {
-            ctx.srv.pubsub.lock().unsubscribe(ch, ctx.client.id);
-        }
-        confirm(ctx, b"unsubscribe", Some(ch));
-    }
-    Ok(())
-}
-
-fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        ctx.client.psubs.iter().cloned().collect()
-    };
-    if names.is_empty() {
-        confirm(ctx, b"punsubscribe", None);
-        return Ok(());
-    }
-    for pat in &names {
-        if ctx.client.psubs.remove(pat) {
-            ctx.srv.pubsub.lock().punsubscribe(pat, ctx.client.id);
-        }
-        confirm(ctx, b"punsubscribe", Some(pat));
-    }
-    Ok(())
+    subscribe_in(ctx, args, Space::Pattern, b"psubscribe")
 }
 
 fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    for ch in &args[1..] {
-        if ctx.client.ssubs.insert(ch.clone()) {
-            ctx.srv
-                .pubsub
-                .lock()
-                .ssubscribe(ch, ctx.client.id, &ctx.client.handle.tx);
-        }
-        confirm(ctx, b"ssubscribe", Some(ch));
-    }
-    Ok(())
+    subscribe_in(ctx, args, Space::Shard, b"ssubscribe")
+}
+
+fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe_in(ctx, args, Space::Channel, b"unsubscribe")
+}
+
+fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe_in(ctx, args, Space::Pattern, b"punsubscribe")
 }
 
 fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        ctx.client.ssubs.iter().cloned().collect()
-    };
-    if names.is_empty() {
-        confirm(ctx, b"sunsubscribe", None);
-        return Ok(());
-    }
-    for ch in &names {
-        if ctx.client.ssubs.remove(ch) {
-            ctx.srv.pubsub.lock().sunsubscribe(ch, ctx.client.id);
-        }
-        confirm(ctx, b"sunsubscribe", Some(ch));
-    }
-    Ok(())
+    unsubscribe_in(ctx, args, Space::Shard, b"sunsubscribe")
 }
 
 fn spublish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
