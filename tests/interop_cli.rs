@@ -220,12 +220,7 @@ fn commands_from_stdin() {
     assert_eq!(out, "OK");
     let (out, _) = cli_stdin(s.port, &[], b"SET x \"a b\"\nGET x\nGET a\n").unwrap();
     assert_eq!(out, "OK\na b\nb");
-    let (out, _) = cli_stdin(
-        s.port,
-        &["--no-raw"],
-        b"MULTI\nSET t 1\nGET t\nEXEC\n",
-    )
-    .unwrap();
+    let (out, _) = cli_stdin(s.port, &["--no-raw"], b"MULTI\nSET t 1\nGET t\nEXEC\n").unwrap();
     assert_eq!(out, "OK\nQUEUED\nQUEUED\n1) OK\n2) \"1\"");
 }
 
@@ -265,7 +260,15 @@ fn auth_with_dash_a() {
     assert_eq!(
         redis_cli(
             s.port,
-            &["-3", "-a", "s3cret", "--no-auth-warning", "--no-raw", "GET", "x"]
+            &[
+                "-3",
+                "-a",
+                "s3cret",
+                "--no-auth-warning",
+                "--no-raw",
+                "GET",
+                "x"
+            ]
         )
         .unwrap(),
         "(nil)"
@@ -283,10 +286,22 @@ fn same_output_as_real_redis() {
         return;
     };
     let sessions: &[(&[&str], &[u8])] = &[
-        (&["--no-raw"], b"PING\nPING hi\nECHO \"a\\tb\"\nSET k v\nGET k\nGET nope\n"),
-        (&["--no-raw"], b"DEL k k nope\nEXISTS k\nLPUSH l a b c\nGET l\nSET l x\nGET l\n"),
-        (&["--no-raw"], b"SELECT 99\nSELECT 1\nSET k1 v\nSWAPDB 0 1\nSELECT 0\nGET k1\n"),
-        (&["--no-raw"], b"MULTI\nSET a 1\nFOO\nEXEC\nEXEC\nMULTI\nGET a\nDISCARD\n"),
+        (
+            &["--no-raw"],
+            b"PING\nPING hi\nECHO \"a\\tb\"\nSET k v\nGET k\nGET nope\n",
+        ),
+        (
+            &["--no-raw"],
+            b"DEL k k nope\nEXISTS k\nLPUSH l a b c\nGET l\nSET l x\nGET l\n",
+        ),
+        (
+            &["--no-raw"],
+            b"SELECT 99\nSELECT 1\nSET k1 v\nSWAPDB 0 1\nSELECT 0\nGET k1\n",
+        ),
+        (
+            &["--no-raw"],
+            b"MULTI\nSET a 1\nFOO\nEXEC\nEXEC\nMULTI\nGET a\nDISCARD\n",
+        ),
         (&["--no-raw"], b"GET\nSET k\nHELLO 4\nHELLO x\nAUTH x\n"),
         (&["--no-raw", "-3"], b"HELLO 3\nGET nope\nHELLO 2\n"),
         (&["--raw"], b"HELLO 3\nSET q \"two\\nlines\"\nGET q\n"),

@@ -77,7 +77,8 @@ fn hello_map(proto: u8) -> (Vec<u8>, Vec<u8>) {
     let before = format!(
         "{head}\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:{proto}\r\n$2\r\nid\r\n:"
     );
-    let after = "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+    let after =
+        "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
     (before.into_bytes(), after.as_bytes().to_vec())
 }
 
@@ -95,7 +96,11 @@ fn assert_hello(got: &[u8], proto: u8) {
         .parse()
         .unwrap_or_else(|_| panic!("id is not an integer in {text:?}"));
     assert!(id > 0, "{text:?}");
-    assert_eq!(lossy(&rest[crlf + 2..]), lossy(&after), "HELLO {proto} tail");
+    assert_eq!(
+        lossy(&rest[crlf + 2..]),
+        lossy(&after),
+        "HELLO {proto} tail"
+    );
 }
 
 fn vm_rss_kb(pid: u32) -> Option<u64> {
@@ -132,6 +137,48 @@ fn run_binary(args: &[&str], cwd: &std::path::Path, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Spawn the binary and wait for its "Ready to accept connections on" line.
+/// Returns the child and that line, or the child and the stderr text if it exited first.
+fn spawn_until_ready(
+    args: &[&str],
+    cwd: &std::path::Path,
+) -> (std::process::Child, Result<String, String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if line.contains("Ready to accept connections on") {
+                return (child, Ok(line));
+            }
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            return (child, Err(format!("exited with {st}: {err}")));
+        }
+    }
+    (child, Err("no ready line within 10 s".into()))
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 // ------------------------------------------------------ inline commands
@@ -238,11 +285,7 @@ fn frames_split_byte_by_byte() {
         r.send(&frame[..cut]);
         std::thread::sleep(Duration::from_millis(1));
         r.send(&frame[cut..]);
-        assert_eq!(
-            lossy(&r.read_n(14)),
-            "$8\r\nabcdefgh\r\n",
-            "cut at {cut}"
-        );
+        assert_eq!(lossy(&r.read_n(14)), "$8\r\nabcdefgh\r\n", "cut at {cut}");
     }
 }
 
@@ -263,14 +306,8 @@ fn hello_and_resp3() {
     r.roundtrip(b"SET k v\r\nGET k\r\n", b"+OK\r\n$1\r\nv\r\n");
 
     // Unsupported versions are refused and the protocol stays as it was.
-    r.roundtrip(
-        b"HELLO 4\r\n",
-        b"-NOPROTO unsupported protocol version\r\n",
-    );
-    r.roundtrip(
-        b"HELLO 1\r\n",
-        b"-NOPROTO unsupported protocol version\r\n",
-    );
+    r.roundtrip(b"HELLO 4\r\n", b"-NOPROTO unsupported protocol version\r\n");
+    r.roundtrip(b"HELLO 1\r\n", b"-NOPROTO unsupported protocol version\r\n");
     r.roundtrip(
         b"HELLO x\r\n",
         b"-ERR Protocol version is not an integer or out of range\r\n",
@@ -313,7 +350,11 @@ const PROTOCOL_ERRORS: &[(&[u8], &str)] = &[
 fn protocol_errors_reply_then_close_others_unaffected() {
     let s = Server::start();
     let mut other = s.client();
-    let _: () = redis::cmd("SET").arg("keep").arg("1").query(&mut other).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("keep")
+        .arg("1")
+        .query(&mut other)
+        .unwrap();
     for (input, text) in PROTOCOL_ERRORS {
         let mut r = s.raw();
         let expect = format!("-ERR Protocol error: {text}\r\n");
@@ -360,7 +401,9 @@ fn protocol_errors_reply_then_close_others_unaffected() {
     let pong: String = redis::cmd("PING").query(&mut s.client()).unwrap();
     assert_eq!(pong, "PONG");
     assert!(
-        wait_until(Duration::from_secs(2), || s.logs().contains("Protocol error")),
+        wait_until(Duration::from_secs(2), || s
+            .logs()
+            .contains("Protocol error")),
         "protocol errors are logged; logs:\n{}",
         s.logs()
     );
@@ -385,7 +428,8 @@ fn garbage_sender_does_not_disturb_other_clients() {
                 let Ok(mut st) = TcpStream::connect(("127.0.0.1", port)) else {
                     continue;
                 };
-                st.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+                st.set_read_timeout(Some(Duration::from_millis(30)))
+                    .unwrap();
                 let mut buf = Vec::new();
                 while buf.len() < 4096 {
                     if rng.gen_bool(0.5) {
@@ -422,7 +466,9 @@ fn garbage_sender_does_not_disturb_other_clients() {
         w.join().expect("worker saw a wrong answer");
     }
     // Let the garbage run a little longer if the workers were very fast.
-    wait_until(Duration::from_secs(3), || rounds.load(Ordering::Relaxed) >= 20);
+    wait_until(Duration::from_secs(3), || {
+        rounds.load(Ordering::Relaxed) >= 20
+    });
     stop.store(true, Ordering::Relaxed);
     garbage.join().unwrap();
     assert!(rounds.load(Ordering::Relaxed) >= 20);
@@ -737,7 +783,10 @@ fn quit_and_reset() {
         b"SELECT 3\r\nSET x 1\r\nRESET\r\nEXISTS x\r\n",
         b"+OK\r\n+OK\r\n+RESET\r\n:0\r\n",
     );
-    r.roundtrip(b"MULTI\r\nRESET\r\nEXEC\r\n", b"+OK\r\n+RESET\r\n-ERR EXEC without MULTI\r\n");
+    r.roundtrip(
+        b"MULTI\r\nRESET\r\nEXEC\r\n",
+        b"+OK\r\n+RESET\r\n-ERR EXEC without MULTI\r\n",
+    );
     expect_reply_then_close(&mut r, b"QUIT\r\nPING\r\n", b"+OK\r\n");
     let mut r = s.raw();
     expect_reply_then_close(&mut r, &resp(&["QUIT"]), b"+OK\r\n");
@@ -790,8 +839,16 @@ fn many_concurrent_clients() {
 fn bad_config_files_are_refused_with_file_key_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &[&str])] = &[
-        ("port = 7000\nprot = 1\n", "unknown.toml", &["unknown key 'prot'"]),
-        ("port = \"abc\"\n", "wrongtype.toml", &["key 'port'", "integer"]),
+        (
+            "port = 7000\nprot = 1\n",
+            "unknown.toml",
+            &["unknown key 'prot'"],
+        ),
+        (
+            "port = \"abc\"\n",
+            "wrongtype.toml",
+            &["key 'port'", "integer"],
+        ),
         (
             "port = 70000\n",
             "range.toml",
@@ -819,9 +876,15 @@ fn bad_config_files_are_refused_with_file_key_and_reason() {
         );
         let err = lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: should fail; stderr: {err}");
-        assert!(err.contains(name), "{name}: stderr should name the file: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: stderr should name the file: {err}"
+        );
         for n in *needles {
-            assert!(err.contains(n), "{name}: stderr should contain {n:?}: {err}");
+            assert!(
+                err.contains(n),
+                "{name}: stderr should contain {n:?}: {err}"
+            );
         }
     }
     // A missing file.
@@ -906,50 +969,76 @@ fn server_without_config_listens_on_6379() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
-        .arg("server")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    let (child, ready) = spawn_until_ready(&["server"], dir.path());
+    let line = match ready {
+        Ok(line) => line,
+        // Someone grabbed the port between the probe and the bind.
+        Err(e) if e.contains("6379") && e.contains("could not bind") => {
+            stop(child);
+            eprintln!("skipping: lost the race for 6379: {e}");
+            return;
         }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut ready = None;
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            if line.contains("Ready to accept connections on") {
-                ready = Some(line);
-                break;
-            }
+        Err(e) => {
+            stop(child);
+            panic!("rsredis server without config: {e}");
         }
-        if let Ok(Some(st)) = child.try_wait() {
-            // Someone grabbed the port between the probe and the bind.
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            if err.contains("6379") {
-                eprintln!("skipping: lost the race for 6379: {err}");
-                return;
-            }
-            panic!("rsredis server exited early: {st}: {err}");
-        }
-    }
+    };
     let result = std::panic::catch_unwind(|| {
-        let line = ready.expect("no ready line within 10 s");
         assert!(line.ends_with("127.0.0.1:6379"), "{line}");
         let mut r = Raw::connect(6379);
         r.roundtrip(b"PING\r\n", b"+PONG\r\n");
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(child);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// config/node.toml is loadable, sets every key to its default, and it and the
+/// README document every parameter the server knows.
+#[test]
+fn shipped_config_documents_every_parameter() {
+    use rsredis::config::{Config, PARAMS};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("config/node.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let loaded = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let defaults = Config::default();
+    for p in PARAMS {
+        assert!(
+            text.contains(&format!("\n{} = ", p.name)),
+            "config/node.toml should document '{}'",
+            p.name
+        );
+        assert_eq!(
+            (p.get)(&loaded),
+            (p.get)(&defaults),
+            "config/node.toml should set '{}' to its default",
+            p.name
+        );
+        assert!(
+            readme.contains(&format!("| `{}` |", p.name)),
+            "README.md's configuration table should list '{}'",
+            p.name
+        );
+    }
+
+    // And the binary starts with it.
+    let dir = tempfile::tempdir().unwrap();
+    let (child, ready) = spawn_until_ready(
+        &["server", "--config", path.to_str().unwrap(), "--port", "0"],
+        dir.path(),
+    );
+    let port: u16 = match &ready {
+        Ok(line) => line.rsplit(':').next().unwrap().trim().parse().unwrap(),
+        Err(e) => {
+            let e = e.clone();
+            stop(child);
+            panic!("config/node.toml: {e}");
+        }
+    };
+    let mut r = Raw::connect(port);
+    r.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    stop(child);
 }
