@@ -180,7 +180,8 @@ async fn process(
             e.0,
             client.handle.addr
         );
-        out.error(&e.0);
+        // Redis replies `-ERR Protocol error: ...` (addReplyError adds the ERR code).
+        out.error(&format!("ERR {}", e.0));
         close = true;
     }
     close
