@@ -145,6 +145,7 @@ impl Shared {
             .store(c.proto_max_bulk_len as u64, Ordering::Relaxed);
         self.query_buffer_limit
             .store(c.client_query_buffer_limit as u64, Ordering::Relaxed);
+        self.idle_timeout.store(c.timeout as u64, Ordering::Relaxed);
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }

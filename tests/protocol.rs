@@ -381,7 +381,7 @@ fn protocol_errors_reply_then_close_others_unaffected() {
     );
     let mut r = s.raw();
     let mut big = b"*".to_vec();
-    big.extend(std::iter::repeat(b'1').take(64 * 1024 + 1));
+    big.extend(std::iter::repeat_n(b'1', 64 * 1024 + 1));
     expect_reply_then_close(
         &mut r,
         &big,
@@ -389,7 +389,7 @@ fn protocol_errors_reply_then_close_others_unaffected() {
     );
     let mut r = s.raw();
     let mut big = b"*1\r\n$".to_vec();
-    big.extend(std::iter::repeat(b'1').take(64 * 1024 + 1));
+    big.extend(std::iter::repeat_n(b'1', 64 * 1024 + 1));
     expect_reply_then_close(
         &mut r,
         &big,
