@@ -72,6 +72,7 @@ async fn expire_loop(srv: Arc<Shared>) {
         if srv.is_shutting_down() {
             return;
         }
+        crate::util::resync_clock();
         let budget = period / 4;
         let start = Instant::now();
         let ndb = srv.store.lock().dbs.len();

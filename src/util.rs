@@ -115,6 +115,31 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A monotonic reading turned into Unix ms without a second clock read: the
+/// offset between the two clocks is resynchronised by `resync_clock` (the
+/// periodic job calls it), so wall-clock changes show up within a tick.
+pub fn unix_ms_at(t: std::time::Instant) -> u64 {
+    let (base, offset) = clock_base();
+    let mono = t.saturating_duration_since(*base).as_micros() as i64;
+    ((mono + offset.load(std::sync::atomic::Ordering::Relaxed)) / 1000) as u64
+}
+
+fn clock_base() -> &'static (std::time::Instant, std::sync::atomic::AtomicI64) {
+    static BASE: std::sync::OnceLock<(std::time::Instant, std::sync::atomic::AtomicI64)> =
+        std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let base = std::time::Instant::now();
+        (base, std::sync::atomic::AtomicI64::new(now_us() as i64))
+    })
+}
+
+pub fn resync_clock() {
+    let (base, offset) = clock_base();
+    // Offsets in microseconds so the derived milliseconds round like the wall clock's.
+    let mono = base.elapsed().as_micros() as i64;
+    offset.store(now_us() as i64 - mono, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -162,6 +187,13 @@ mod tests {
         assert_eq!(fmt_double(f64::INFINITY), "inf");
         assert_eq!(fmt_double(-2.5), "-2.5");
         assert_eq!(fmt_double(123456.0), "123456");
+    }
+
+    #[test]
+    fn derived_unix_clock_tracks_the_wall_clock() {
+        resync_clock();
+        let derived = unix_ms_at(std::time::Instant::now()) as i64;
+        assert!((derived - now_ms() as i64).abs() < 50);
     }
 
     #[test]

@@ -40,6 +40,30 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Command, Error> {
     Ok(c)
 }
 
+/// Execute a pipelined batch inside one critical section (the caller holds
+/// the keyspace lock). Stops early when a command asks for a follow-up
+/// action (QUIT, SHUTDOWN). Returns when the batch started.
+pub fn run_batch(
+    srv: &Shared,
+    store: &mut Store,
+    client: &mut Client,
+    out: &mut Out,
+    post: &mut Vec<Post>,
+    batch: &[Vec<Bytes>],
+) -> Instant {
+    // The batch start is the only clock read besides one per command end.
+    let t0 = Instant::now();
+    store.cmd_start = t0;
+    for req in batch {
+        out.proto = client.proto;
+        execute(srv, store, client, out, post, req);
+        if !post.is_empty() {
+            break;
+        }
+    }
+    t0
+}
+
 /// Execute one request. Replies go to `out`; follow-up actions to `post`.
 pub fn execute(
     srv: &Shared,
@@ -119,11 +143,12 @@ pub fn call(
     cmd: &'static Command,
     args: &[Bytes],
 ) {
-    let now = crate::util::now_ms();
-    store.set_now(now);
+    // Time is read once per command (when the previous one ended); the Unix
+    // time is derived from it without a second clock read.
+    let now = crate::util::unix_ms_at(store.cmd_start);
+    store.set_now_for(now, client.db);
     let dirty_before = store.dirty;
     let effects_before = store.effects.len();
-    let start = Instant::now();
     let result = {
         let mut ctx = Ctx {
             srv,
@@ -136,13 +161,15 @@ pub fn call(
         };
         (cmd.handler)(&mut ctx, args)
     };
-    let elapsed = start.elapsed();
+    let end = Instant::now();
+    let elapsed = end.saturating_duration_since(store.cmd_start);
+    store.cmd_start = end;
 
     // Effects: lazily expired keys first (they were deleted during lookup), then
     // the command's own: explicit ones if the handler recorded any, else the
     // command verbatim when it changed the dataset.
     let own = store.effects.split_off(effects_before);
-    store.collect_lazy_expired();
+    store.collect_lazy_expired(client.db);
     if !own.is_empty() {
         store.effects.extend(own);
     } else if cmd.is(flags::WRITE) && store.dirty != dirty_before && store.repl.has_sinks() {
@@ -160,9 +187,6 @@ pub fn call(
         srv.stats.note_error(store, e, Some(cmd));
         out.error(&e.to_string());
     }
-    srv.stats
-        .commands
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if !cmd.is(flags::SKIP_SLOWLOG) {
         srv.slowlog_maybe(us, args, client);
     }

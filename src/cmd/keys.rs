@@ -394,6 +394,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
 /// COPY source destination [DB destination-db] [REPLACE]: a deep copy of the
 /// value with the same TTL. Propagated verbatim (the DB argument is absolute).
 fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.store.set_now(ctx.now); // may read another database
     let src_db = ctx.client.db;
     let mut dst_db = src_db;
     let mut replace = false;
@@ -442,6 +443,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// MOVE key db: 1 when moved; 0 when the key is missing or already exists in
 /// the target. The value moves as is, with its TTL and LRU clock.
 fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.store.set_now(ctx.now); // touches another database
     let src_db = ctx.client.db;
     let dst_db = parse_db_index(ctx, &args[2])?;
     if src_db == dst_db {
@@ -761,13 +763,13 @@ mod tests {
             let mut out = Out::new(Proto::Resp2);
             let mut post = Vec::new();
             let mut st = self.srv.store.lock();
-            crate::cmd::exec::execute(
+            crate::cmd::exec::run_batch(
                 &self.srv,
                 &mut st,
                 &mut self.client,
                 &mut out,
                 &mut post,
-                &args,
+                std::slice::from_ref(&args),
             );
             String::from_utf8_lossy(&out.buf).into_owned()
         }

@@ -19,7 +19,6 @@ use crate::resp::Out;
 use crate::server::Shared;
 use crate::store::Store;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Command flags, named as in Redis's COMMAND INFO.
@@ -219,7 +218,8 @@ pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 pub struct Table {
     pub all: Vec<&'static Command>,
-    by_name: HashMap<&'static str, &'static Command>,
+    /// Lowercase name bytes -> command (foldhash: this lookup runs once per command).
+    by_name: hashbrown::HashMap<&'static [u8], &'static Command>,
 }
 
 impl Table {
@@ -232,8 +232,7 @@ impl Table {
         for (d, s) in buf.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let s = std::str::from_utf8(&buf[..name.len()]).ok()?;
-        self.by_name.get(s).copied()
+        self.by_name.get(&buf[..name.len()]).copied()
     }
 
     pub fn subcommand(&self, container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
@@ -260,11 +259,11 @@ pub fn table() -> &'static Table {
             server::COMMANDS,
         ];
         let mut all = Vec::new();
-        let mut by_name = HashMap::new();
+        let mut by_name = hashbrown::HashMap::new();
         for fam in families {
             for c in fam.iter() {
                 assert!(
-                    by_name.insert(c.name, c).is_none(),
+                    by_name.insert(c.name.as_bytes(), c).is_none(),
                     "command {} declared twice",
                     c.name
                 );

@@ -867,8 +867,9 @@ fn cpu_section(s: &mut String) {
 fn commandstats_section(store: &Store, s: &mut String) {
     s.push_str("# Commandstats\r\n");
     let mut v: Vec<_> = store.cmdstats.iter().collect();
-    v.sort_by_key(|(n, _)| **n);
-    for (name, c) in v {
+    v.sort_by_key(|(_, c)| c.name);
+    for (_, c) in v {
+        let name = c.name;
         if c.calls == 0 && c.failed_calls == 0 && c.rejected_calls == 0 {
             continue;
         }
@@ -1888,7 +1889,14 @@ mod tests {
         let mut out = Out::new(crate::resp::Proto::Resp2);
         let mut post = Vec::new();
         let mut store = srv.store.lock();
-        super::super::exec::execute(srv, &mut store, client, &mut out, &mut post, &args);
+        super::super::exec::run_batch(
+            srv,
+            &mut store,
+            client,
+            &mut out,
+            &mut post,
+            std::slice::from_ref(&args),
+        );
         (String::from_utf8_lossy(&out.buf).into_owned(), post)
     }
 

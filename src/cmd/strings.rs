@@ -1154,7 +1154,7 @@ mod tests {
     /// Runs commands through the real executor with a capturing replication
     /// sink, so the propagated effects can be checked exactly.
     mod propagation {
-        use crate::cmd::exec::execute;
+        use crate::cmd::exec::run_batch;
         use crate::net::client::{Client, ClientHandle};
         use crate::resp::{Out, Proto};
         use crate::server::Shared;
@@ -1216,13 +1216,13 @@ mod tests {
                 let mut out = Out::new(Proto::Resp2);
                 let mut post = Vec::new();
                 self.cap.lock().unwrap().clear();
-                execute(
+                run_batch(
                     &self.srv,
                     &mut self.store,
                     &mut self.client,
                     &mut out,
                     &mut post,
-                    &args,
+                    std::slice::from_ref(&args),
                 );
                 let stream = String::from_utf8(self.cap.lock().unwrap().clone()).unwrap();
                 (

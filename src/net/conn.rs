@@ -74,7 +74,6 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                     }
                 }
-                *handle.last_active.lock() = Instant::now();
                 close = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
             }
             Some(p) = rx.recv() => {
@@ -149,13 +148,8 @@ async fn process(
         let mut post = Vec::new();
         {
             let mut store = srv.store.lock();
-            for req in batch.iter() {
-                out.proto = client.proto;
-                exec::execute(srv, &mut store, client, out, &mut post, req);
-                if !post.is_empty() {
-                    break;
-                }
-            }
+            let t0 = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
+            *client.handle.last_active.lock() = t0;
         }
         // One shared-counter update per batch, not per command: the line would bounce between cores.
         srv.stats

@@ -63,10 +63,7 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 fn parse_int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    std::str::from_utf8(s).ok()?.parse::<i64>().ok()
+    crate::util::parse_i64(s)
 }
 
 fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request>, ProtocolError> {
@@ -86,15 +83,33 @@ fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request
     if nl + 1 >= buf.len() {
         return Ok(None);
     }
-    let mut pos = nl + 2;
+    let pos = nl + 2;
     if count <= 0 {
         let _ = buf.split_to(pos);
         return Ok(Some(Vec::new()));
     }
-    // First pass: find the extent of every argument without copying anything.
-    // Capacity is bounded by what could actually be in the buffer, not by the header.
-    let mut spans: Vec<(usize, usize)> =
-        Vec::with_capacity((count as usize).min(buf.len() / 4 + 1));
+    // First pass: validate every header and find where the frame ends, storing nothing.
+    let Some(end) = scan_bulks(buf, pos, count as usize, limits, |_, _| {})? else {
+        return Ok(None);
+    };
+    // Second pass over the complete frame: slice the arguments (one allocation).
+    let frame = buf.split_to(end).freeze();
+    let mut args = Vec::with_capacity(count as usize);
+    scan_bulks(&frame, pos, count as usize, limits, |s, e| {
+        args.push(frame.slice(s..e))
+    })?;
+    Ok(Some(args))
+}
+
+/// Walk `count` bulk strings starting at `pos`, calling `f(start, end)` for each.
+/// Returns the position after the last one, or None when more bytes are needed.
+fn scan_bulks(
+    buf: &[u8],
+    mut pos: usize,
+    count: usize,
+    limits: &Limits,
+    mut f: impl FnMut(usize, usize),
+) -> Result<Option<usize>, ProtocolError> {
     for _ in 0..count {
         if pos >= buf.len() {
             return Ok(None);
@@ -123,13 +138,10 @@ fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request
         if end + 2 > buf.len() {
             return Ok(None);
         }
-        spans.push((start, end));
+        f(start, end);
         pos = end + 2;
     }
-    let frame = buf.split_to(pos).freeze();
-    Ok(Some(
-        spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
-    ))
+    Ok(Some(pos))
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {

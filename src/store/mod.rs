@@ -96,15 +96,23 @@ pub struct Store {
     pub stats: StoreStats,
     pub active_expire: bool,
     /// INFO commandstats, kept under the lock the executor already holds.
-    pub cmdstats: hashbrown::HashMap<&'static str, CmdStat>,
+    /// Keyed by the command's address (hashing a pointer is cheaper than its name).
+    pub cmdstats: hashbrown::HashMap<usize, CmdStat>,
     /// INFO errorstats: error code -> count.
     pub errorstats: hashbrown::HashMap<String, u64>,
     /// While > 0 (inside EXEC), effects accumulate and are flushed together.
     pub hold_effects: u32,
+    /// Command time (Unix ms) of the command being executed.
+    pub now: u64,
+    /// When the previous command ended: per-command durations need one clock read.
+    pub cmd_start: std::time::Instant,
+    /// A command may have touched other databases: collect lazy expiry from all.
+    lazy_all_dbs: bool,
 }
 
 #[derive(Default, Debug, Clone)]
 pub struct CmdStat {
+    pub name: &'static str,
     pub calls: u64,
     pub usec: u64,
     pub rejected_calls: u64,
@@ -123,18 +131,36 @@ impl Store {
             cmdstats: Default::default(),
             errorstats: Default::default(),
             hold_effects: 0,
+            now: crate::util::now_ms(),
+            cmd_start: std::time::Instant::now(),
+            lazy_all_dbs: true,
         }
     }
 
     pub fn cmdstats_mut(&mut self, cmd: &'static crate::cmd::Command) -> &mut CmdStat {
-        self.cmdstats.entry(cmd.name).or_default()
+        self.cmdstats
+            .entry(cmd as *const crate::cmd::Command as usize)
+            .or_insert_with(|| CmdStat {
+                name: cmd.name,
+                ..Default::default()
+            })
     }
 
-    /// Cache the command time in every database (MOVE/COPY touch two).
+    /// Cache the command time in every database. Commands that touch other
+    /// databases than the client's (MOVE, COPY ... DB) call this themselves.
     pub fn set_now(&mut self, ms: u64) {
+        self.now = ms;
         for db in &mut self.dbs {
             db.now = ms;
         }
+        self.lazy_all_dbs = true;
+    }
+
+    /// Cache the command time for the client's database only (the per-command path).
+    #[inline]
+    pub fn set_now_for(&mut self, ms: u64, db: usize) {
+        self.now = ms;
+        self.dbs[db].now = ms;
     }
 
     /// Record an effect of the current command.
@@ -143,9 +169,11 @@ impl Store {
     }
 
     /// Turn lazily expired keys into DEL effects (they come before the command's own effects).
-    pub fn collect_lazy_expired(&mut self) {
+    /// `db` is the client's database; others are looked at only after `set_now`.
+    pub fn collect_lazy_expired(&mut self, current: usize) {
+        let all = std::mem::take(&mut self.lazy_all_dbs);
         for (i, db) in self.dbs.iter_mut().enumerate() {
-            if db.lazy_expired.is_empty() {
+            if (!all && i != current) || db.lazy_expired.is_empty() {
                 continue;
             }
             for k in db.lazy_expired.drain(..) {
@@ -221,7 +249,7 @@ mod tests {
         st.dbs[0].set_expire_idx(idx, 1500);
         st.set_now(2000);
         assert!(st.dbs[0].get(b"k").is_none());
-        st.collect_lazy_expired();
+        st.collect_lazy_expired(0);
         assert_eq!(
             st.effects,
             vec![Effect {
