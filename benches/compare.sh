@@ -18,6 +18,7 @@
 #   N_P1         requests per test with -P 1   (default 200000)
 #   N_P16        requests per test with -P 16  (default 1000000)
 #   KEYS         keys loaded for the memory comparison (default 1000000; 0 skips it)
+#   ROUNDS       benchmark rounds, servers alternating first; medians are shown (default 3)
 #   CLIENTS      parallel connections (default 50)
 #   TESTS        redis-benchmark -t list (default set,get,incr,mset)
 #   RSREDIS_BIN  rsredis binary to use; when set, nothing is built
@@ -31,6 +32,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N_P1="${N:-${N_P1:-200000}}"
 N_P16="${N:-${N_P16:-1000000}}"
 KEYS="${KEYS:-1000000}"
+ROUNDS="${ROUNDS:-3}"
 CLIENTS="${CLIENTS:-50}"
 TESTS="${TESTS:-set,get,incr,mset}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
@@ -145,7 +147,6 @@ bench() { # name port pipeline n
     # One redis-benchmark run per test: a server that refuses one command
     # (redis-benchmark stops at the first error reply) still gets the others measured.
     local out="$WORK/bench-$1-P$3.csv" err="$WORK/bench-$1-P$3.err" t
-    : >"$out"
     for t in ${TESTS//,/ }; do
         echo "==> redis-benchmark $1 -t $t -c $CLIENTS -n $4 -P $3" >&2
         if ! run "${TIMEOUT[@]}" redis-benchmark -h 127.0.0.1 -p "$2" -t "$t" -c "$CLIENTS" \
@@ -155,10 +156,19 @@ bench() { # name port pipeline n
     done
 }
 
-for P in 1 16; do
-    if [[ "$P" == 1 ]]; then n="$N_P1"; else n="$N_P16"; fi
-    bench rsredis "$RS_PORT" "$P" "$n"
-    bench redis "$RD_PORT" "$P" "$n"
+# Several rounds, alternating which server goes first, reported as medians:
+# on a 2-core box a single run swings by 20% or more.
+for round in $(seq "$ROUNDS"); do
+    for P in 1 16; do
+        if [[ "$P" == 1 ]]; then n="$N_P1"; else n="$N_P16"; fi
+        if (( round % 2 )); then
+            bench rsredis "$RS_PORT" "$P" "$n"
+            bench redis "$RD_PORT" "$P" "$n"
+        else
+            bench redis "$RD_PORT" "$P" "$n"
+            bench rsredis "$RS_PORT" "$P" "$n"
+        fi
+    done
 done
 
 echo
@@ -174,12 +184,12 @@ def load(name, p):
             for row in csv.reader(f):
                 if len(row) >= 2 and row[0] != "test":
                     try:
-                        rows[row[0]] = float(row[1])
+                        rows.setdefault(row[0], []).append(float(row[1]))
                     except ValueError:
                         pass
     except OSError:
         pass
-    return rows
+    return {t: sorted(v)[len(v) // 2] for t, v in rows.items()}
 
 fmt = "{:<16} {:>3} {:>14} {:>14} {:>7}"
 print(fmt.format("test", "P", "rsredis rps", "redis rps", "ratio"))

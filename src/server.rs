@@ -160,8 +160,12 @@ impl Shared {
         *self.shutdown.borrow()
     }
 
+    /// Stop accepting and close every client once its current batch is answered.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
+        for c in self.clients.lock().values() {
+            c.kill();
+        }
     }
 
     pub fn slowlog_maybe(&self, us: u64, args: &[Bytes], client: &Client) {

@@ -39,8 +39,14 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Out::new(crate::resp::Proto::Resp2);
     let mut batch: Vec<Request> = Vec::new();
-    let mut shutdown = srv.shutdown.subscribe();
     let (mut rd, mut wr) = stream.split();
+    // Registered once for the connection's life, not once per request:
+    // shutdown reaches connections through this too (Shared::begin_shutdown kills every client).
+    let killed = handle.kill_notify.notified();
+    tokio::pin!(killed);
+    if srv.is_shutting_down() {
+        handle.kill();
+    }
 
     loop {
         let idle_limit = {
@@ -61,8 +67,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
         }
         let mut close = false;
         tokio::select! {
-            _ = handle.kill_notify.notified() => break,
-            _ = shutdown.changed() => break,
+            _ = &mut killed => break,
             _ = idle => {
                 tracing::debug!("closing idle client {}", addr);
                 break;
