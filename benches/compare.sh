@@ -143,16 +143,25 @@ echo
 TIMEOUT=()
 command -v timeout >/dev/null 2>&1 && TIMEOUT=(timeout 600)
 
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 bench() { # name port pipeline n
     # One redis-benchmark run per test: a server that refuses one command
     # (redis-benchmark stops at the first error reply) still gets the others measured.
-    local out="$WORK/bench-$1-P$3.csv" err="$WORK/bench-$1-P$3.err" t
+    local out="$WORK/bench-$1-P$3.csv" err="$WORK/bench-$1-P$3.err" t c0 c1 pid
+    if [[ "$1" == rsredis ]]; then pid="$RS_PID"; else pid="$RD_PID"; fi
     for t in ${TESTS//,/ }; do
         echo "==> redis-benchmark $1 -t $t -c $CLIENTS -n $4 -P $3" >&2
+        c0=$(cpu_ticks "$pid")
         if ! run "${TIMEOUT[@]}" redis-benchmark -h 127.0.0.1 -p "$2" -t "$t" -c "$CLIENTS" \
             -n "$4" -P "$3" --csv </dev/null >>"$out" 2>"$err"; then
             echo "    failed: $(grep -v '^WARNING' "$err" | tail -n 1)" >&2
         fi
+        c1=$(cpu_ticks "$pid")
+        # Server CPU spent on this run: the per-core cost of a request.
+        echo "$t,$((c1 - c0)),$4" >>"$WORK/cpu-$1-P$3.csv"
     done
 }
 
@@ -172,7 +181,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-python3 - "$WORK" <<'EOF'
+python3 - "$WORK" "$TICK_US" <<'EOF'
 import csv, os, sys
 work = sys.argv[1]
 
@@ -202,6 +211,33 @@ for p in (1, 16):
         print(fmt.format(test, p,
                          f"{a:,.0f}" if a else "n/a",
                          f"{b:,.0f}" if b else "n/a", ratio))
+
+# Per-core efficiency: server CPU time per request (user + system), medians.
+# On a 2-core machine redis-benchmark itself needs about one core, so raw
+# requests/second are capped by the load generator; CPU per request is what
+# "throughput per core" means.
+tick_us = float(sys.argv[2])
+def cpu(name, p):
+    per = {}
+    try:
+        with open(os.path.join(work, f"cpu-{name}-P{p}.csv")) as f:
+            for line in f:
+                t, ticks, n = line.strip().split(",")
+                per.setdefault(t.upper(), []).append(int(ticks) * tick_us / int(n))
+    except OSError:
+        pass
+    return {t: sorted(v)[len(v) // 2] for t, v in per.items()}
+
+print()
+fmt2 = "{:<16} {:>3} {:>16} {:>16} {:>14}"
+print(fmt2.format("test", "P", "rsredis us/req", "redis us/req", "per-core ratio"))
+print(fmt2.format("-" * 16, "-" * 3, "-" * 16, "-" * 16, "-" * 14))
+for p in (1, 16):
+    ours, theirs = cpu("rsredis", p), cpu("redis", p)
+    for t in theirs:
+        a, b = ours.get(t), theirs.get(t)
+        ratio = f"{b / a:.2f}" if a and b else "n/a"
+        print(fmt2.format(t, p, f"{a:.3f}" if a else "n/a", f"{b:.3f}" if b else "n/a", ratio))
 EOF
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

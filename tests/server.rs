@@ -612,3 +612,13 @@ fn redis_cli_interop() {
     let out = redis_cli(s.port, &["COMMAND", "COUNT"]).unwrap();
     assert!(out.parse::<i64>().unwrap() > 20);
 }
+
+#[test]
+fn role_of_a_master() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.roundtrip(&resp(&["ROLE"]), b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+    r.roundtrip(b"HELLO 3\r\n", b"%7\r\n");
+    let _ = r.read_for(std::time::Duration::from_millis(200));
+    r.roundtrip(&resp(&["ROLE"]), b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+}

@@ -53,6 +53,17 @@ pub static COMMANDS: &[Command] = &[
         CONFIG_SUBS,
     ),
     cmd(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        NOKEYS,
+        "server",
+        "2.8.12",
+        "",
+        "Returns the replication role.",
+        role,
+    ),
+    cmd(
         "dbsize",
         1,
         READONLY | FAST,
@@ -1492,6 +1503,16 @@ fn command_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 }
 
 // ---------------------------------------------------------------- keyspace-wide
+
+/// ROLE for a master without replicas: `master`, the replication offset, no replicas.
+/// The first element is what redis-rb and HAProxy setups check.
+fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(ctx.store.repl.offset as i64);
+    ctx.out.array(0);
+    Ok(())
+}
 
 fn dbsize(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let n = ctx.db().len();
