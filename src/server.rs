@@ -102,7 +102,8 @@ pub struct Shared {
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
         let (tx, _) = watch::channel(false);
-        let store = Store::new(config.databases as usize);
+        let mut store = Store::new(config.databases as usize);
+        store.limits = crate::store::EncodingLimits::from_config(&config);
         let s = Shared {
             store: Mutex::new(store),
             pubsub: Mutex::new(PubSub::default()),

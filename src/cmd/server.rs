@@ -1029,6 +1029,7 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             new.dir = cwd.display().to_string();
         }
     }
+    ctx.store.limits = crate::store::EncodingLimits::from_config(&new);
     *ctx.srv.config.write() = new;
     ctx.srv.config_changed();
     ctx.out.ok();

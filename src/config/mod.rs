@@ -217,6 +217,12 @@ params! {
     slowlog_log_slower_than: i64 = 10000, "slowlog-log-slower-than", Kind::Int(-1, i64::MAX), true;
     slowlog_max_len: i64 = 128, "slowlog-max-len", Kind::Int(0, i64::MAX), true;
     io_threads: i64 = 0, "io-threads", Kind::Int(0, 128), false;
+    hash_max_listpack_entries: i64 = 128, "hash-max-listpack-entries" ["hash-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
+    hash_max_listpack_value: i64 = 64, "hash-max-listpack-value" ["hash-max-ziplist-value"], Kind::Int(0, i64::MAX), true;
+    set_max_intset_entries: i64 = 512, "set-max-intset-entries", Kind::Int(0, i64::MAX), true;
+    zset_max_listpack_entries: i64 = 128, "zset-max-listpack-entries" ["zset-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
+    zset_max_listpack_value: i64 = 64, "zset-max-listpack-value" ["zset-max-ziplist-value"], Kind::Int(0, i64::MAX), true;
+    list_max_listpack_size: i64 = -2, "list-max-listpack-size" ["list-max-ziplist-size"], Kind::Int(-5, i64::MAX), true;
 }
 
 pub fn find_param(name: &str) -> Option<&'static Param> {

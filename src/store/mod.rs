@@ -7,8 +7,11 @@
 
 pub mod db;
 pub mod expire;
+pub mod hash;
+pub mod set;
 pub mod small;
 pub mod value;
+pub mod zset;
 
 pub use db::{Db, Entry, WatchFlag};
 pub use small::SmallBytes;
@@ -108,6 +111,38 @@ pub struct Store {
     pub cmd_start: std::time::Instant,
     /// A command may have touched other databases: collect lazy expiry from all.
     lazy_all_dbs: bool,
+    /// Compact-encoding thresholds, copied from the config (CONFIG SET refreshes them).
+    pub limits: EncodingLimits,
+}
+
+/// When small collections switch from their compact encoding to the general one.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+}
+
+impl EncodingLimits {
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: c.hash_max_listpack_entries as usize,
+            hash_max_listpack_value: c.hash_max_listpack_value as usize,
+            set_max_intset_entries: c.set_max_intset_entries as usize,
+            zset_max_listpack_entries: c.zset_max_listpack_entries as usize,
+            zset_max_listpack_value: c.zset_max_listpack_value as usize,
+            list_max_listpack_size: c.list_max_listpack_size,
+        }
+    }
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits::from_config(&crate::config::Config::default())
+    }
 }
 
 #[derive(Default, Debug, Clone)]
@@ -134,6 +169,7 @@ impl Store {
             now: crate::util::now_ms(),
             cmd_start: std::time::Instant::now(),
             lazy_all_dbs: true,
+            limits: EncodingLimits::default(),
         }
     }
 

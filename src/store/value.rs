@@ -7,6 +7,9 @@ use std::collections::VecDeque;
 pub enum Value {
     Str(SmallBytes),
     List(Box<VecDeque<Bytes>>),
+    Hash(Box<super::hash::Hash>),
+    Set(Box<super::set::Set>),
+    ZSet(Box<super::zset::ZSet>),
 }
 
 impl Value {
@@ -19,6 +22,9 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -36,6 +42,9 @@ impl Value {
                 }
             }
             Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -48,6 +57,9 @@ impl Value {
                     + l.capacity() * std::mem::size_of::<Bytes>()
                     + l.iter().map(|b| b.len()).sum::<usize>()
             }
+            Value::Hash(h) => h.mem_usage(),
+            Value::Set(s) => s.mem_usage(),
+            Value::ZSet(z) => z.mem_usage(),
         }
     }
 
@@ -57,6 +69,9 @@ impl Value {
             Value::List(l) => Value::List(Box::new(
                 l.iter().map(|b| Bytes::copy_from_slice(b)).collect(),
             )),
+            Value::Hash(h) => Value::Hash(h.clone()),
+            Value::Set(s) => Value::Set(s.clone()),
+            Value::ZSet(z) => Value::ZSet(z.clone()),
         }
     }
 }
