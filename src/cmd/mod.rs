@@ -4,8 +4,11 @@
 //! read-only replicas and min-replicas gating all read these declarations.
 
 pub mod client;
+pub mod command;
+pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -257,6 +260,9 @@ pub fn table() -> &'static Table {
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
+            info::COMMANDS,
+            config::COMMANDS,
+            command::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();
