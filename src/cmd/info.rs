@@ -378,7 +378,7 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
         .fold((0, 0), |(h, m), d| (h + d.hits, m + d.misses));
     let (channels, patterns) = {
         let ps = srv.pubsub.lock();
-        (ps.channels(None).len(), ps.numpat())
+        (ps.channels.len(), ps.patterns.len())
     };
     s.push_str("# Stats\r\n");
     line!(

@@ -8,7 +8,7 @@
 use super::{cmd, container, flags::*, Ctx, KEY1, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::Client;
-use crate::pubsub::PubSub;
+use crate::pubsub::{PubSub, Registry};
 use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -188,13 +188,13 @@ static PUBSUB_SUBS: &[super::Command] = &[
 pub fn unsubscribe_everything(ctx: &mut Ctx) {
     let mut ps = ctx.srv.pubsub.lock();
     for c in ctx.client.subs.drain() {
-        ps.unsubscribe(&c, ctx.client.id);
+        ps.channels.remove(&c, ctx.client.id);
     }
     for p in ctx.client.psubs.drain() {
-        ps.punsubscribe(&p, ctx.client.id);
+        ps.patterns.remove(&p, ctx.client.id);
     }
     for c in ctx.client.ssubs.drain() {
-        ps.sunsubscribe(&c, ctx.client.id);
+        ps.shard.remove(&c, ctx.client.id);
     }
 }
 
@@ -233,27 +233,27 @@ impl Space {
         }
     }
 
-    fn add(self, ps: &mut PubSub, name: &Bytes, c: &Client) {
+    fn registry(self, ps: &mut PubSub) -> &mut Registry {
         match self {
-            Space::Channel => ps.subscribe(name, c.id, &c.handle.tx),
-            Space::Pattern => ps.psubscribe(name, c.id, &c.handle.tx),
-            Space::Shard => ps.ssubscribe(name, c.id, &c.handle.tx),
-        }
-    }
-
-    fn remove(self, ps: &mut PubSub, name: &[u8], id: u64) {
-        match self {
-            Space::Channel => ps.unsubscribe(name, id),
-            Space::Pattern => ps.punsubscribe(name, id),
-            Space::Shard => ps.sunsubscribe(name, id),
+            Space::Channel => &mut ps.channels,
+            Space::Pattern => &mut ps.patterns,
+            Space::Shard => &mut ps.shard,
         }
     }
 }
 
 fn subscribe_in(ctx: &mut Ctx, args: &[Bytes], space: Space, verb: &[u8]) -> CmdResult {
     for name in &args[1..] {
-        if space.client_set(ctx.client).insert(name.clone()) {
-            space.add(&mut ctx.srv.pubsub.lock(), name, ctx.client);
+        // Copied: a clone of the request bytes would pin the connection's read buffer.
+        if space
+            .client_set(ctx.client)
+            .insert(Bytes::copy_from_slice(name))
+        {
+            space.registry(&mut ctx.srv.pubsub.lock()).add(
+                name,
+                ctx.client.id,
+                &ctx.client.handle.tx,
+            );
         }
         confirm(ctx, verb, Some(name));
     }
@@ -273,7 +273,9 @@ fn unsubscribe_in(ctx: &mut Ctx, args: &[Bytes], space: Space, verb: &[u8]) -> C
     }
     for name in &names {
         if space.client_set(ctx.client).remove(name) {
-            space.remove(&mut ctx.srv.pubsub.lock(), name, ctx.client.id);
+            space
+                .registry(&mut ctx.srv.pubsub.lock())
+                .remove(name, ctx.client.id);
         }
         confirm(ctx, verb, Some(name));
     }
@@ -331,56 +333,52 @@ fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn pubsub_channels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+/// PUBSUB CHANNELS / SHARDCHANNELS [pattern]: active names, sorted.
+fn list_names(ctx: &mut Ctx, args: &[Bytes], space: Space, sub: &str) -> CmdResult {
     if args.len() > 3 {
-        return Err(Error::err(
-            "unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.",
-        ));
+        return Err(Error::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            sub
+        )));
     }
-    let mut chans = ctx.srv.pubsub.lock().channels(args.get(2).map(|p| &p[..]));
-    chans.sort();
-    ctx.out.bulks(chans.iter());
+    let mut names = space
+        .registry(&mut ctx.srv.pubsub.lock())
+        .names(args.get(2).map(|p| &p[..]));
+    names.sort();
+    ctx.out.bulks(names.iter());
     Ok(())
 }
 
-fn pubsub_numsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let ps = ctx.srv.pubsub.lock();
+/// PUBSUB NUMSUB / SHARDNUMSUB name...: name, count pairs.
+fn count_subscribers(ctx: &mut Ctx, args: &[Bytes], space: Space) -> CmdResult {
+    let mut ps = ctx.srv.pubsub.lock();
+    let reg = space.registry(&mut ps);
     ctx.out.array((args.len() - 2) * 2);
     for ch in &args[2..] {
         ctx.out.bulk(ch);
-        ctx.out.int(ps.numsub(ch) as i64);
+        ctx.out.int(reg.count(ch) as i64);
     }
     Ok(())
+}
+
+fn pubsub_channels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    list_names(ctx, args, Space::Channel, "channels")
 }
 
 fn pubsub_shardchannels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() > 3 {
-        return Err(Error::err(
-            "unknown subcommand or wrong number of arguments for 'shardchannels'. Try PUBSUB HELP.",
-        ));
-    }
-    let mut chans = ctx
-        .srv
-        .pubsub
-        .lock()
-        .shard_channels(args.get(2).map(|p| &p[..]));
-    chans.sort();
-    ctx.out.bulks(chans.iter());
-    Ok(())
+    list_names(ctx, args, Space::Shard, "shardchannels")
+}
+
+fn pubsub_numsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    count_subscribers(ctx, args, Space::Channel)
 }
 
 fn pubsub_shardnumsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let ps = ctx.srv.pubsub.lock();
-    ctx.out.array((args.len() - 2) * 2);
-    for ch in &args[2..] {
-        ctx.out.bulk(ch);
-        ctx.out.int(ps.shard_numsub(ch) as i64);
-    }
-    Ok(())
+    count_subscribers(ctx, args, Space::Shard)
 }
 
 fn pubsub_numpat(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let n = ctx.srv.pubsub.lock().numpat();
+    let n = ctx.srv.pubsub.lock().patterns.len();
     ctx.out.int(n as i64);
     Ok(())
 }

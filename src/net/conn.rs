@@ -258,13 +258,13 @@ fn cleanup(srv: &Shared, client: &mut Client) {
     if client.any_subscriptions() {
         let mut ps = srv.pubsub.lock();
         for c in client.subs.drain() {
-            ps.unsubscribe(&c, client.id);
+            ps.channels.remove(&c, client.id);
         }
         for p in client.psubs.drain() {
-            ps.punsubscribe(&p, client.id);
+            ps.patterns.remove(&p, client.id);
         }
         for c in client.ssubs.drain() {
-            ps.sunsubscribe(&c, client.id);
+            ps.shard.remove(&c, client.id);
         }
     }
     srv.unregister_client(client.id);
