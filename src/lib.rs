@@ -4,6 +4,7 @@
 //! end), `cmd` (the command table and one module per family), `store`
 //! (databases, values, expiry), `config`, `sentinel`.
 
+pub mod blocking;
 pub mod cmd;
 pub mod config;
 pub mod error;

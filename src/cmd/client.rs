@@ -602,15 +602,31 @@ fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
         ));
     }
-    parse_i64(&args[2]).ok_or(Error::NotInteger)?;
+    let id = parse_i64(&args[2]).ok_or(Error::NotInteger)?;
+    let mut mode = crate::blocking::UNBLOCK_TIMEOUT;
     if let Some(r) = args.get(3) {
-        if !eq_ic(r, "timeout") && !eq_ic(r, "error") {
+        if eq_ic(r, "error") {
+            mode = crate::blocking::UNBLOCK_ERROR;
+        } else if !eq_ic(r, "timeout") {
             return Err(Error::err(
                 "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ));
         }
     }
-    ctx.out.int(0);
+    // Only a client blocked on keys can be unblocked; its connection task
+    // answers it (null reply or -UNBLOCKED) when woken with the mode set.
+    let target = ctx.srv.clients.lock().get(&(id as u64)).cloned();
+    let n = match target {
+        Some(h) if h.waiter.is_blocked() => {
+            h.waiter
+                .unblock
+                .store(mode, std::sync::atomic::Ordering::Relaxed);
+            h.waiter.notify.notify_one();
+            1
+        }
+        _ => 0,
+    };
+    ctx.out.int(n);
     Ok(())
 }
 

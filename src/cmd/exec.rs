@@ -42,7 +42,9 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Command, Error> {
 
 /// Execute a pipelined batch inside one critical section (the caller holds
 /// the keyspace lock). Stops early when a command asks for a follow-up
-/// action (QUIT, SHUTDOWN). Returns when the batch started.
+/// action. Returns when the batch started and how many requests are done;
+/// a request that blocked (BLPOP...) is not done: it stays first in line
+/// and is run again when woken.
 pub fn run_batch(
     srv: &Shared,
     store: &mut Store,
@@ -50,18 +52,23 @@ pub fn run_batch(
     out: &mut Out,
     post: &mut Vec<Post>,
     batch: &[Vec<Bytes>],
-) -> Instant {
+) -> (Instant, usize) {
     // The batch start is the only clock read besides one per command end.
     let t0 = Instant::now();
     store.cmd_start = t0;
+    let mut done = 0;
     for req in batch {
         out.proto = client.proto;
         execute(srv, store, client, out, post, req);
+        if post.iter().any(|p| matches!(p, Post::Block)) {
+            break;
+        }
+        done += 1;
         if !post.is_empty() {
             break;
         }
     }
-    t0
+    (t0, done)
 }
 
 /// Execute one request. Replies go to `out`; follow-up actions to `post`.
@@ -177,6 +184,9 @@ pub fn call(
         store.effect(db, args.to_vec());
     }
     store.flush_effects();
+    if !store.blocking.is_empty() {
+        store.blocking.wake_ready(&mut store.dbs);
+    }
 
     let us = elapsed.as_micros() as u64;
     let st = store.cmdstats_mut(cmd);

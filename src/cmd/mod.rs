@@ -3,6 +3,7 @@
 //! queueing, AUTH gating, pub/sub-context checks, propagation and (later)
 //! read-only replicas and min-replicas gating all read these declarations.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -257,6 +258,7 @@ pub fn table() -> &'static Table {
             keys::COMMANDS,
             strings::COMMANDS,
             lists::COMMANDS,
+            blocking::COMMANDS,
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
@@ -287,6 +289,9 @@ pub enum Post {
     Close,
     /// Stop the server gracefully (SHUTDOWN); the caller gets no reply.
     Shutdown,
+    /// The command found nothing and blocked (BLPOP...): wait for a wake-up,
+    /// the deadline in `Client::blocked`, CLIENT UNBLOCK or a disconnect.
+    Block,
 }
 
 /// Everything a handler may touch. The keyspace lock is held for its lifetime.

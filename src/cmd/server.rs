@@ -592,7 +592,6 @@ fn memory_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 mod tests {
     use super::*;
     use crate::server::Shared;
-    use std::time::Instant;
 
     struct Capture(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
     impl crate::store::ReplSink for Capture {
@@ -624,18 +623,7 @@ mod tests {
     fn test_client(srv: &Shared) -> crate::net::client::Client {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let addr: std::net::SocketAddr = "127.0.0.1:5555".parse().unwrap();
-        let handle = std::sync::Arc::new(crate::net::client::ClientHandle {
-            id: 1,
-            addr,
-            laddr: addr,
-            created: Instant::now(),
-            last_active: parking_lot::Mutex::new(Instant::now()),
-            meta: Default::default(),
-            tx,
-            killed: Default::default(),
-            kill_notify: Default::default(),
-            is_monitor: Default::default(),
-        });
+        let handle = std::sync::Arc::new(crate::net::client::ClientHandle::new(1, addr, addr, tx));
         srv.register_client(handle.clone());
         crate::net::client::Client::new(handle, true)
     }

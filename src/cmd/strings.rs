@@ -1160,10 +1160,8 @@ mod tests {
         use crate::server::Shared;
         use crate::store::{ReplSink, Store};
         use bytes::Bytes;
-        use parking_lot::Mutex as PMutex;
-        use std::sync::atomic::AtomicBool;
+
         use std::sync::{Arc, Mutex};
-        use std::time::Instant;
 
         struct Capture(Arc<Mutex<Vec<u8>>>);
         impl ReplSink for Capture {
@@ -1186,18 +1184,12 @@ mod tests {
                 let cap = Arc::new(Mutex::new(Vec::new()));
                 store.repl.add_sink(Box::new(Capture(cap.clone())));
                 let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                let handle = Arc::new(ClientHandle {
-                    id: 1,
-                    addr: "127.0.0.1:1".parse().unwrap(),
-                    laddr: "127.0.0.1:2".parse().unwrap(),
-                    created: Instant::now(),
-                    last_active: PMutex::new(Instant::now()),
-                    meta: PMutex::new(Default::default()),
+                let handle = Arc::new(ClientHandle::new(
+                    1,
+                    "127.0.0.1:1".parse().unwrap(),
+                    "127.0.0.1:2".parse().unwrap(),
                     tx,
-                    killed: AtomicBool::new(false),
-                    kill_notify: Default::default(),
-                    is_monitor: AtomicBool::new(false),
-                });
+                ));
                 let client = Client::new(handle, true);
                 H {
                     srv,

@@ -74,9 +74,32 @@ pub struct ClientHandle {
     pub killed: AtomicBool,
     pub kill_notify: Notify,
     pub is_monitor: AtomicBool,
+    /// Wake-up handle while blocked on keys (also used by CLIENT UNBLOCK).
+    pub waiter: Arc<crate::blocking::Waiter>,
 }
 
 impl ClientHandle {
+    pub fn new(
+        id: u64,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        tx: mpsc::UnboundedSender<Push>,
+    ) -> Self {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            last_active: Mutex::new(Instant::now()),
+            meta: Mutex::new(Default::default()),
+            tx,
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+            is_monitor: AtomicBool::new(false),
+            waiter: Default::default(),
+        }
+    }
+
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_notify.notify_one();
@@ -138,6 +161,17 @@ pub struct Client {
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
     pub last_cmd: &'static str,
+    /// Set while the client is blocked on keys.
+    pub blocked: Option<BlockState>,
+}
+
+/// What a blocked client waits for.
+#[derive(Debug, Clone)]
+pub struct BlockState {
+    pub keys: Vec<(usize, Bytes)>,
+    pub deadline: Option<Instant>,
+    /// The reply on timeout: a null array (BLPOP, BLMPOP, BZPOP*) or a null bulk (BLMOVE, BRPOPLPUSH).
+    pub null_array: bool,
 }
 
 impl Client {
@@ -161,6 +195,7 @@ impl Client {
             lib_name: None,
             lib_ver: None,
             last_cmd: "",
+            blocked: None,
         }
     }
 

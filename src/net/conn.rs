@@ -4,34 +4,23 @@
 //! are encoded here for this client's protocol.
 
 use super::client::{Client, ClientHandle, Push};
+use crate::blocking;
 use crate::cmd::{exec, flags, table, Post};
 use crate::resp::{parse_request, Limits, Out, Request};
 use crate::server::{PauseMode, Shared};
 use bytes::BytesMut;
-use parking_lot::Mutex;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, laddr: SocketAddr) {
     let id = srv.next_client_id.fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = Arc::new(ClientHandle {
-        id,
-        addr,
-        laddr,
-        created: Instant::now(),
-        last_active: Mutex::new(Instant::now()),
-        meta: Mutex::new(Default::default()),
-        tx,
-        killed: AtomicBool::new(false),
-        kill_notify: Notify::new(),
-        is_monitor: AtomicBool::new(false),
-    });
+    let handle = Arc::new(ClientHandle::new(id, addr, laddr, tx));
     srv.register_client(handle.clone());
     let mut client = Client::new(handle.clone(), !srv.auth_required());
     tracing::debug!("accepted {} (id={})", addr, id);
@@ -65,7 +54,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
         if inbuf.capacity() - inbuf.len() < 4096 {
             inbuf.reserve(inbuf.len().max(16 * 1024));
         }
-        let mut close = false;
+        let mut flow = Flow::Continue;
         tokio::select! {
             _ = &mut killed => break,
             _ = idle => {
@@ -79,7 +68,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                     }
                 }
-                close = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
+                flow = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
             }
             Some(p) = rx.recv() => {
                 encode_push(&mut out, &p);
@@ -89,19 +78,29 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                 }
             }
         }
-        if !out.is_empty() {
-            srv.stats
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            if wr.write_all(&out.buf).await.is_err() {
-                break;
+        if !flush(&srv, &mut wr, &mut out).await {
+            break;
+        }
+        // A blocked command (BLPOP...) holds the rest of the pipeline until it is answered.
+        while flow == Flow::Blocked {
+            flow = wait_blocked(
+                &srv,
+                &mut client,
+                &mut rd,
+                &mut inbuf,
+                &mut out,
+                &mut batch,
+                killed.as_mut(),
+            )
+            .await;
+            if flow == Flow::Continue {
+                flow = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
             }
-            out.buf.clear();
-            if out.buf.capacity() > 1024 * 1024 {
-                out.buf = BytesMut::with_capacity(16 * 1024);
+            if !flush(&srv, &mut wr, &mut out).await {
+                flow = Flow::Close;
             }
         }
-        if close || handle.killed.load(Ordering::Relaxed) {
+        if flow == Flow::Close || handle.killed.load(Ordering::Relaxed) {
             break;
         }
     }
@@ -110,14 +109,41 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     tracing::debug!("client {} closed (id={})", addr, id);
 }
 
-/// Parse and execute everything complete in `inbuf`. Returns true to close the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+    /// The first request of `batch` blocked on keys.
+    Blocked,
+}
+
+/// Write pending output; false when the peer is gone.
+async fn flush(srv: &Shared, wr: &mut (impl AsyncWriteExt + Unpin), out: &mut Out) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    srv.stats
+        .net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    if wr.write_all(&out.buf).await.is_err() {
+        return false;
+    }
+    out.buf.clear();
+    if out.buf.capacity() > 1024 * 1024 {
+        out.buf = BytesMut::with_capacity(16 * 1024);
+    }
+    true
+}
+
+/// Parse and execute everything complete in `inbuf` (after any requests left
+/// over from before a block).
 async fn process(
     srv: &Shared,
     client: &mut Client,
     inbuf: &mut BytesMut,
     out: &mut Out,
     batch: &mut Vec<Request>,
-) -> bool {
+) -> Flow {
     let limits = Limits {
         max_bulk_len: srv.proto_max_bulk_len.load(Ordering::Relaxed),
         authenticated: client.authenticated || !srv.auth_required(),
@@ -144,32 +170,26 @@ async fn process(
             inbuf.len()
         );
         batch.clear();
-        return true;
+        return Flow::Close;
     }
 
-    let mut close = false;
+    let mut flow = Flow::Continue;
     if !batch.is_empty() {
         wait_if_paused(srv, batch).await;
         let mut post = Vec::new();
-        {
+        let done = {
             let mut store = srv.store.lock();
-            let t0 = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
+            let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
             *client.handle.last_active.lock() = t0;
-        }
+            done
+        };
         // One shared-counter update per batch, not per command: the line would bounce between cores.
-        srv.stats
-            .commands
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        batch.clear();
-        for p in post {
-            match p {
-                Post::Close => close = true,
-                Post::Shutdown => {
-                    srv.begin_shutdown();
-                    out.buf.clear();
-                    close = true;
-                }
-            }
+        srv.stats.commands.fetch_add(done as u64, Ordering::Relaxed);
+        flow = apply_posts(srv, out, post);
+        if flow == Flow::Blocked {
+            batch.drain(..done);
+        } else {
+            batch.clear();
         }
         client.publish_meta(inbuf.len(), out.len());
     }
@@ -181,9 +201,113 @@ async fn process(
         );
         // Redis replies `-ERR Protocol error: ...` (addReplyError adds the ERR code).
         out.error(&format!("ERR {}", e.0));
-        close = true;
+        if flow != Flow::Blocked {
+            flow = Flow::Close;
+        }
     }
-    close
+    flow
+}
+
+fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
+    let mut flow = Flow::Continue;
+    for p in post {
+        match p {
+            Post::Close => flow = Flow::Close,
+            Post::Shutdown => {
+                srv.begin_shutdown();
+                out.buf.clear();
+                flow = Flow::Close;
+            }
+            Post::Block => flow = Flow::Blocked,
+        }
+    }
+    flow
+}
+
+/// Wait while the first request of `batch` is blocked: until a write wakes it
+/// (it is then run again), its deadline passes, CLIENT UNBLOCK, a kill or a
+/// disconnect. Input that arrives meanwhile is only buffered, as in Redis.
+async fn wait_blocked(
+    srv: &Shared,
+    client: &mut Client,
+    rd: &mut (impl AsyncReadExt + Unpin),
+    inbuf: &mut BytesMut,
+    out: &mut Out,
+    batch: &mut Vec<Request>,
+    mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> Flow {
+    let waiter = client.handle.waiter.clone();
+    loop {
+        let deadline = client.blocked.as_ref().and_then(|b| b.deadline);
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                None => std::future::pending().await,
+            }
+        };
+        if inbuf.capacity() - inbuf.len() < 4096 {
+            inbuf.reserve(inbuf.len().max(16 * 1024));
+        }
+        tokio::select! {
+            _ = killed.as_mut() => return Flow::Close,
+            _ = waiter.notify.notified() => {
+                let mode = waiter.unblock.swap(blocking::UNBLOCK_NONE, Ordering::Relaxed);
+                if mode != blocking::UNBLOCK_NONE {
+                    end_block(srv, client, out, mode == blocking::UNBLOCK_ERROR);
+                    batch.remove(0);
+                    return Flow::Continue;
+                }
+                let mut post = Vec::new();
+                let done = {
+                    let mut store = srv.store.lock();
+                    exec::run_batch(srv, &mut store, client, out, &mut post, &batch[..1]).1
+                };
+                if done == 1 {
+                    batch.remove(0);
+                    srv.stats.commands.fetch_add(1, Ordering::Relaxed);
+                }
+                match apply_posts(srv, out, post) {
+                    Flow::Blocked => continue,
+                    other => return other,
+                }
+            }
+            _ = timer => {
+                end_block(srv, client, out, false);
+                batch.remove(0);
+                return Flow::Continue;
+            }
+            r = rd.read_buf(inbuf) => match r {
+                Ok(0) | Err(_) => return Flow::Close,
+                Ok(n) => {
+                    srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
+                        return Flow::Close;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Leave the blocked state without being served: timeout (null reply) or CLIENT UNBLOCK ERROR.
+fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
+    let Some(b) = client.blocked.take() else {
+        return;
+    };
+    {
+        let mut store = srv.store.lock();
+        let st = &mut *store;
+        st.blocking
+            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
+    }
+    out.proto = client.proto;
+    if error {
+        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else if b.null_array {
+        out.null_array();
+    } else {
+        out.null();
+    }
 }
 
 /// CLIENT PAUSE: hold the batch while a pause covers it (WRITE mode only holds writes).
@@ -251,6 +375,12 @@ fn encode_push(out: &mut Out, p: &Push) {
 
 /// Forget everything the server holds for a closed client.
 fn cleanup(srv: &Shared, client: &mut Client) {
+    if let Some(b) = client.blocked.take() {
+        let mut store = srv.store.lock();
+        let st = &mut *store;
+        st.blocking
+            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
+    }
     if !client.watched.is_empty() {
         let mut store = srv.store.lock();
         crate::cmd::tx::unwatch_all(&mut store, client);

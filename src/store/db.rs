@@ -47,6 +47,10 @@ pub struct Db {
     volatile: Vec<u32>,
     hasher: DefaultHashBuilder,
     watched: HashMap<SmallBytes, Vec<WatchFlag>>,
+    /// Keys some client is blocked on (BLPOP...), with how many waiters.
+    pub(crate) blocked: HashMap<SmallBytes, usize>,
+    /// Blocked-on keys modified since the executor last looked: their first waiter is woken.
+    pub(crate) ready: Vec<SmallBytes>,
     /// Command time, set by the executor before each command (Redis caches it per call too).
     pub now: u64,
     /// When false (a replica), logically expired keys are hidden but not deleted.
@@ -287,6 +291,7 @@ impl Db {
         fresh.expire_deletes = self.expire_deletes;
         fresh.now = self.now;
         fresh.watched = watched;
+        fresh.blocked = std::mem::take(&mut self.blocked);
         std::mem::replace(self, fresh)
     }
 
@@ -298,6 +303,11 @@ impl Db {
                     f.store(true, Ordering::Relaxed);
                 }
             }
+        }
+        // Keys waited on may now exist in either database: wake their waiters.
+        for db in [&mut *self, &mut *other] {
+            let keys: Vec<SmallBytes> = db.blocked.keys().cloned().collect();
+            db.ready.extend(keys);
         }
         std::mem::swap(&mut self.table, &mut other.table);
         std::mem::swap(&mut self.chunks, &mut other.chunks);
@@ -388,13 +398,15 @@ impl Db {
     /// Mark every client watching `key` (the key was, or may have been, modified).
     #[inline]
     pub fn touch(&mut self, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(list) = self.watched.get(key) {
-            for f in list {
-                f.store(true, Ordering::Relaxed);
+        if !self.watched.is_empty() {
+            if let Some(list) = self.watched.get(key) {
+                for f in list {
+                    f.store(true, Ordering::Relaxed);
+                }
             }
+        }
+        if !self.blocked.is_empty() && self.blocked.contains_key(key) {
+            self.ready.push(SmallBytes::new(key));
         }
     }
 

@@ -113,6 +113,8 @@ pub struct Store {
     lazy_all_dbs: bool,
     /// Compact-encoding thresholds, copied from the config (CONFIG SET refreshes them).
     pub limits: EncodingLimits,
+    /// Clients blocked on keys, in arrival order per key.
+    pub blocking: crate::blocking::Blocking,
 }
 
 /// When small collections switch from their compact encoding to the general one.
@@ -170,6 +172,7 @@ impl Store {
             cmd_start: std::time::Instant::now(),
             lazy_all_dbs: true,
             limits: EncodingLimits::default(),
+            blocking: Default::default(),
         }
     }
 
