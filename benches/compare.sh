@@ -18,6 +18,8 @@
 #   N_P1         requests per test with -P 1   (default 200000)
 #   N_P16        requests per test with -P 16  (default 1000000)
 #   KEYS         keys loaded for the memory comparison (default 1000000; 0 skips it)
+#   COLLECTIONS  1 (default) also compares RSS for a 1M-field hash, 1M-member set and
+#                zset, and 100k small hashes, each in a fresh pair of servers; 0 skips
 #   ROUNDS       benchmark rounds, servers alternating first; medians are shown (default 3)
 #   CLIENTS      parallel connections (default 50)
 #   TESTS        redis-benchmark -t list (default set,get,incr,mset)
@@ -33,6 +35,7 @@ N_P1="${N:-${N_P1:-200000}}"
 N_P16="${N:-${N_P16:-1000000}}"
 KEYS="${KEYS:-1000000}"
 ROUNDS="${ROUNDS:-3}"
+COLLECTIONS="${COLLECTIONS:-1}"
 CLIENTS="${CLIENTS:-50}"
 TESTS="${TESTS:-set,get,incr,mset}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
@@ -120,6 +123,7 @@ wait_ready() { # port pid name logfile
     die "$3 did not answer PING on port $1"
 }
 
+start_servers() {
 mkdir -p "$WORK/rsredis" "$WORK/redis"
 cat >"$WORK/rsredis/node.toml" <<EOF
 port = $RS_PORT
@@ -134,6 +138,18 @@ RS_PID=$!
 RD_PID=$!
 wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log"
 wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log"
+}
+
+stop_servers() {
+    local pid
+    for pid in "$RS_PID" "$RD_PID"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    RS_PID=""; RD_PID=""
+}
+
+start_servers
 
 echo "rsredis      $("$RSREDIS_BIN" --version) pid $RS_PID port $RS_PORT"
 echo "redis-server $("$REDIS_SERVER" --version | awk '{print $3}') pid $RD_PID port $RD_PORT"
@@ -290,4 +306,63 @@ print(fmt.format("redis", rd_n, mb(db), mb(da), per_key(db, da)))
 print(f"RSS ratio (rsredis / redis) after loading {keys:,} keys: "
       + (f"{ra / da:.2f}" if da else "n/a"))
 EOF
+fi
+
+# Collections: each data set is loaded into a fresh pair of servers, so no
+# allocator state from an earlier load is measured.
+if [[ "$COLLECTIONS" == 1 ]]; then
+    echo
+    printf '%-22s %14s %14s %7s\n' "data set" "rsredis RSS" "redis RSS" "ratio"
+    printf '%-22s %14s %14s %7s\n' "----------------------" "--------------" "--------------" "-------"
+    for case in hash-1m-fields set-1m-members zset-1m-members hashes-100k-small; do
+        python3 - "$case" >"$WORK/coll.resp" <<'EOF'
+import sys
+case = sys.argv[1]
+out = sys.stdout.buffer
+def cmd(*args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+buf = []
+def emit(c):
+    buf.append(c)
+    if len(buf) >= 1000:
+        out.write(b"".join(buf)); buf.clear()
+if case == "hash-1m-fields":
+    for s in range(0, 1_000_000, 100):
+        args = ["HSET", "bighash"]
+        for i in range(s, s + 100):
+            args += ["field:%d" % i, "value:%d" % i]
+        emit(cmd(*args))
+elif case == "set-1m-members":
+    for s in range(0, 1_000_000, 100):
+        emit(cmd("SADD", "bigset", *["member:%d" % i for i in range(s, s + 100)]))
+elif case == "zset-1m-members":
+    for s in range(0, 1_000_000, 100):
+        args = ["ZADD", "bigzset"]
+        for i in range(s, s + 100):
+            args += [i, "member:%d" % i]
+        emit(cmd(*args))
+elif case == "hashes-100k-small":
+    for i in range(100_000):
+        args = ["HSET", "user:%d" % i]
+        for f in ("name", "email", "age", "city", "plan", "created", "seen", "score", "lang", "tz"):
+            args += [f, "%s-%d" % (f, i)]
+        emit(cmd(*args))
+out.write(b"".join(buf))
+EOF
+        stop_servers
+        start_servers
+        for target in "rsredis:$RS_PORT" "redis:$RD_PORT"; do
+            name="${target%%:*}"; port="${target##*:}"
+            run "${TIMEOUT[@]}" redis-cli -p "$port" --pipe <"$WORK/coll.resp" >"$WORK/coll-$name.out" 2>&1 \
+                || echo "    (redis-cli --pipe into $name failed)" >&2
+            grep -q "errors: 0" "$WORK/coll-$name.out" || echo "    $name: $(tail -n 1 "$WORK/coll-$name.out")" >&2
+        done
+        sleep 2
+        ra=$(rss_kb "$RS_PID"); da=$(rss_kb "$RD_PID")
+        python3 -c "import sys; a,b=int(sys.argv[2]),int(sys.argv[3]); print('%-22s %11.1f MB %11.1f MB %7s' % (sys.argv[1], a/1024, b/1024, '%.2f' % (a/b) if b else 'n/a'))" "$case" "$ra" "$da"
+    done
 fi
