@@ -205,7 +205,6 @@ pub static COMMANDS: &[super::Command] = &[
     ),
 ];
 
-
 /// Slab index of the list at `key`: `Ok(None)` when missing, WRONGTYPE when
 /// it holds something else. Does not mark the key modified.
 fn list_idx(db: &mut Db, key: &[u8]) -> Result<Option<u32>, Error> {
@@ -489,8 +488,16 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let l = list_at(db, idx);
     let len = l.len() as i64;
-    let mut start = if start < 0 { start.saturating_add(len) } else { start };
-    let mut end = if end < 0 { end.saturating_add(len) } else { end };
+    let mut start = if start < 0 {
+        start.saturating_add(len)
+    } else {
+        start
+    };
+    let mut end = if end < 0 {
+        end.saturating_add(len)
+    } else {
+        end
+    };
     if start < 0 {
         start = 0;
     }
@@ -590,7 +597,11 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(0) => u64::MAX,
         Some(n) => n,
     };
-    let scan = if maxlen == 0 { l.len() } else { (maxlen as usize).min(l.len()) };
+    let scan = if maxlen == 0 {
+        l.len()
+    } else {
+        (maxlen as usize).min(l.len())
+    };
     let skip = rank.unsigned_abs() - 1;
     let len = l.len();
     let mut found: Vec<usize> = Vec::new();
@@ -729,4 +740,167 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     ctx.out.null_array();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::net::client::{Client, ClientHandle};
+    use crate::resp::{Out, Proto};
+    use crate::server::Shared;
+    use crate::store::ReplSink;
+    use bytes::Bytes;
+    use parking_lot::Mutex;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl ReplSink for Capture {
+        fn feed(&mut self, s: &[u8]) {
+            self.0.lock().extend_from_slice(s);
+        }
+    }
+
+    /// One server and one client driven through the real executor, with the
+    /// replication stream captured.
+    struct H {
+        srv: Arc<Shared>,
+        client: Client,
+        stream: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl H {
+        fn new() -> H {
+            let srv = Shared::new(Config::default());
+            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+            let addr = "127.0.0.1:1".parse().unwrap();
+            let handle = Arc::new(ClientHandle {
+                id: 1,
+                addr,
+                laddr: addr,
+                created: std::time::Instant::now(),
+                last_active: Mutex::new(std::time::Instant::now()),
+                meta: Mutex::new(Default::default()),
+                tx,
+                killed: AtomicBool::new(false),
+                kill_notify: Default::default(),
+                is_monitor: AtomicBool::new(false),
+            });
+            let client = Client::new(handle, true);
+            let stream = Arc::new(Mutex::new(Vec::new()));
+            srv.store
+                .lock()
+                .repl
+                .add_sink(Box::new(Capture(stream.clone())));
+            H {
+                srv,
+                client,
+                stream,
+            }
+        }
+
+        fn run(&mut self, line: &str) -> String {
+            let args: Vec<Bytes> = line
+                .split(' ')
+                .map(|a| Bytes::from(a.to_string()))
+                .collect();
+            let mut out = Out::new(Proto::Resp2);
+            let mut post = Vec::new();
+            let mut st = self.srv.store.lock();
+            crate::cmd::exec::run_batch(
+                &self.srv,
+                &mut st,
+                &mut self.client,
+                &mut out,
+                &mut post,
+                std::slice::from_ref(&args),
+            );
+            String::from_utf8_lossy(&out.buf).into_owned()
+        }
+
+        /// Propagated commands since the last call, SELECT left out.
+        fn effects(&mut self) -> Vec<String> {
+            let raw = std::mem::take(&mut *self.stream.lock());
+            let text = String::from_utf8(raw).unwrap();
+            let mut lines = text.split("\r\n");
+            let mut cmds = Vec::new();
+            while let Some(l) = lines.next() {
+                let Some(n) = l.strip_prefix('*') else {
+                    continue;
+                };
+                let n: usize = n.parse().unwrap();
+                let parts: Vec<&str> = (0..n).map(|_| lines.nth(1).unwrap()).collect();
+                if !parts[0].eq_ignore_ascii_case("select") {
+                    cmds.push(parts.join(" "));
+                }
+            }
+            cmds
+        }
+    }
+
+    #[test]
+    fn pops_propagate_what_they_did() {
+        let mut h = H::new();
+        h.run("RPUSH l a b c d e");
+        assert_eq!(h.effects(), ["RPUSH l a b c d e"]);
+        h.run("LPOP l");
+        assert_eq!(h.effects(), ["LPOP l"]);
+        h.run("rpop l 1");
+        assert_eq!(h.effects(), ["RPOP l 1"]);
+        // Asking for more than there is replays as what was taken.
+        h.run("LPOP l 100");
+        assert_eq!(h.effects(), ["LPOP l 3"]);
+        // Nothing popped, nothing propagated.
+        h.run("LPOP l");
+        h.run("LPOP l 5");
+        h.run("RPUSH l x");
+        h.effects();
+        h.run("LPOP l 0");
+        assert!(h.effects().is_empty());
+    }
+
+    #[test]
+    fn lmpop_propagates_as_a_counted_pop() {
+        let mut h = H::new();
+        h.run("RPUSH b 1 2 3");
+        h.effects();
+        assert_eq!(
+            h.run("LMPOP 2 a b RIGHT COUNT 2"),
+            "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n"
+        );
+        assert_eq!(h.effects(), ["RPOP b 2"]);
+        h.run("LMPOP 1 b LEFT");
+        assert_eq!(h.effects(), ["LPOP b 1"]);
+        assert_eq!(h.run("LMPOP 1 b LEFT"), "*-1\r\n");
+        assert!(h.effects().is_empty());
+    }
+
+    #[test]
+    fn other_writes_propagate_verbatim_only_when_they_change_something() {
+        let mut h = H::new();
+        h.run("RPUSH l a b a c a");
+        h.effects();
+        for (cmd, reply) in [
+            ("LREM l 0 zz", ":0\r\n"),
+            ("LINSERT l BEFORE zz x", ":-1\r\n"),
+            ("LINSERT nokey BEFORE a x", ":0\r\n"),
+            ("LTRIM l 0 -1", "+OK\r\n"),
+            ("LMOVE nokey l LEFT LEFT", "$-1\r\n"),
+        ] {
+            assert_eq!(h.run(cmd), reply, "{cmd}");
+        }
+        assert!(h.effects().is_empty());
+        for (cmd, reply) in [
+            ("LREM l -2 a", ":2\r\n"),
+            ("LSET l -1 z", "+OK\r\n"),
+            ("LINSERT l AFTER b y", ":4\r\n"),
+            ("LTRIM l 1 -1", "+OK\r\n"),
+            ("LMOVE l l RIGHT LEFT", "$1\r\nz\r\n"),
+            ("RPOPLPUSH l m", "$1\r\ny\r\n"),
+        ] {
+            assert_eq!(h.run(cmd), reply, "{cmd}");
+            assert_eq!(h.effects(), [cmd]);
+        }
+        assert_eq!(h.run("LRANGE l 0 -1"), "*2\r\n$1\r\nz\r\n$1\r\nb\r\n");
+    }
 }

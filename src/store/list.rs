@@ -720,7 +720,11 @@ mod tests {
             l.push_back(format!("element-{i}").as_bytes());
         }
         // ~14-byte entries in 8 KiB nodes.
-        assert!(l.node_count() > 10 && l.node_count() < 30, "{}", l.node_count());
+        assert!(
+            l.node_count() > 10 && l.node_count() < 30,
+            "{}",
+            l.node_count()
+        );
         for n in &l.nodes {
             assert!(n.data.len() <= 8192);
         }
