@@ -269,6 +269,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], front: bool, create: bool) -> CmdResult {
         return Ok(());
     }
     let l = list_or_create(db, key, fill)?;
+    l.reserve_end(front, &args[2..]);
     for a in &args[2..] {
         if front {
             l.push_front(a);

@@ -127,6 +127,19 @@ impl Node {
         &self.data[s..e]
     }
 
+    /// Make room for `extra` more bytes: grow by half (not double) and never
+    /// past the node budget unless one entry needs it, so full nodes carry
+    /// little slack.
+    fn grow_for(&mut self, extra: usize, limit: usize) {
+        let need = self.data.len() + extra;
+        let cap = self.data.capacity();
+        if need <= cap {
+            return;
+        }
+        let target = (cap + cap / 2).min(limit).max(need);
+        self.data.reserve_exact(target - self.data.len());
+    }
+
     /// Drop spare capacity left by removals.
     fn tidy(&mut self) {
         if self.data.capacity() > 2 * self.data.len() + 64 {
@@ -138,9 +151,12 @@ impl Node {
 #[derive(Clone)]
 pub struct List {
     nodes: VecDeque<Node>,
-    len: usize,
-    fill: i32,
+    /// Element count in the low 48 bits, the fill (i16) in the high 16:
+    /// keeps `List` at 40 bytes.
+    meta: u64,
 }
+
+const LEN_MASK: u64 = (1 << 48) - 1;
 
 impl Default for List {
     fn default() -> Self {
@@ -151,19 +167,20 @@ impl Default for List {
 impl List {
     /// An empty list whose nodes follow `list-max-listpack-size` = `fill`.
     pub fn new(fill: i64) -> Self {
+        // Counts beyond what an 8 KiB node can hold mean the same as the cap.
+        let fill = fill.clamp(-5, SAFETY_LIMIT as i64) as i16;
         List {
             nodes: VecDeque::new(),
-            len: 0,
-            fill: fill.clamp(-5, i32::MAX as i64) as i32,
+            meta: (fill as u16 as u64) << 48,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        (self.meta & LEN_MASK) as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Redis 7.0 always reports lists as "quicklist".
@@ -182,18 +199,22 @@ impl List {
         self.nodes.len()
     }
 
+    fn fill(&self) -> i16 {
+        (self.meta >> 48) as u16 as i16
+    }
+
     fn byte_limit(&self) -> usize {
-        if self.fill >= 0 {
+        if self.fill() >= 0 {
             SAFETY_LIMIT
         } else {
-            4096usize << ((-self.fill - 1) as usize)
+            4096usize << ((-self.fill() - 1) as usize)
         }
     }
 
     fn count_limit(&self) -> u32 {
-        if self.fill > 0 {
-            self.fill as u32
-        } else if self.fill == 0 {
+        if self.fill() > 0 {
+            self.fill() as u32
+        } else if self.fill() == 0 {
             1
         } else {
             u32::MAX
@@ -216,6 +237,41 @@ impl List {
         }
     }
 
+    /// Before pushing `elems` at one end: size the end node for all of them
+    /// at once when they fit there (one allocation, no slack).
+    pub fn reserve_end<B: AsRef<[u8]>>(&mut self, front: bool, elems: &[B]) {
+        let bytes: usize = elems.iter().map(|e| entry_size(e.as_ref().len())).sum();
+        let count = elems.len();
+        let within = |n: &Node| {
+            n.count as usize + count <= self.count_limit() as usize
+                && n.data.len() + bytes <= self.byte_limit()
+        };
+        let end = if front {
+            self.nodes.front()
+        } else {
+            self.nodes.back()
+        };
+        match end {
+            Some(n) if within(n) => {
+                let n = if front {
+                    self.nodes.front_mut()
+                } else {
+                    self.nodes.back_mut()
+                };
+                let n = n.expect("node");
+                n.data.reserve_exact(bytes);
+            }
+            None if within(&Node::default()) => {
+                self.new_node_deque();
+                self.nodes.push_back(Node {
+                    data: Vec::with_capacity(bytes),
+                    count: 0,
+                });
+            }
+            _ => {}
+        }
+    }
+
     pub fn push_back(&mut self, v: &[u8]) {
         let sz = entry_size(v.len());
         let fits = self.nodes.back().is_some_and(|n| self.fits(n, sz));
@@ -226,10 +282,12 @@ impl List {
                 count: 0,
             });
         }
+        let limit = self.byte_limit();
         let n = self.nodes.back_mut().expect("node");
+        n.grow_for(sz, limit);
         put_entry(&mut n.data, v);
         n.count += 1;
-        self.len += 1;
+        self.meta += 1;
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
@@ -239,15 +297,16 @@ impl List {
             self.new_node_deque();
             self.nodes.push_front(Node::default());
         }
+        let limit = self.byte_limit();
         let n = self.nodes.front_mut().expect("node");
+        n.grow_for(sz, limit);
         if n.data.is_empty() {
-            n.data.reserve_exact(sz);
             put_entry(&mut n.data, v);
         } else {
             n.data.splice(0..0, encoded(v));
         }
         n.count += 1;
-        self.len += 1;
+        self.meta += 1;
     }
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
@@ -260,7 +319,7 @@ impl List {
         } else {
             n.data.drain(..next);
         }
-        self.len -= 1;
+        self.meta -= 1;
         Some(v)
     }
 
@@ -274,13 +333,13 @@ impl List {
         } else {
             n.data.truncate(start);
         }
-        self.len -= 1;
+        self.meta -= 1;
         Some(v)
     }
 
     /// (node index, index within the node) of list position `i` (< len).
     fn locate(&self, i: usize) -> (usize, usize) {
-        if i < self.len / 2 {
+        if i < self.len() / 2 {
             let mut rest = i;
             for (ni, n) in self.nodes.iter().enumerate() {
                 if rest < n.count as usize {
@@ -289,7 +348,7 @@ impl List {
                 rest -= n.count as usize;
             }
         } else {
-            let mut from_end = self.len - i; // >= 1
+            let mut from_end = self.len() - i; // >= 1
             for (ni, n) in self.nodes.iter().enumerate().rev() {
                 if from_end <= n.count as usize {
                     return (ni, n.count as usize - from_end);
@@ -301,7 +360,7 @@ impl List {
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        if i >= self.len {
+        if i >= self.len() {
             return None;
         }
         let (ni, k) = self.locate(i);
@@ -334,7 +393,7 @@ impl List {
 
     /// Replace the element at `i`; false when out of range.
     pub fn set(&mut self, i: usize, v: &[u8]) -> bool {
-        if i >= self.len {
+        if i >= self.len() {
             return false;
         }
         let (ni, k) = self.locate(i);
@@ -348,7 +407,7 @@ impl List {
 
     /// Insert `v` so that it becomes position `i` (0..=len).
     pub fn insert(&mut self, i: usize, v: &[u8]) {
-        if i >= self.len {
+        if i >= self.len() {
             return self.push_back(v);
         }
         if i == 0 {
@@ -356,23 +415,27 @@ impl List {
         }
         let (ni, k) = self.locate(i);
         // At a node boundary, append to the previous node if it has room.
-        if k == 0 && self.fits(&self.nodes[ni - 1], entry_size(v.len())) {
+        let sz = entry_size(v.len());
+        let limit = self.byte_limit();
+        if k == 0 && self.fits(&self.nodes[ni - 1], sz) {
             let prev = &mut self.nodes[ni - 1];
+            prev.grow_for(sz, limit);
             put_entry(&mut prev.data, v);
             prev.count += 1;
         } else {
             let node = &mut self.nodes[ni];
+            node.grow_for(sz, limit);
             let off = node.offset_of(k);
             node.data.splice(off..off, encoded(v));
             node.count += 1;
             self.split_if_over(ni);
         }
-        self.len += 1;
+        self.meta += 1;
     }
 
     /// Elements from position `start` (clamped) towards the tail.
     pub fn iter_from(&self, start: usize) -> Iter<'_> {
-        if start >= self.len {
+        if start >= self.len() {
             return Iter {
                 list: self,
                 node: self.nodes.len(),
@@ -385,7 +448,7 @@ impl List {
             list: self,
             node: ni,
             pos: self.nodes[ni].offset_of(k),
-            left: self.len - start,
+            left: self.len() - start,
         }
     }
 
@@ -399,7 +462,7 @@ impl List {
             list: self,
             node: self.nodes.len(),
             pos: 0,
-            left: self.len,
+            left: self.len(),
         }
     }
 
@@ -432,7 +495,7 @@ impl List {
             }
         }
         if removed > 0 {
-            self.len -= removed;
+            self.meta -= removed as u64;
             self.nodes.retain(|n| n.count > 0);
             self.merge_small();
         }
@@ -459,8 +522,8 @@ impl List {
 
     /// Remove `n` elements from the head.
     pub fn remove_front(&mut self, mut n: usize) {
-        n = n.min(self.len);
-        self.len -= n;
+        n = n.min(self.len());
+        self.meta -= n as u64;
         while n > 0 {
             let front = self.nodes.front_mut().expect("node");
             let c = front.count as usize;
@@ -479,8 +542,8 @@ impl List {
 
     /// Remove `n` elements from the tail.
     pub fn remove_back(&mut self, mut n: usize) {
-        n = n.min(self.len);
-        self.len -= n;
+        n = n.min(self.len());
+        self.meta -= n as u64;
         while n > 0 {
             let back = self.nodes.back_mut().expect("node");
             let c = back.count as usize;
@@ -513,7 +576,7 @@ impl List {
             assert_eq!(c, n.count);
             total += c as usize;
         }
-        assert_eq!(total, self.len);
+        assert_eq!(total, self.len());
     }
 }
 
@@ -613,8 +676,8 @@ mod tests {
         let rev: Vec<&[u8]> = l.iter_rev().collect();
         let want_rev: Vec<&[u8]> = m.iter().rev().map(|v| v.as_slice()).collect();
         assert_eq!(rev, want_rev);
-        for i in 0..m.len() {
-            assert_eq!(l.get(i), Some(m[i].as_slice()));
+        for (i, v) in m.iter().enumerate() {
+            assert_eq!(l.get(i), Some(v.as_slice()));
         }
         assert_eq!(l.get(m.len()), None);
     }
@@ -711,6 +774,23 @@ mod tests {
             let want: Vec<&[u8]> = m.iter().skip(start).take(5).map(|v| v.as_slice()).collect();
             assert_eq!(part, want);
         }
+    }
+
+    #[test]
+    fn list_header_is_small() {
+        assert_eq!(std::mem::size_of::<List>(), 40);
+        let mut l = List::new(-2);
+        l.reserve_end(false, &[b"alpha".as_slice(), b"beta", b"gamma"]);
+        for e in ["alpha", "beta", "gamma"] {
+            l.push_back(e.as_bytes());
+        }
+        assert_eq!(l.nodes[0].data.capacity(), 7 + 6 + 7);
+        assert_eq!(l.node_count(), 1);
+        let mut f = List::new(7000);
+        assert_eq!(f.fill(), 7000);
+        f.push_front(b"x");
+        assert_eq!((f.len(), f.fill()), (1, 7000));
+        assert_eq!(List::new(-100).fill(), -5);
     }
 
     #[test]
