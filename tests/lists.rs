@@ -618,3 +618,36 @@ fn differential_against_real_redis() {
     }
     assert!(script.len() > 100);
 }
+
+/// No-op writes leave WATCHers alone, except LTRIM, which (as in Redis)
+/// always signals the key.
+#[test]
+fn watch_sees_only_real_changes() {
+    let s = Server::start();
+    let mut a = T::connect(s.port);
+    let mut b = T::connect(s.port);
+    for (other, aborts) in [
+        ("LREM l 0 zz", false),
+        ("LINSERT l BEFORE zz x", false),
+        ("LPOP l 0", false),
+        ("LMOVE nokey l LEFT LEFT", false),
+        ("LPOS l a", false),
+        ("LTRIM l 0 -1", true),
+        ("LREM l 1 a", true),
+        ("LSET l 0 z", true),
+        ("LMOVE l l LEFT RIGHT", true),
+    ] {
+        a.c("DEL l");
+        a.c("RPUSH l a b");
+        assert_eq!(a.c("WATCH l"), OK);
+        b.c(other);
+        assert_eq!(a.c("MULTI"), OK);
+        a.c("PING");
+        let want = if aborts {
+            NULL_ARRAY
+        } else {
+            "*1\r\n+PONG\r\n"
+        };
+        assert_eq!(a.c("EXEC"), want, "{other}");
+    }
+}

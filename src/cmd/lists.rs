@@ -206,13 +206,19 @@ pub static COMMANDS: &[super::Command] = &[
 ];
 
 /// Slab index of the list at `key`: `Ok(None)` when missing, WRONGTYPE when
-/// it holds something else. Does not mark the key modified.
+/// it holds something else. Refreshes the LRU clock (as a write lookup does)
+/// but does not mark the key modified.
 fn list_idx(db: &mut Db, key: &[u8]) -> Result<Option<u32>, Error> {
     let Some(idx) = db.lookup(key) else {
         return Ok(None);
     };
-    match db.entry(idx).value {
-        Value::List(_) => Ok(Some(idx)),
+    let clock = (db.now / 1000) as u32;
+    let e = db.entry_mut(idx);
+    match e.value {
+        Value::List(_) => {
+            e.lru = clock;
+            Ok(Some(idx))
+        }
         _ => Err(Error::WrongType),
     }
 }
