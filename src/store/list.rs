@@ -57,6 +57,22 @@ fn encoded(v: &[u8]) -> Vec<u8> {
     e
 }
 
+/// Replace `d[from..to]` with `e` using memmove (no per-byte iteration).
+fn replace_bytes(d: &mut Vec<u8>, from: usize, to: usize, e: &[u8]) {
+    let old = d.len();
+    let removed = to - from;
+    if e.len() >= removed {
+        let grow = e.len() - removed;
+        d.resize(old + grow, 0);
+        d.copy_within(to..old, to + grow);
+    } else {
+        let shrink = removed - e.len();
+        d.copy_within(to..old, to - shrink);
+        d.truncate(old - shrink);
+    }
+    d[from..from + e.len()].copy_from_slice(e);
+}
+
 /// The entry starting at `pos`: (element start, element end, next entry).
 #[inline]
 fn entry_at(d: &[u8], pos: usize) -> (usize, usize, usize) {
@@ -303,7 +319,7 @@ impl List {
         if n.data.is_empty() {
             put_entry(&mut n.data, v);
         } else {
-            n.data.splice(0..0, encoded(v));
+            replace_bytes(&mut n.data, 0, 0, &encoded(v));
         }
         n.count += 1;
         self.meta += 1;
@@ -400,7 +416,7 @@ impl List {
         let node = &mut self.nodes[ni];
         let off = node.offset_of(k);
         let (_, _, next) = entry_at(&node.data, off);
-        node.data.splice(off..next, encoded(v));
+        replace_bytes(&mut node.data, off, next, &encoded(v));
         self.split_if_over(ni);
         true
     }
@@ -426,7 +442,7 @@ impl List {
             let node = &mut self.nodes[ni];
             node.grow_for(sz, limit);
             let off = node.offset_of(k);
-            node.data.splice(off..off, encoded(v));
+            replace_bytes(&mut node.data, off, off, &encoded(v));
             node.count += 1;
             self.split_if_over(ni);
         }
@@ -774,6 +790,18 @@ mod tests {
             let want: Vec<&[u8]> = m.iter().skip(start).take(5).map(|v| v.as_slice()).collect();
             assert_eq!(part, want);
         }
+    }
+
+    #[test]
+    fn replace_bytes_grows_and_shrinks() {
+        let mut d = b"0123456789".to_vec();
+        replace_bytes(&mut d, 2, 4, b"abcd");
+        assert_eq!(d, b"01abcd456789");
+        replace_bytes(&mut d, 1, 7, b"X");
+        assert_eq!(d, b"0X56789");
+        replace_bytes(&mut d, 0, 0, b"<");
+        replace_bytes(&mut d, 8, 8, b">");
+        assert_eq!(d, b"<0X56789>");
     }
 
     #[test]
