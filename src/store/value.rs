@@ -1,12 +1,10 @@
 //! Values held by the keyspace.
 
 use super::small::SmallBytes;
-use bytes::Bytes;
-use std::collections::VecDeque;
 
 pub enum Value {
     Str(SmallBytes),
-    List(Box<VecDeque<Bytes>>),
+    List(Box<super::list::List>),
     Hash(Box<super::hash::Hash>),
     Set(Box<super::set::Set>),
     ZSet(Box<super::zset::ZSet>),
@@ -41,7 +39,7 @@ impl Value {
                     "raw"
                 }
             }
-            Value::List(_) => "quicklist",
+            Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
@@ -52,11 +50,7 @@ impl Value {
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
-            Value::List(l) => {
-                std::mem::size_of::<VecDeque<Bytes>>()
-                    + l.capacity() * std::mem::size_of::<Bytes>()
-                    + l.iter().map(|b| b.len()).sum::<usize>()
-            }
+            Value::List(l) => l.mem_usage(),
             Value::Hash(h) => h.mem_usage(),
             Value::Set(s) => s.mem_usage(),
             Value::ZSet(z) => z.mem_usage(),
@@ -66,9 +60,7 @@ impl Value {
     pub fn deep_clone(&self) -> Value {
         match self {
             Value::Str(s) => Value::Str(s.clone()),
-            Value::List(l) => Value::List(Box::new(
-                l.iter().map(|b| Bytes::copy_from_slice(b)).collect(),
-            )),
+            Value::List(l) => Value::List(l.clone()),
             Value::Hash(h) => Value::Hash(h.clone()),
             Value::Set(s) => Value::Set(s.clone()),
             Value::ZSet(z) => Value::ZSet(z.clone()),
