@@ -7,13 +7,11 @@
 //! propagated as the plain command (LPOP, LMOVE, ...). Inside MULTI/EXEC or a
 //! script there is no waiting: the timeout reply comes at once, as in Redis.
 
-use super::{cmd, flags::*, Ctx, Post, NOKEYS};
+use super::{cmd, flags::*, lists, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::BlockState;
-use crate::store::{Db, Value};
-use crate::util::{eq_ic, parse_f64, parse_i64};
+use crate::util::parse_f64;
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub static COMMANDS: &[super::Command] = &[
@@ -103,62 +101,11 @@ fn serve_or_block(
     }
 }
 
-/// The list at `key`, if any (WRONGTYPE for another type).
-fn list_at<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut VecDeque<Bytes>>, Error> {
-    let Some(idx) = db.lookup(key) else {
-        return Ok(None);
-    };
-    match &mut db.entry_mut(idx).value {
-        Value::List(l) => Ok(Some(l)),
-        _ => Err(Error::WrongType),
-    }
-}
-
-/// Pop up to `count` elements from one end; deletes the key when emptied.
-fn pop(db: &mut Db, key: &[u8], left: bool, count: usize) -> Result<Vec<Bytes>, Error> {
-    let Some(l) = list_at(db, key)? else {
-        return Ok(Vec::new());
-    };
-    let n = count.min(l.len());
-    let items: Vec<Bytes> = (0..n)
-        .filter_map(|_| if left { l.pop_front() } else { l.pop_back() })
-        .collect();
-    let empty = l.is_empty();
-    if empty {
-        db.remove(key);
-    } else if n > 0 {
-        db.touch(key);
-    }
-    Ok(items)
-}
-
-fn side(arg: &[u8]) -> Result<bool, Error> {
-    if eq_ic(arg, "left") {
-        Ok(true)
-    } else if eq_ic(arg, "right") {
-        Ok(false)
-    } else {
-        Err(Error::Syntax)
-    }
-}
-
 fn bpop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let keys = &args[1..args.len() - 1];
     serve_or_block(ctx, keys, timeout, true, |ctx| {
-        for key in keys {
-            let items = pop(ctx.db(), key, left, 1)?;
-            if let Some(v) = items.into_iter().next() {
-                ctx.out.array(2);
-                ctx.out.bulk(key);
-                ctx.out.bulk(&v);
-                ctx.dirty(1);
-                let name = if left { "LPOP" } else { "RPOP" };
-                ctx.propagate(vec![Bytes::from_static(name.as_bytes()), key.clone()]);
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        lists::try_pop_one(ctx, keys, left)
     })
 }
 
@@ -170,109 +117,44 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     bpop(ctx, args, false)
 }
 
-/// Move one element from `src` to `dst`; false when `src` is empty.
-fn try_move(
-    ctx: &mut Ctx,
-    src: &Bytes,
-    dst: &Bytes,
-    from_left: bool,
-    to_left: bool,
-    propagate: Vec<Bytes>,
-) -> Result<bool, Error> {
-    let db = ctx.db();
-    if list_at(db, src)?.is_none() {
-        return Ok(false);
-    }
-    list_at(db, dst)?; // WRONGTYPE on the destination before anything moves
-    let v = pop(db, src, from_left, 1)?
-        .pop()
-        .expect("source list is not empty");
-    if list_at(db, dst)?.is_none() {
-        db.set(dst, Value::List(Default::default()), false);
-    }
-    let l = list_at(db, dst)?.expect("destination list exists");
-    if to_left {
-        l.push_front(v.clone());
-    } else {
-        l.push_back(v.clone());
-    }
-    db.touch(dst);
-    ctx.out.bulk(&v);
-    ctx.dirty(1);
-    ctx.propagate(propagate);
-    Ok(true)
-}
-
 fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (from_left, to_left) = (side(&args[3])?, side(&args[4])?);
+    let (from_left, to_left) = (lists::parse_side(&args[3])?, lists::parse_side(&args[4])?);
     let timeout = parse_timeout(&args[5])?;
-    let prop = vec![
-        Bytes::from_static(b"LMOVE"),
-        args[1].clone(),
-        args[2].clone(),
-        args[3].clone(),
-        args[4].clone(),
-    ];
     serve_or_block(ctx, &args[1..2], timeout, false, |ctx| {
-        try_move(ctx, &args[1], &args[2], from_left, to_left, prop)
+        let moved = lists::try_move(ctx, &args[1], &args[2], from_left, to_left)?;
+        if moved {
+            ctx.propagate(vec![
+                Bytes::from_static(b"LMOVE"),
+                args[1].clone(),
+                args[2].clone(),
+                args[3].clone(),
+                args[4].clone(),
+            ]);
+        }
+        Ok(moved)
     })
 }
 
 fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let timeout = parse_timeout(&args[3])?;
-    let prop = vec![
-        Bytes::from_static(b"RPOPLPUSH"),
-        args[1].clone(),
-        args[2].clone(),
-    ];
     serve_or_block(ctx, &args[1..2], timeout, false, |ctx| {
-        try_move(ctx, &args[1], &args[2], false, true, prop)
+        let moved = lists::try_move(ctx, &args[1], &args[2], false, true)?;
+        if moved {
+            ctx.propagate(vec![
+                Bytes::from_static(b"RPOPLPUSH"),
+                args[1].clone(),
+                args[2].clone(),
+            ]);
+        }
+        Ok(moved)
     })
 }
 
 fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let timeout = parse_timeout(&args[1])?;
-    let numkeys = parse_i64(&args[2]).ok_or(Error::NotInteger)?;
-    if numkeys <= 0 {
-        return Err(Error::err("numkeys should be greater than 0"));
-    }
-    let numkeys = numkeys as usize;
-    if args.len() < 3 + numkeys + 1 {
-        return Err(Error::Syntax);
-    }
-    let keys = &args[3..3 + numkeys];
-    let left = side(&args[3 + numkeys])?;
-    let mut count = 1usize;
-    let mut i = 4 + numkeys;
-    while i < args.len() {
-        if eq_ic(&args[i], "count") && i + 1 < args.len() {
-            let c = parse_i64(&args[i + 1]).ok_or(Error::NotInteger)?;
-            if c <= 0 {
-                return Err(Error::err("count should be greater than 0"));
-            }
-            count = c as usize;
-            i += 2;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
+    let (keys, left, count) = lists::parse_mpop(args, 2)?;
+    let keys = &args[keys];
     serve_or_block(ctx, keys, timeout, true, |ctx| {
-        for key in keys {
-            let items = pop(ctx.db(), key, left, count)?;
-            if !items.is_empty() {
-                ctx.out.array(2);
-                ctx.out.bulk(key);
-                ctx.out.bulks(items.iter());
-                ctx.dirty(items.len() as u64);
-                let name: &'static [u8] = if left { b"LPOP" } else { b"RPOP" };
-                ctx.propagate(vec![
-                    Bytes::from_static(name),
-                    key.clone(),
-                    Bytes::from(items.len().to_string()),
-                ]);
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        lists::try_mpop(ctx, keys, left, count)
     })
 }

@@ -249,7 +249,7 @@ fn list_or_create<'a>(db: &'a mut Db, key: &[u8], fill: i64) -> Result<&'a mut L
 }
 
 /// LEFT / RIGHT: true for the head.
-fn parse_side(a: &[u8]) -> Result<bool, Error> {
+pub(super) fn parse_side(a: &[u8]) -> Result<bool, Error> {
     if eq_ic(a, "left") {
         Ok(true)
     } else if eq_ic(a, "right") {
@@ -655,11 +655,24 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Pop one element from `src` (side `from`) and push it to `dst` (side `to`).
 fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: bool, to: bool) -> CmdResult {
+    if !try_move(ctx, src, dst, from, to)? {
+        ctx.out.null();
+    }
+    Ok(())
+}
+
+/// LMOVE's work: false (and no reply) when `src` is missing. Shared with BLMOVE.
+pub(super) fn try_move(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from: bool,
+    to: bool,
+) -> Result<bool, Error> {
     let fill = ctx.store.limits.list_max_listpack_size;
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(sidx) = list_idx(db, src)? else {
-        ctx.out.null();
-        return Ok(());
+        return Ok(false);
     };
     if src != dst {
         // The destination's type is checked before anything changes.
@@ -689,7 +702,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: bool, to: bool) -> CmdR
     db.touch(dst);
     ctx.dirty(1);
     ctx.out.bulk(&v);
-    Ok(())
+    Ok(true)
 }
 
 fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -705,11 +718,24 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first
 /// non-empty list; replies [key, [elements]] or a null array.
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = match parse_i64(&args[1]) {
+    let (keys, front, count) = parse_mpop(args, 1)?;
+    if !try_mpop(ctx, &args[keys], front, count)? {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// Parse `numkeys key... LEFT|RIGHT [COUNT n]` with numkeys at `args[at]`
+/// (LMPOP: 1, BLMPOP: 2). Returns the key range, the side and the count.
+pub(super) fn parse_mpop(
+    args: &[Bytes],
+    at: usize,
+) -> Result<(std::ops::Range<usize>, bool, usize), Error> {
+    let numkeys = match parse_i64(&args[at]) {
         Some(n) if n > 0 => n as u64,
         _ => return Err(Error::err("numkeys should be greater than 0")),
     };
-    let where_idx = match numkeys.checked_add(2) {
+    let where_idx = match numkeys.checked_add(at as u64 + 1) {
         Some(w) if w < args.len() as u64 => w as usize,
         _ => return Err(Error::Syntax),
     };
@@ -727,9 +753,19 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(Error::Syntax);
         }
     }
-    let count = count.unwrap_or(1);
+    Ok((at + 1..where_idx, front, count.unwrap_or(1)))
+}
+
+/// LMPOP's work on the first non-empty list: replies [key, [elements]] and
+/// propagates the concrete pop. False (no reply) when every list is empty.
+pub(super) fn try_mpop(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    front: bool,
+    count: usize,
+) -> Result<bool, Error> {
     let db = &mut ctx.store.dbs[ctx.client.db];
-    for key in &args[2..where_idx] {
+    for key in keys {
         let Some(idx) = list_idx(db, key)? else {
             continue;
         };
@@ -743,10 +779,28 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             key.clone(),
             Bytes::from(popped.len().to_string()),
         ]);
-        return Ok(());
+        return Ok(true);
     }
-    ctx.out.null_array();
-    Ok(())
+    Ok(false)
+}
+
+/// BLPOP/BRPOP's work: one element from the first non-empty list, replied as
+/// [key, element] and propagated as a plain LPOP/RPOP. False when all are empty.
+pub(super) fn try_pop_one(ctx: &mut Ctx, keys: &[Bytes], front: bool) -> Result<bool, Error> {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    for key in keys {
+        let Some(idx) = list_idx(db, key)? else {
+            continue;
+        };
+        let popped = pop_n(db, key, idx, front, 1);
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        ctx.out.bulk(&popped[0]);
+        ctx.dirty(1);
+        ctx.propagate(vec![pop_cmd_name(front), key.clone()]);
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
