@@ -6,6 +6,7 @@
 pub mod client;
 pub mod connection;
 pub mod exec;
+pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
@@ -254,6 +255,7 @@ pub fn table() -> &'static Table {
             keys::COMMANDS,
             strings::COMMANDS,
             lists::COMMANDS,
+            hashes::COMMANDS,
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
