@@ -812,7 +812,7 @@ mod tests {
     use crate::store::ReplSink;
     use bytes::Bytes;
     use parking_lot::Mutex;
-    use std::sync::atomic::AtomicBool;
+
     use std::sync::Arc;
 
     struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -835,18 +835,7 @@ mod tests {
             let srv = Shared::new(Config::default());
             let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
             let addr = "127.0.0.1:1".parse().unwrap();
-            let handle = Arc::new(ClientHandle {
-                id: 1,
-                addr,
-                laddr: addr,
-                created: std::time::Instant::now(),
-                last_active: Mutex::new(std::time::Instant::now()),
-                meta: Mutex::new(Default::default()),
-                tx,
-                killed: AtomicBool::new(false),
-                kill_notify: Default::default(),
-                is_monitor: AtomicBool::new(false),
-            });
+            let handle = Arc::new(ClientHandle::new(1, addr, addr, tx));
             let client = Client::new(handle, true);
             let stream = Arc::new(Mutex::new(Vec::new()));
             srv.store

@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
@@ -259,6 +260,7 @@ pub fn table() -> &'static Table {
             strings::COMMANDS,
             lists::COMMANDS,
             blocking::COMMANDS,
+            hashes::COMMANDS,
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,

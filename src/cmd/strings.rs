@@ -7,7 +7,7 @@
 //! TTLs, GETEX, GETDEL, GETSET, INCRBYFLOAT, SET ... GET) record their effect
 //! explicitly, as a 7.0 master propagates it.
 
-mod longdouble;
+pub(crate) mod longdouble;
 
 use super::{cmd, flags::*, Ctx, KEY1};
 use crate::error::{CmdResult, Error};

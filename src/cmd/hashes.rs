@@ -1,0 +1,593 @@
+//! The HASH family (Redis 7.0): HSET HGET HMSET HMGET HGETALL HDEL HEXISTS
+//! HLEN HKEYS HVALS HINCRBY HINCRBYFLOAT HSETNX HSTRLEN HSCAN HRANDFIELD.
+//! Storage and encodings (listpack / hashtable) live in `store::hash`.
+
+use super::strings::longdouble;
+use super::{cmd, flags::*, Ctx, KEY1};
+use crate::error::{CmdResult, Error};
+use crate::store::hash::Hash;
+use crate::store::{Db, Value};
+use crate::util::{eq_ic, parse_i64};
+use bytes::Bytes;
+
+pub static COMMANDS: &[super::Command] = &[
+    cmd("hset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", hset),
+    cmd("hsetnx", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx),
+    cmd("hget", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field", "Returns the value of a field in a hash.", hget),
+    cmd("hmset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Sets the values of multiple fields.", hmset),
+    cmd("hmget", -3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field [field ...]", "Returns the values of all fields in a hash.", hmget),
+    cmd("hgetall", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all fields and values in a hash.", hgetall),
+    cmd("hdel", -3, WRITE | FAST, KEY1, "hash", "2.0.0", "key field [field ...]", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel),
+    cmd("hexists", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field", "Determines whether a field exists in a hash.", hexists),
+    cmd("hlen", 2, READONLY | FAST, KEY1, "hash", "2.0.0", "key", "Returns the number of fields in a hash.", hlen),
+    cmd("hkeys", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all fields in a hash.", hkeys),
+    cmd("hvals", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all values in a hash.", hvals),
+    cmd("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field increment", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", hincrby),
+    cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.6.0", "key field increment", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", hincrbyfloat),
+    cmd("hstrlen", 3, READONLY | FAST, KEY1, "hash", "3.2.0", "key field", "Returns the length of the value of a field.", hstrlen),
+    cmd("hscan", -3, READONLY, KEY1, "hash", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over fields and values of a hash.", hscan),
+    cmd("hrandfield", -2, READONLY, KEY1, "hash", "6.2.0", "key [count [WITHVALUES]]", "Returns one or more random fields from a hash.", hrandfield),
+];
+
+// ---------------------------------------------------------------- helpers
+
+/// Read access: `Ok(None)` when the key is missing.
+fn hash_ref<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, Error> {
+    match db.get(key) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(Error::WrongType),
+    }
+}
+
+/// Slab position of an existing hash (WRONGTYPE for other types, None when missing).
+fn lookup_hash(db: &mut Db, key: &[u8]) -> Result<Option<u32>, Error> {
+    let Some(idx) = db.lookup(key) else {
+        return Ok(None);
+    };
+    match db.entry(idx).value {
+        Value::Hash(_) => Ok(Some(idx)),
+        _ => Err(Error::WrongType),
+    }
+}
+
+/// The hash at `idx`, marking the key modified (watchers, LRU).
+fn hash_at<'a>(db: &'a mut Db, key: &[u8], idx: u32) -> &'a mut Hash {
+    db.touch(key);
+    let clock = (db.now / 1000) as u32;
+    let e = db.entry_mut(idx);
+    e.lru = clock;
+    match &mut e.value {
+        Value::Hash(h) => h,
+        _ => unreachable!("checked by lookup_hash"),
+    }
+}
+
+/// The existing hash at `key` or a new empty one (the caller adds to it).
+fn hash_or_create(db: &mut Db, key: &[u8]) -> Result<u32, Error> {
+    Ok(match lookup_hash(db, key)? {
+        Some(idx) => idx,
+        None => db.set(key, Value::Hash(Box::default()), false),
+    })
+}
+
+fn reply_opt(out: &mut crate::resp::Out, v: Option<&[u8]>) {
+    match v {
+        Some(v) => out.bulk(v),
+        None => out.null(),
+    }
+}
+
+// ---------------------------------------------------------------- writes
+
+/// HSET/HMSET: returns how many fields were created.
+fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, Error> {
+    if args.len() % 2 != 0 {
+        return Err(Error::arity(ctx.cmd.name));
+    }
+    let lim = ctx.store.limits;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let key = &args[1];
+    let idx = hash_or_create(db, key)?;
+    let h = hash_at(db, key, idx);
+    let mut created = 0;
+    for p in args[2..].chunks_exact(2) {
+        if h.set(
+            &p[0],
+            &p[1],
+            lim.hash_max_listpack_entries,
+            lim.hash_max_listpack_value,
+        ) {
+            created += 1;
+        }
+    }
+    ctx.dirty((args.len() as u64 - 2) / 2);
+    Ok(created)
+}
+
+fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let n = set_pairs(ctx, args)?;
+    ctx.out.int(n);
+    Ok(())
+}
+
+fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_pairs(ctx, args)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let lim = ctx.store.limits;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let key = &args[1];
+    if let Some(idx) = lookup_hash(db, key)? {
+        let Value::Hash(h) = &db.entry(idx).value else {
+            unreachable!()
+        };
+        if h.contains(&args[2]) {
+            ctx.out.int(0);
+            return Ok(());
+        }
+    }
+    let idx = hash_or_create(db, key)?;
+    hash_at(db, key, idx).set(
+        &args[2],
+        &args[3],
+        lim.hash_max_listpack_entries,
+        lim.hash_max_listpack_value,
+    );
+    ctx.dirty(1);
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let key = &args[1];
+    let Some(idx) = lookup_hash(db, key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let Value::Hash(h) = &mut db.entry_mut(idx).value else {
+        unreachable!()
+    };
+    let mut deleted = 0;
+    for f in &args[2..] {
+        if h.remove(f) {
+            deleted += 1;
+            if h.is_empty() {
+                break;
+            }
+        }
+    }
+    let empty = h.is_empty();
+    if deleted > 0 {
+        if empty {
+            db.remove(key);
+        } else {
+            hash_at(db, key, idx);
+        }
+        ctx.dirty(deleted);
+    }
+    ctx.out.int(deleted as i64);
+    Ok(())
+}
+
+fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = parse_i64(&args[3]).ok_or(Error::NotInteger)?;
+    let lim = ctx.store.limits;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let key = &args[1];
+    let cur = match lookup_hash(db, key)? {
+        Some(idx) => match &db.entry(idx).value {
+            Value::Hash(h) => match h.get(&args[2]) {
+                Some(v) => {
+                    parse_i64(v).ok_or_else(|| Error::err("hash value is not an integer"))?
+                }
+                None => 0,
+            },
+            _ => unreachable!(),
+        },
+        None => 0,
+    };
+    let new = cur.checked_add(by).ok_or(Error::Overflow)?;
+    let text = itoa::Buffer::new().format(new).to_owned();
+    let idx = hash_or_create(db, key)?;
+    hash_at(db, key, idx).set(
+        &args[2],
+        text.as_bytes(),
+        lim.hash_max_listpack_entries,
+        lim.hash_max_listpack_value,
+    );
+    ctx.dirty(1);
+    ctx.out.int(new);
+    Ok(())
+}
+
+fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = longdouble::parse(&args[3]).ok_or(Error::NotFloat)?;
+    if longdouble::Ld::ZERO.add(by).is_none() {
+        return Err(Error::err("value is NaN or Infinity"));
+    }
+    let lim = ctx.store.limits;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let key = &args[1];
+    let cur = match lookup_hash(db, key)? {
+        Some(idx) => match &db.entry(idx).value {
+            Value::Hash(h) => match h.get(&args[2]) {
+                Some(v) => {
+                    longdouble::parse(v).ok_or_else(|| Error::err("hash value is not a float"))?
+                }
+                None => longdouble::Ld::ZERO,
+            },
+            _ => unreachable!(),
+        },
+        None => longdouble::Ld::ZERO,
+    };
+    let sum = cur
+        .add(by)
+        .ok_or_else(|| Error::err("increment would produce NaN or Infinity"))?;
+    let text = sum.to_human_string();
+    let idx = hash_or_create(db, key)?;
+    hash_at(db, key, idx).set(
+        &args[2],
+        text.as_bytes(),
+        lim.hash_max_listpack_entries,
+        lim.hash_max_listpack_value,
+    );
+    ctx.dirty(1);
+    ctx.out.bulk(text.as_bytes());
+    // Replicas store the same text: HSET key field <result>.
+    if ctx.store.repl.has_sinks() {
+        ctx.propagate(vec![
+            Bytes::from_static(b"HSET"),
+            args[1].clone(),
+            args[2].clone(),
+            Bytes::from(text.into_bytes()),
+        ]);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- reads
+
+fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let v = hash_ref(db, &args[1])?.and_then(|h| h.get(&args[2]));
+    reply_opt(ctx.out, v);
+    Ok(())
+}
+
+fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let h = hash_ref(db, &args[1])?;
+    ctx.out.array(args.len() - 2);
+    for f in &args[2..] {
+        match h.and_then(|h| h.get(f)) {
+            Some(v) => ctx.out.bulk(v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    match hash_ref(db, &args[1])? {
+        None => ctx.out.map(0),
+        Some(h) => {
+            ctx.out.map(h.len());
+            for (f, v) in h.iter() {
+                ctx.out.bulk(f);
+                ctx.out.bulk(v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn keys_or_vals(ctx: &mut Ctx, args: &[Bytes], vals: bool) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    match hash_ref(db, &args[1])? {
+        None => ctx.out.array(0),
+        Some(h) => {
+            ctx.out.array(h.len());
+            for (f, v) in h.iter() {
+                ctx.out.bulk(if vals { v } else { f });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    keys_or_vals(ctx, args, false)
+}
+
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    keys_or_vals(ctx, args, true)
+}
+
+fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let found = hash_ref(db, &args[1])?.is_some_and(|h| h.contains(&args[2]));
+    ctx.out.int(found as i64);
+    Ok(())
+}
+
+fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let n = hash_ref(db, &args[1])?.map_or(0, |h| h.len());
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let n = hash_ref(db, &args[1])?
+        .and_then(|h| h.get(&args[2]))
+        .map_or(0, |v| v.len());
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// A SCAN cursor as Redis's strtoul reads it ("-1" wraps around).
+fn parse_cursor(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[2]).ok_or_else(|| Error::err("invalid cursor"))?;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    // Like Redis, options are only looked at when the key exists.
+    let Some(h) = hash_ref(db, &args[1])? else {
+        ctx.out.array(2);
+        ctx.out.bulk(b"0");
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let mut count: usize = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 3;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "count") && more >= 1 {
+            let c = parse_i64(&args[i + 1]).ok_or(Error::NotInteger)?;
+            if c < 1 {
+                return Err(Error::Syntax);
+            }
+            count = c.min(1 << 32) as usize;
+            i += 2;
+        } else if eq_ic(&args[i], "match") && more >= 1 {
+            pattern = (&args[i + 1][..] != b"*").then_some(&args[i + 1][..]);
+            i += 2;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    let mut found: Vec<(&[u8], &[u8])> = Vec::new();
+    let next = h.scan(cursor, count, |f, v| {
+        if pattern.is_none_or(|p| crate::glob::matches(p, f, false)) {
+            found.push((f, v));
+        }
+    });
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.array(found.len() * 2);
+    for (f, v) in found {
+        ctx.out.bulk(f);
+        ctx.out.bulk(v);
+    }
+    Ok(())
+}
+
+fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut rng = rand::thread_rng();
+    if args.len() == 2 {
+        let db = &mut ctx.store.dbs[ctx.client.db];
+        let v = hash_ref(db, &args[1])?.and_then(|h| h.random(&mut rng).map(|p| p.0));
+        reply_opt(ctx.out, v);
+        return Ok(());
+    }
+    let l = match parse_i64(&args[2]) {
+        Some(l) if l != i64::MIN => l,
+        Some(_) => {
+            return Err(Error::err(
+                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ))
+        }
+        None => return Err(Error::NotInteger),
+    };
+    if args.len() > 4 || (args.len() == 4 && !eq_ic(&args[3], "withvalues")) {
+        return Err(Error::Syntax);
+    }
+    let withvalues = args.len() == 4;
+    // Redis refuses counts whose doubled reply length would overflow.
+    if withvalues && l < -(i64::MAX / 2) {
+        return Err(Error::err("value is out of range"));
+    }
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    let Some(h) = hash_ref(db, &args[1])? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let resp3 = ctx.out.resp3();
+    let out = &mut *ctx.out;
+    let emit = |out: &mut crate::resp::Out, f: &[u8], v: &[u8]| {
+        if withvalues {
+            if resp3 {
+                out.array(2);
+            }
+            out.bulk(f);
+            out.bulk(v);
+        } else {
+            out.bulk(f);
+        }
+    };
+    let per = if withvalues && !resp3 { 2 } else { 1 };
+    if l < 0 {
+        let n = l.unsigned_abs() as usize;
+        out.array(n * per);
+        h.random_with_repeats(&mut rng, n, |f, v| emit(out, f, v));
+    } else {
+        let picks = h.random_unique(&mut rng, l as usize);
+        out.array(picks.len() * per);
+        for (f, v) in picks {
+            emit(out, f, v);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"+12"), Some(12));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"x"), None);
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn commands_are_declared_once() {
+        let t = super::super::table();
+        for c in COMMANDS {
+            assert!(std::ptr::eq(t.get(c.name.as_bytes()).unwrap(), c));
+            assert_eq!(c.group, "hash");
+        }
+    }
+
+    /// Runs commands through the real executor with a capturing replication sink.
+    mod propagation {
+        use crate::cmd::exec::run_batch;
+        use crate::net::client::{Client, ClientHandle};
+        use crate::resp::{Out, Proto};
+        use crate::server::Shared;
+        use crate::store::{ReplSink, Store};
+        use bytes::Bytes;
+
+        use std::sync::{Arc, Mutex};
+
+        struct Capture(Arc<Mutex<Vec<u8>>>);
+        impl ReplSink for Capture {
+            fn feed(&mut self, s: &[u8]) {
+                self.0.lock().unwrap().extend_from_slice(s);
+            }
+        }
+
+        struct H {
+            srv: Arc<Shared>,
+            store: Store,
+            client: Client,
+            cap: Arc<Mutex<Vec<u8>>>,
+        }
+
+        impl H {
+            fn new() -> H {
+                let srv = Shared::new(Default::default());
+                let mut store = Store::new(16);
+                let cap = Arc::new(Mutex::new(Vec::new()));
+                store.repl.add_sink(Box::new(Capture(cap.clone())));
+                let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+                let handle = Arc::new(ClientHandle::new(
+                    1,
+                    "127.0.0.1:1".parse().unwrap(),
+                    "127.0.0.1:2".parse().unwrap(),
+                    tx,
+                ));
+                let client = Client::new(handle, true);
+                H {
+                    srv,
+                    store,
+                    client,
+                    cap,
+                }
+            }
+
+            /// Run a command; returns (reply, propagated commands as text lines).
+            fn run(&mut self, line: &str) -> (String, Vec<String>) {
+                let args: Vec<Bytes> = line
+                    .split(' ')
+                    .map(|a| Bytes::from(a.to_string()))
+                    .collect();
+                let mut out = Out::new(Proto::Resp2);
+                let mut post = Vec::new();
+                self.cap.lock().unwrap().clear();
+                run_batch(
+                    &self.srv,
+                    &mut self.store,
+                    &mut self.client,
+                    &mut out,
+                    &mut post,
+                    std::slice::from_ref(&args),
+                );
+                let stream = String::from_utf8(self.cap.lock().unwrap().clone()).unwrap();
+                (
+                    String::from_utf8_lossy(&out.buf).into_owned(),
+                    decode(&stream),
+                )
+            }
+        }
+
+        /// "*3\r\n$3\r\nSET..." -> ["SET k v", ...], dropping SELECTs.
+        fn decode(s: &str) -> Vec<String> {
+            let mut lines = s.split("\r\n");
+            let mut cmds = Vec::new();
+            while let Some(h) = lines.next() {
+                let Some(n) = h.strip_prefix('*') else { break };
+                let n: usize = n.parse().unwrap();
+                let mut parts = Vec::new();
+                for _ in 0..n {
+                    lines.next();
+                    parts.push(lines.next().unwrap().to_string());
+                }
+                if parts[0] != "SELECT" {
+                    cmds.push(parts.join(" "));
+                }
+            }
+            cmds
+        }
+
+        #[test]
+        fn effects_not_intents() {
+            let mut h = H::new();
+            assert_eq!(h.run("HSET h a 1 b 2").1, vec!["HSET h a 1 b 2"]);
+            assert_eq!(h.run("HINCRBY h a 5").1, vec!["HINCRBY h a 5"]);
+            let (r, p) = h.run("HINCRBYFLOAT h b 0.1");
+            assert_eq!(r, "$3\r\n2.1\r\n");
+            assert_eq!(p, vec!["HSET h b 2.1"]);
+            let (_, p) = h.run("HINCRBYFLOAT h c 1.5e3");
+            assert_eq!(p, vec!["HSET h c 1500"]);
+            // Failed or no-op writes propagate nothing; reads never do.
+            assert!(h.run("HINCRBYFLOAT h zz abc").1.is_empty());
+            assert!(h.run("HSETNX h a 9").1.is_empty());
+            assert_eq!(h.run("HSETNX h n 9").1, vec!["HSETNX h n 9"]);
+            assert!(h.run("HDEL h nosuch").1.is_empty());
+            assert_eq!(h.run("HDEL h a nosuch").1, vec!["HDEL h a nosuch"]);
+            assert!(h.run("HRANDFIELD h -5 WITHVALUES").1.is_empty());
+            assert!(h.run("HGETALL h").1.is_empty());
+            assert!(h.run("HSCAN h 0").1.is_empty());
+        }
+    }
+}
