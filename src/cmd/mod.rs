@@ -12,6 +12,7 @@ pub mod pubsub;
 pub mod server;
 pub mod strings;
 pub mod tx;
+pub mod zsets;
 
 use crate::error::CmdResult;
 use crate::net::client::Client;
@@ -257,6 +258,7 @@ pub fn table() -> &'static Table {
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
+            zsets::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();

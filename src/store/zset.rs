@@ -385,6 +385,8 @@ impl Pack {
     }
 
     fn encode(member: &[u8], score: f64) -> Vec<u8> {
+        // Like a listpack, which stores integral scores as integers: -0 becomes 0.
+        let score = if score == 0.0 { 0.0 } else { score };
         let mut e = Vec::with_capacity(member.len() + 10);
         e.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut e, member.len());
@@ -409,6 +411,7 @@ impl Pack {
 
     /// Append an entry that sorts after every present one.
     fn push_back(&mut self, member: &[u8], score: f64) {
+        let score = if score == 0.0 { 0.0 } else { score };
         self.buf.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
@@ -506,7 +509,11 @@ impl Big {
         ((ci << CHUNK_BITS) | (c.len() - 1)) as u32
     }
 
-    fn le_pred<'a>(chunks: &'a [Vec<Slot>], score: f64, member: &'a [u8]) -> impl Fn(u32) -> bool + 'a {
+    fn le_pred<'a>(
+        chunks: &'a [Vec<Slot>],
+        score: f64,
+        member: &'a [u8],
+    ) -> impl Fn(u32) -> bool + 'a {
         move |id| {
             let s = slot(chunks, id);
             cmp_entry(s.score, s.member.as_bytes(), score, member) != Ordering::Greater
@@ -529,10 +536,9 @@ impl Big {
         let id = self.alloc(member, score);
         let chunks = &self.chunks;
         let hasher = &self.hasher;
-        self.index
-            .insert_unique(hasher.hash_one(member), id, |&i| {
-                hasher.hash_one(slot(chunks, i).member.as_bytes())
-            });
+        self.index.insert_unique(hasher.hash_one(member), id, |&i| {
+            hasher.hash_one(slot(chunks, i).member.as_bytes())
+        });
         self.tree.insert(id, &Big::le_pred(chunks, score, member));
         self.len += 1;
         None
@@ -563,8 +569,9 @@ impl Big {
         } else if self.index.capacity() > 64 && self.index.len() * 4 < self.index.capacity() {
             let chunks = &self.chunks;
             let hasher = &self.hasher;
-            self.index
-                .shrink_to(self.len, |&i| hasher.hash_one(slot(chunks, i).member.as_bytes()));
+            self.index.shrink_to(self.len, |&i| {
+                hasher.hash_one(slot(chunks, i).member.as_bytes())
+            });
         }
         Some(score)
     }
@@ -959,12 +966,19 @@ mod tests {
     #[test]
     fn ordering_ties_by_member() {
         for big in [false, true] {
-            let mut z = if big { ZSet::new_big() } else { ZSet::new_pack() };
+            let mut z = if big {
+                ZSet::new_big()
+            } else {
+                ZSet::new_pack()
+            };
             for (m, s) in [("b", 1.0), ("a", 1.0), ("c", 0.5), ("aa", 1.0)] {
                 z.insert(m.as_bytes(), s, 128, 64);
             }
             let names: Vec<_> = all(&z).into_iter().map(|(m, _)| m).collect();
-            assert_eq!(names, vec![b"c".to_vec(), b"a".to_vec(), b"aa".to_vec(), b"b".to_vec()]);
+            assert_eq!(
+                names,
+                vec![b"c".to_vec(), b"a".to_vec(), b"aa".to_vec(), b"b".to_vec()]
+            );
             assert_eq!(z.rank(b"aa"), Some(2));
             assert_eq!(z.rank(b"zz"), None);
             assert_eq!(z.count_score_below(1.0, false), 1);
@@ -1002,9 +1016,17 @@ mod tests {
     /// with enough members to build a multi-level tree.
     #[test]
     fn randomized_against_model() {
-        for (seed, big, n, ops) in [(1u64, false, 40, 3000), (2, true, 3000, 40000), (3, true, 20000, 30000)] {
+        for (seed, big, n, ops) in [
+            (1u64, false, 40, 3000),
+            (2, true, 3000, 40000),
+            (3, true, 20000, 30000),
+        ] {
             let mut rng = SmallRng::seed_from_u64(seed);
-            let mut z = if big { ZSet::new_big() } else { ZSet::new_pack() };
+            let mut z = if big {
+                ZSet::new_big()
+            } else {
+                ZSet::new_pack()
+            };
             let mut set: BTreeSet<K> = BTreeSet::new();
             let mut map: HashMap<Vec<u8>, f64> = HashMap::new();
             for step in 0..ops {
@@ -1052,8 +1074,13 @@ mod tests {
                             let hi = (r + 7).min(set.len());
                             let mut got = Vec::new();
                             z.visit(r, hi, true, |m, _| got.push(m.to_vec()));
-                            let want: Vec<_> =
-                                set.iter().skip(r).take(hi - r).rev().map(|k| k.1.clone()).collect();
+                            let want: Vec<_> = set
+                                .iter()
+                                .skip(r)
+                                .take(hi - r)
+                                .rev()
+                                .map(|k| k.1.clone())
+                                .collect();
                             assert_eq!(got, want);
                         }
                     }
