@@ -342,7 +342,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], scoreidx: usize, flags: u8) -> Cm
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(Error::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -1156,10 +1156,8 @@ fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let (first, rest) = srcs.split_first().expect("at least one input");
         // Count with an early stop at the limit.
         let mut visit = |m: &[u8]| {
-            if limit == 0 || n < limit {
-                if rest.iter().all(|s| s.score(m).is_some()) {
-                    n += 1;
-                }
+            if (limit == 0 || n < limit) && rest.iter().all(|s| s.score(m).is_some()) {
+                n += 1;
             }
         };
         match first {
@@ -1301,6 +1299,142 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::net::client::{Client, ClientHandle};
+    use crate::resp::Proto;
+    use crate::server::Shared;
+    use crate::store::ReplSink;
+    use parking_lot::Mutex;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl ReplSink for Capture {
+        fn feed(&mut self, s: &[u8]) {
+            self.0.lock().extend_from_slice(s);
+        }
+    }
+
+    /// One server and one client driven through the real executor, with the
+    /// replication stream captured.
+    struct H {
+        srv: Arc<Shared>,
+        client: Client,
+        stream: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl H {
+        fn new() -> H {
+            let srv = Shared::new(Config::default());
+            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+            let addr = "127.0.0.1:1".parse().unwrap();
+            let handle = Arc::new(ClientHandle {
+                id: 1,
+                addr,
+                laddr: addr,
+                created: std::time::Instant::now(),
+                last_active: Mutex::new(std::time::Instant::now()),
+                meta: Mutex::new(Default::default()),
+                tx,
+                killed: AtomicBool::new(false),
+                kill_notify: Default::default(),
+                is_monitor: AtomicBool::new(false),
+            });
+            let client = Client::new(handle, true);
+            let stream = Arc::new(Mutex::new(Vec::new()));
+            srv.store
+                .lock()
+                .repl
+                .add_sink(Box::new(Capture(stream.clone())));
+            H {
+                srv,
+                client,
+                stream,
+            }
+        }
+
+        fn run(&mut self, args: &[&str]) -> String {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+            let mut out = Out::new(Proto::Resp2);
+            let mut post = Vec::new();
+            let mut st = self.srv.store.lock();
+            crate::cmd::exec::run_batch(
+                &self.srv,
+                &mut st,
+                &mut self.client,
+                &mut out,
+                &mut post,
+                std::slice::from_ref(&args),
+            );
+            String::from_utf8_lossy(&out.buf).into_owned()
+        }
+
+        /// Propagated commands since the last call (SELECT/MULTI/EXEC left out).
+        fn effects(&mut self) -> Vec<String> {
+            let raw = std::mem::take(&mut *self.stream.lock());
+            let text = String::from_utf8(raw).unwrap();
+            let mut lines = text.split("\r\n");
+            let mut cmds = Vec::new();
+            while let Some(l) = lines.next() {
+                let Some(n) = l.strip_prefix('*') else {
+                    continue;
+                };
+                let n: usize = n.parse().unwrap();
+                let mut parts = Vec::new();
+                for _ in 0..n {
+                    lines.next();
+                    parts.push(lines.next().unwrap().to_string());
+                }
+                let name = parts[0].to_ascii_uppercase();
+                if !matches!(name.as_str(), "SELECT" | "MULTI" | "EXEC") {
+                    cmds.push(parts.join(" "));
+                }
+            }
+            cmds
+        }
+    }
+
+    #[test]
+    fn propagation_is_effects() {
+        let mut h = H::new();
+        h.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        assert_eq!(h.effects(), vec!["ZADD z 1 a 2 b 3 c 4 d"]);
+        // No change: nothing propagated.
+        assert_eq!(h.run(&["ZADD", "z", "NX", "9", "a"]), ":0\r\n");
+        assert_eq!(h.run(&["ZREM", "z", "nosuch"]), ":0\r\n");
+        assert_eq!(h.run(&["ZRANGESTORE", "d", "nokey", "0", "-1"]), ":0\r\n");
+        assert!(h.effects().is_empty());
+        // Pops become ZREM of what was popped.
+        h.run(&["ZPOPMIN", "z"]);
+        h.run(&["ZPOPMAX", "z", "2"]);
+        assert_eq!(h.effects(), vec!["ZREM z a", "ZREM z d c"]);
+        h.run(&["ZMPOP", "2", "nokey", "z", "MIN", "COUNT", "5"]);
+        assert_eq!(h.effects(), vec!["ZREM z b"]);
+        assert_eq!(h.run(&["EXISTS", "z"]), ":0\r\n");
+        // Deterministic writes go verbatim.
+        h.run(&["ZADD", "a", "1", "x"]);
+        h.run(&["ZINCRBY", "a", "2", "x"]);
+        h.run(&["ZUNIONSTORE", "u", "1", "a"]);
+        h.run(&["ZREMRANGEBYSCORE", "a", "-inf", "+inf"]);
+        assert_eq!(
+            h.effects(),
+            vec![
+                "ZADD a 1 x",
+                "ZINCRBY a 2 x",
+                "ZUNIONSTORE u 1 a",
+                "ZREMRANGEBYSCORE a -inf +inf"
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_do_not_create_keys() {
+        let mut h = H::new();
+        assert_eq!(h.run(&["ZADD", "z", "XX", "1", "a"]), ":0\r\n");
+        assert_eq!(h.run(&["ZINTERSTORE", "d", "2", "z", "y"]), ":0\r\n");
+        assert_eq!(h.run(&["DBSIZE"]), ":0\r\n");
+        assert!(h.effects().is_empty());
+    }
 
     #[test]
     fn rank_ranges_like_redis() {

@@ -126,7 +126,7 @@ impl ZSet {
                 }
                 return Some(old);
             }
-            if p.n as usize + 1 <= max_entries && member.len() <= max_value {
+            if (p.n as usize) < max_entries && member.len() <= max_value {
                 p.insert(member, score);
                 return None;
             }
@@ -563,7 +563,7 @@ impl Big {
         self.len -= 1;
         if self.len == 0 {
             *self = Big {
-                hasher: self.hasher.clone(),
+                hasher: self.hasher,
                 ..Default::default()
             };
         } else if self.index.capacity() > 64 && self.index.len() * 4 < self.index.capacity() {
@@ -948,8 +948,13 @@ mod tests {
     use rand::{rngs::SmallRng, Rng, SeedableRng};
     use std::collections::{BTreeSet, HashMap};
 
-    #[derive(PartialEq, PartialOrd, Clone, Debug)]
+    #[derive(PartialEq, Clone, Debug)]
     struct K(f64, Vec<u8>);
+    impl PartialOrd for K {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
     impl Eq for K {}
     impl Ord for K {
         fn cmp(&self, o: &Self) -> Ordering {
