@@ -292,16 +292,6 @@ impl ZSet {
             }
         }
     }
-
-    /// Ensure the encoding suits the limits after bulk building (e.g. a
-    /// listpack that grew past the limits through `push_sorted`).
-    pub fn fix_encoding(&mut self, max_entries: usize, max_value: usize) {
-        if let Inner::Pack(p) = &self.inner {
-            if p.n as usize > max_entries || p.iter().any(|(_, m)| m.len() > max_value) {
-                self.convert_to_big();
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------- listpack
