@@ -17,6 +17,7 @@ pub mod pubsub;
 pub mod server;
 pub mod strings;
 pub mod tx;
+pub mod zsets;
 
 use crate::error::CmdResult;
 use crate::net::client::Client;
@@ -267,6 +268,7 @@ pub fn table() -> &'static Table {
             info::COMMANDS,
             config::COMMANDS,
             command::COMMANDS,
+            zsets::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();
