@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod tx;
 
@@ -254,6 +255,7 @@ pub fn table() -> &'static Table {
             keys::COMMANDS,
             strings::COMMANDS,
             lists::COMMANDS,
+            sets::COMMANDS,
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
