@@ -342,6 +342,11 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     if count < 0 {
+        // Redis 7.0 tries to build any reply and is killed for lack of memory
+        // on absurd counts; refuse those instead of taking the server down.
+        if count < -(1 << 32) {
+            return Err(Error::err("value is out of range"));
+        }
         let n = count.unsigned_abs() as usize;
         ctx.out.array(n);
         for _ in 0..n {
@@ -373,8 +378,9 @@ enum Op {
 
 /// Where the result of an operation goes.
 enum Sink<'a> {
-    /// Reply with the members (a RESP3 set).
-    Reply,
+    /// Reply with the members (a RESP3 set); a union deduplicates through a
+    /// temporary set built with this intset limit.
+    Reply(usize),
     /// Count only, stopping at `limit` (0 = no limit).
     Card(usize),
     /// Build a set for a STORE variant.
@@ -388,7 +394,7 @@ fn compute(op: Op, sets: &[Option<&Set>], sink: &mut Sink, body: &mut Out) -> us
     let mut n = 0;
     let mut emit = |m: Member, sink: &mut Sink| -> bool {
         match sink {
-            Sink::Reply => {
+            Sink::Reply(_) => {
                 bulk_member(body, m);
                 n += 1;
             }
@@ -433,7 +439,7 @@ fn compute(op: Op, sets: &[Option<&Set>], sink: &mut Sink, body: &mut Out) -> us
         }
         Op::Union => {
             let live: Vec<&Set> = sets.iter().flatten().copied().collect();
-            if let Sink::Reply = sink {
+            if let Sink::Reply(max) = *sink {
                 if live.len() == 1 {
                     for m in live[0].iter() {
                         emit(m, sink);
@@ -444,7 +450,7 @@ fn compute(op: Op, sets: &[Option<&Set>], sink: &mut Sink, body: &mut Out) -> us
                 let mut tmp = Set::default();
                 for s in &live {
                     for m in s.iter() {
-                        tmp.insert_member(m, usize::MAX);
+                        tmp.insert_member(m, max);
                     }
                 }
                 for m in tmp.iter() {
@@ -464,12 +470,13 @@ fn compute(op: Op, sets: &[Option<&Set>], sink: &mut Sink, body: &mut Out) -> us
 
 /// SINTER / SUNION / SDIFF: reply with the members as a RESP3 set.
 fn algebra_reply(ctx: &mut Ctx, keys: &[Bytes], op: Op) -> CmdResult {
+    let max = max_intset(ctx);
     let db = &mut ctx.store.dbs[ctx.client.db];
     let idxs = lookup_sets_read(db, keys)?;
     let db = &*db;
     let sets: Vec<Option<&Set>> = idxs.iter().map(|i| i.map(|i| set_at(db, i))).collect();
     let mut body = Out::new(ctx.out.proto);
-    let n = compute(op, &sets, &mut Sink::Reply, &mut body);
+    let n = compute(op, &sets, &mut Sink::Reply(max), &mut body);
     ctx.out.set(n);
     ctx.out.raw(&body.buf);
     Ok(())
