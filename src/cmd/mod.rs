@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod tx;
 pub mod zsets;
@@ -262,6 +263,7 @@ pub fn table() -> &'static Table {
             lists::COMMANDS,
             blocking::COMMANDS,
             hashes::COMMANDS,
+            sets::COMMANDS,
             pubsub::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,

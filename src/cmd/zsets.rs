@@ -914,7 +914,7 @@ impl Src<'_> {
 
 /// The members of a plain set. (Adapter over the sets family's `Set`.)
 fn set_members(s: &crate::store::set::Set) -> hashbrown::HashSet<Vec<u8>> {
-    s.members.iter().map(|m| m.as_bytes().to_vec()).collect()
+    s.iter().map(|m| m.to_vec()).collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
