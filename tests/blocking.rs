@@ -288,3 +288,64 @@ fn inside_multi_a_blocking_pop_does_not_wait() {
         b"+OK\r\n+QUEUED\r\n*1\r\n*-1\r\n",
     );
 }
+
+#[test]
+fn sorted_set_blocking_pops() {
+    let s = Server::start();
+    let mut c = s.client();
+    let mut w = s.raw();
+    blocked(&s, &mut w, &["BZPOPMIN", "z1", "z2", "0"], "w");
+    let _: i64 = redis::cmd("ZADD")
+        .arg("z2")
+        .arg("2")
+        .arg("b")
+        .arg("1")
+        .arg("a")
+        .query(&mut c)
+        .unwrap();
+    expect(&mut w, b"*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    w.roundtrip(
+        &resp(&["BZPOPMAX", "z2", "0"]),
+        b"*3\r\n$2\r\nz2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    );
+    w.roundtrip(&resp(&["BZPOPMAX", "z2", "0.05"]), b"*-1\r\n");
+    blocked(
+        &s,
+        &mut w,
+        &["BZMPOP", "0", "1", "z3", "MAX", "COUNT", "2"],
+        "w",
+    );
+    let _: i64 = redis::cmd("ZADD")
+        .arg("z3")
+        .arg("1")
+        .arg("x")
+        .arg("2")
+        .arg("y")
+        .arg("3")
+        .arg("z")
+        .query(&mut c)
+        .unwrap();
+    expect(
+        &mut w,
+        b"*2\r\n$2\r\nz3\r\n*2\r\n*2\r\n$1\r\nz\r\n$1\r\n3\r\n*2\r\n$1\r\ny\r\n$1\r\n2\r\n",
+    );
+    let left: Vec<String> = redis::cmd("ZRANGE")
+        .arg("z3")
+        .arg("0")
+        .arg("-1")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(left, vec!["x"]);
+    // RESP3: the score is a double.
+    w.roundtrip(b"HELLO 3\r\n", b"%7\r\n");
+    let _ = w.read_for(Duration::from_millis(100));
+    w.roundtrip(
+        &resp(&["BZPOPMIN", "z3", "0"]),
+        b"*3\r\n$2\r\nz3\r\n$1\r\nx\r\n,1\r\n",
+    );
+    w.roundtrip(&resp(&["SET", "str", "v"]), b"+OK\r\n");
+    w.roundtrip(
+        &resp(&["BZPOPMIN", "str", "0"]),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
+}

@@ -1,4 +1,5 @@
-//! Blocking list pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+//! Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (lists) and
+//! BZPOPMIN, BZPOPMAX, BZMPOP (sorted sets).
 //!
 //! Each handler first tries the non-blocking operation. With nothing to pop
 //! it queues the client on its keys (src/blocking.rs) and asks the
@@ -7,7 +8,7 @@
 //! propagated as the plain command (LPOP, LMOVE, ...). Inside MULTI/EXEC or a
 //! script there is no waiting: the timeout reply comes at once, as in Redis.
 
-use super::{cmd, flags::*, lists, Ctx, Post, NOKEYS};
+use super::{cmd, flags::*, lists, zsets, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::BlockState;
 use crate::util::parse_f64;
@@ -20,6 +21,9 @@ pub static COMMANDS: &[super::Command] = &[
     cmd("blmove", 6, WRITE | DENYOOM | BLOCKING, (1, 2, 1), "list", "6.2.0", "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
     cmd("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, (1, 2, 1), "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
     cmd("blmpop", -5, WRITE | BLOCKING, NOKEYS, "list", "7.0.0", "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
+    cmd("bzpopmin", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
+    cmd("bzpopmax", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmax),
+    cmd("bzmpop", -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
 ];
 
 /// A blocking timeout in (fractional) seconds; `None` waits forever.
@@ -156,5 +160,40 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let keys = &args[keys];
     serve_or_block(ctx, keys, timeout, true, |ctx| {
         lists::try_mpop(ctx, keys, left, count)
+    })
+}
+
+/// BZPOPMIN/BZPOPMAX: [key, member, score] from the first non-empty sorted set
+/// (propagated as the ZREM of the popped member).
+fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+    let timeout = parse_timeout(&args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    serve_or_block(ctx, keys, timeout, true, |ctx| {
+        let Some((key, items)) = zsets::pop_generic(ctx, keys, max, 1)? else {
+            return Ok(false);
+        };
+        let (member, score) = &items[0];
+        ctx.out.array(3);
+        ctx.out.bulk(&key);
+        ctx.out.bulk(member);
+        ctx.out.double(*score);
+        Ok(true)
+    })
+}
+
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, true)
+}
+
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let timeout = parse_timeout(&args[1])?;
+    let (keys, max, count) = zsets::parse_zmpop(args, 2)?;
+    let keys = &args[keys];
+    serve_or_block(ctx, keys, timeout, true, |ctx| {
+        zsets::try_zmpop(ctx, keys, max, count)
     })
 }

@@ -745,7 +745,7 @@ fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// Pop up to `count` entries from the first non-empty zset among `keys`
 /// (WRONGTYPE stops at the first wrong key). Propagates ZREM of the popped
 /// members. Returns the key and the entries in pop order.
-fn pop_generic(
+pub(super) fn pop_generic(
     ctx: &mut Ctx,
     keys: &[Bytes],
     max: bool,
@@ -833,8 +833,21 @@ fn parse_numkeys_positive(a: &[u8]) -> Result<usize, Error> {
 }
 
 fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let numkeys = parse_numkeys_positive(&args[1])?;
-    let where_idx = numkeys.checked_add(2).ok_or(Error::Syntax)?;
+    let (keys, max, count) = parse_zmpop(args, 1)?;
+    if !try_zmpop(ctx, &args[keys], max, count)? {
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// Parse `numkeys key... MIN|MAX [COUNT n]` with numkeys at `args[at]`
+/// (ZMPOP: 1, BZMPOP: 2). Returns the key range, MAX?, and the count.
+pub(super) fn parse_zmpop(
+    args: &[Bytes],
+    at: usize,
+) -> Result<(std::ops::Range<usize>, bool, usize), Error> {
+    let numkeys = parse_numkeys_positive(&args[at])?;
+    let where_idx = numkeys.checked_add(at + 1).ok_or(Error::Syntax)?;
     if where_idx >= args.len() {
         return Err(Error::Syntax);
     }
@@ -859,21 +872,28 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         j += 1;
     }
-    let keys = &args[2..where_idx];
-    match pop_generic(ctx, keys, max, count.unwrap_or(1))? {
-        None => ctx.out.null_array(),
-        Some((key, items)) => {
-            ctx.out.array(2);
-            ctx.out.bulk(&key);
-            ctx.out.array(items.len());
-            for (m, s) in &items {
-                ctx.out.array(2);
-                ctx.out.bulk(m);
-                ctx.out.double(*s);
-            }
-        }
+    Ok((at + 1..where_idx, max, count.unwrap_or(1)))
+}
+
+/// ZMPOP's work: replies [key, [[member, score]...]]; false (no reply) when all are empty.
+pub(super) fn try_zmpop(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    max: bool,
+    count: usize,
+) -> Result<bool, Error> {
+    let Some((key, items)) = pop_generic(ctx, keys, max, count)? else {
+        return Ok(false);
+    };
+    ctx.out.array(2);
+    ctx.out.bulk(&key);
+    ctx.out.array(items.len());
+    for (m, s) in &items {
+        ctx.out.array(2);
+        ctx.out.bulk(m);
+        ctx.out.double(*s);
     }
-    Ok(())
+    Ok(true)
 }
 
 // ------------------------------------------------------------------ set algebra
