@@ -17,6 +17,8 @@ pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
+#[cfg(test)]
+pub mod testkit;
 pub mod tx;
 pub mod zsets;
 

@@ -148,3 +148,39 @@ fn unwatch(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::Harness;
+
+    /// Every data type goes through MULTI/EXEC and reaches the replication
+    /// stream as one MULTI ... EXEC block, in execution order.
+    #[test]
+    fn every_type_round_trips_through_exec_and_propagation() {
+        let mut h = Harness::new();
+        for line in ["MULTI", "SET s v", "RPUSH l a b", "HSET h f v", "SADD st m", "ZADD z 1 m", "INCR n"] {
+            h.run(line);
+        }
+        let reply = h.run("EXEC");
+        assert_eq!(reply, "*6\r\n+OK\r\n:2\r\n:1\r\n:1\r\n:1\r\n:1\r\n");
+        assert_eq!(
+            h.stream(),
+            vec!["MULTI", "SELECT 0", "SET s v", "RPUSH l a b", "HSET h f v", "SADD st m", "ZADD z 1 m", "INCR n", "EXEC"]
+        );
+        for (line, want) in [
+            ("GET s", "$1\r\nv\r\n"),
+            ("LRANGE l 0 -1", "*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
+            ("HGET h f", "$1\r\nv\r\n"),
+            ("SISMEMBER st m", ":1\r\n"),
+            ("ZSCORE z m", "$1\r\n1\r\n"),
+            ("GET n", "$1\r\n1\r\n"),
+        ] {
+            assert_eq!(h.run(line), want, "{line}");
+        }
+        // A transaction that changes nothing propagates nothing.
+        h.run("MULTI");
+        h.run("GET s");
+        h.run("EXEC");
+        assert!(h.stream().is_empty());
+    }
+}
