@@ -3,97 +3,16 @@
 //! writes, and a differential check of raw replies against a real
 //! redis-server 7.0 when one is installed.
 mod common;
+use common::reply::*;
 use common::*;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-/// A tiny RESP client returning each reply's exact bytes.
-struct T {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl T {
-    fn connect(port: u16) -> T {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let w = s.try_clone().unwrap();
-        T {
-            r: BufReader::new(s),
-            w,
-        }
-    }
-
-    fn call_b(&mut self, args: &[&[u8]]) -> Vec<u8> {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).unwrap();
-        let mut out = Vec::new();
-        self.read_reply(&mut out);
-        out
-    }
-
-    /// Send a command given as space-separated words; returns the reply text.
-    fn c(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(|w| w.as_bytes()).collect();
-        String::from_utf8_lossy(&self.call_b(&words)).into_owned()
-    }
-
-    fn read_reply(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).unwrap();
-        assert!(line.ends_with(b"\r\n"), "short reply {:?}", line);
-        out.extend_from_slice(&line);
-        let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-            .unwrap_or("0")
-            .parse()
-            .unwrap_or(0);
-        match line[0] {
-            b'$' | b'=' if n >= 0 => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => (0..n.max(0)).for_each(|_| self.read_reply(out)),
-            b'%' => (0..2 * n).for_each(|_| self.read_reply(out)),
-            _ => {}
-        }
-    }
-}
+type T = RespConn;
 
 fn t(s: &Server) -> T {
     T::connect(s.port)
 }
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{n}\r\n")
-}
-
-fn err(s: &str) -> String {
-    format!("-{s}\r\n")
-}
-
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
-}
-
-const NIL: &str = "$-1\r\n";
 
 /// Fields of a flat [f, v, f, v ...] reply parsed from RESP2 bytes.
 fn parse_flat(reply: &str) -> Vec<String> {
@@ -567,56 +486,9 @@ fn hscan_large_hash_under_concurrent_writes() {
 
 // ---------------------------------------------------------------- differential check
 
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn real_redis() -> Option<RealRedis> {
-    let bin = std::path::Path::new("/usr/bin/redis-server");
-    if !bin.exists() {
-        return None;
-    }
-    // An OS-chosen free port, released just before redis-server binds it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let r = RealRedis { child, port };
-    let up = wait_until(Duration::from_secs(5), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    up.then_some(r)
-}
-
 #[test]
 fn differential_against_real_redis() {
-    let Some(real) = real_redis() else {
+    let Some(real) = RealRedis::start() else {
         eprintln!("redis-server not installed: differential check skipped");
         return;
     };

@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,95 +216,18 @@ fn scan_match_type_and_count() {
 
 // ---------------------------------------------------------------- differential check
 
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_real_redis() -> Option<RealRedis> {
-    let bin = peer("redis-server")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let r = RealRedis { child, port };
-    let up = wait_until(Duration::from_secs(5), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    up.then_some(r)
-}
-
-/// Length of the first complete RESP2 reply in `b`, if it is all there.
-fn reply_len(b: &[u8]) -> Option<usize> {
-    let line_end = b.windows(2).position(|w| w == b"\r\n")?;
-    let head = std::str::from_utf8(&b[1..line_end]).ok()?;
-    let after = line_end + 2;
-    match b.first()? {
-        b'+' | b'-' | b':' => Some(after),
-        b'$' => {
-            let n: i64 = head.parse().ok()?;
-            if n < 0 {
-                return Some(after);
-            }
-            let end = after + n as usize + 2;
-            (b.len() >= end).then_some(end)
-        }
-        b'*' => {
-            let n: i64 = head.parse().ok()?;
-            let mut pos = after;
-            for _ in 0..n.max(0) {
-                pos += reply_len(&b[pos..])?;
-            }
-            Some(pos)
-        }
-        _ => None,
-    }
-}
-
-/// Send a script of commands one at a time over a raw socket; collect each reply's bytes.
+/// Send a script of commands one at a time; collect each reply's bytes.
 fn replies(port: u16, script: &[&[&str]]) -> Vec<String> {
-    use std::io::Read;
-    let mut r = Raw::connect(port);
+    let mut c = RespConn::connect(port);
     script
         .iter()
-        .map(|cmd| {
-            r.send(&resp(cmd));
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while reply_len(&buf) != Some(buf.len()) {
-                let n = r.stream.read(&mut chunk).expect("reply");
-                assert!(n > 0, "connection closed");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
+        .map(|cmd| String::from_utf8_lossy(&c.call(cmd)).into_owned())
         .collect()
 }
 
 #[test]
 fn replies_match_real_redis() {
-    let Some(real) = start_real_redis() else {
+    let Some(real) = RealRedis::start() else {
         return;
     };
     let s = Server::start();

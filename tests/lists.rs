@@ -3,92 +3,10 @@
 //! replies and error texts, WRONGTYPE, deletion of emptied lists, multi-node
 //! lists, and a differential run of raw replies against a real redis-server.
 mod common;
+use common::reply::*;
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-/// A tiny RESP client returning each reply's exact bytes.
-struct T {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl T {
-    fn connect(port: u16) -> T {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let w = stream.try_clone().unwrap();
-        T {
-            r: BufReader::new(stream),
-            w,
-        }
-    }
-
-    fn call_b(&mut self, args: &[&[u8]]) -> Vec<u8> {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).unwrap();
-        let mut out = Vec::new();
-        self.read_reply(&mut out);
-        out
-    }
-
-    /// Send a command given as space-separated words; returns the reply text.
-    fn c(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(|w| w.as_bytes()).collect();
-        String::from_utf8_lossy(&self.call_b(&words)).into_owned()
-    }
-
-    fn read_reply(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).unwrap();
-        assert!(line.ends_with(b"\r\n"), "short reply {:?}", line);
-        out.extend_from_slice(&line);
-        let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-            .unwrap_or("0")
-            .parse()
-            .unwrap_or(0);
-        match line[0] {
-            b'$' | b'=' if n >= 0 => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => (0..n.max(0)).for_each(|_| self.read_reply(out)),
-            b'%' => (0..2 * n).for_each(|_| self.read_reply(out)),
-            _ => {}
-        }
-    }
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{}\r\n", n)
-}
-
-fn err(s: &str) -> String {
-    format!("-{}\r\n", s)
-}
-
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
-}
+type T = RespConn;
 
 fn ints(items: &[i64]) -> String {
     let mut s = format!("*{}\r\n", items.len());
@@ -98,12 +16,7 @@ fn ints(items: &[i64]) -> String {
     s
 }
 
-const NIL: &str = "$-1\r\n";
 const NULL_ARRAY: &str = "*-1\r\n";
-const OK: &str = "+OK\r\n";
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOTINT: &str = "-ERR value is not an integer or out of range\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
 const RANK0: &str = "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list\r\n";
 
 #[test]
@@ -421,50 +334,9 @@ fn emptied_lists_are_deleted() {
     }
 }
 
-/// A real redis-server for differential checks, killed on drop.
-struct Real {
-    child: Child,
-    port: u16,
-}
-
-impl Real {
-    fn start() -> Option<Real> {
-        let bin = peer("redis-server")?;
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let child = Command::new(&bin)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let mut real = Real { child, port };
-            if wait_until(Duration::from_secs(3), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            }) {
-                return Some(real);
-            }
-            let _ = real.child.kill();
-        }
-        panic!("could not start redis-server");
-    }
-}
-
-impl Drop for Real {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn differential_against_real_redis() {
-    let Some(real) = Real::start() else {
+    let Some(real) = RealRedis::start() else {
         return;
     };
     let s = Server::start();

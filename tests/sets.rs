@@ -3,13 +3,10 @@
 //! SSCAN under concurrent writes, and a differential check against a real
 //! redis-server 7.0 (replies of unspecified order are sorted first).
 mod common;
+use common::reply::*;
 use common::*;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// One parsed reply. Aggregates keep their type byte ('*', '~', '%', '>').
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,45 +50,18 @@ impl R {
     }
 }
 
-/// A tiny RESP client: exact bytes (`c`) or parsed replies (`q`).
-struct T {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
+type T = RespConn;
+
+/// Parsed replies over the exact-bytes client.
+trait Parsed {
+    /// Parsed reply of a command given as separate arguments.
+    fn qa(&mut self, args: &[&str]) -> R;
+    /// Parsed reply of a space-separated command.
+    fn q(&mut self, line: &str) -> R;
+    fn read(&mut self) -> R;
 }
 
-impl T {
-    fn connect(port: u16) -> T {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        T {
-            w: s.try_clone().unwrap(),
-            r: BufReader::new(s),
-        }
-    }
-
-    fn send(&mut self, args: &[&[u8]]) {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).unwrap();
-    }
-
-    fn words(line: &str) -> Vec<&[u8]> {
-        line.split(' ').map(|w| w.as_bytes()).collect()
-    }
-
-    /// Exact reply bytes of a space-separated command.
-    fn c(&mut self, line: &str) -> String {
-        self.send(&Self::words(line));
-        let mut out = Vec::new();
-        self.read_raw(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    /// Parsed reply of a command given as separate arguments.
+impl Parsed for RespConn {
     fn qa(&mut self, args: &[&str]) -> R {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.send(&a);
@@ -99,36 +69,9 @@ impl T {
     }
 
     fn q(&mut self, line: &str) -> R {
-        self.send(&Self::words(line));
+        let words: Vec<&[u8]> = line.split(' ').map(|w| w.as_bytes()).collect();
+        self.send(&words);
         self.read()
-    }
-
-    fn read_line(&mut self) -> Vec<u8> {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).unwrap();
-        assert!(line.ends_with(b"\r\n"), "short reply {line:?}");
-        line.truncate(line.len() - 2);
-        line
-    }
-
-    fn read_raw(&mut self, out: &mut Vec<u8>) {
-        let line = self.read_line();
-        out.extend_from_slice(&line);
-        out.extend_from_slice(b"\r\n");
-        let n: i64 = std::str::from_utf8(&line[1..])
-            .unwrap_or("0")
-            .parse()
-            .unwrap_or(0);
-        match line[0] {
-            b'$' if n >= 0 => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => (0..n.max(0)).for_each(|_| self.read_raw(out)),
-            b'%' => (0..2 * n).for_each(|_| self.read_raw(out)),
-            _ => {}
-        }
     }
 
     fn read(&mut self) -> R {
@@ -138,8 +81,7 @@ impl T {
         match line[0] {
             b'$' if n < 0 => R::Nil(b'$'),
             b'$' => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
+                let mut body = self.read_bytes(n as usize + 2);
                 body.truncate(n as usize);
                 R::Bulk(Some(body))
             }
@@ -151,32 +93,6 @@ impl T {
         }
     }
 }
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{n}\r\n")
-}
-
-fn err(s: &str) -> String {
-    format!("-{s}\r\n")
-}
-
-/// RESP2 array of bulks, in the given order.
-fn arr(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s.push_str(&bulk(i));
-    }
-    s
-}
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOTINT: &str = "-ERR value is not an integer or out of range\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
-const NIL: &str = "$-1\r\n";
 
 fn sorted_members(t: &mut T, key: &str) -> Vec<String> {
     let mut v = t.q(&format!("SMEMBERS {key}")).strings();
@@ -694,45 +610,6 @@ fn sscan_full_iteration_under_concurrent_writes() {
 
 // ---------------------------------------------------------------- differential
 
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_real_redis() -> Option<RealRedis> {
-    let bin = peer("redis-server")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let r = RealRedis { child, port };
-    let up = wait_until(Duration::from_secs(5), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    up.then_some(r)
-}
-
 /// Commands whose reply order Redis leaves unspecified: compare sorted.
 fn unordered(cmd: &str) -> bool {
     let c = cmd.split(' ').next().unwrap().to_ascii_uppercase();
@@ -762,7 +639,7 @@ fn run_script(port: u16, script: &[&str]) -> Vec<R> {
 
 #[test]
 fn replies_match_real_redis() {
-    let Some(real) = start_real_redis() else {
+    let Some(real) = RealRedis::start() else {
         return;
     };
     let s = Server::start();
@@ -885,7 +762,7 @@ fn replies_match_real_redis() {
 /// The same large workload gives the same set contents on both servers.
 #[test]
 fn large_sets_match_real_redis() {
-    let Some(real) = start_real_redis() else {
+    let Some(real) = RealRedis::start() else {
         return;
     };
     let s = Server::start();

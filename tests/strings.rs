@@ -2,91 +2,17 @@
 //! interplay, WRONGTYPE, big and binary values. Expected values were checked
 //! against a real redis-server 7.0.
 mod common;
+use common::reply::*;
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-/// A tiny RESP client returning each reply's exact bytes.
-struct T {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl T {
-    fn new(s: &Server) -> T {
-        let raw = s.raw();
-        let w = raw.stream.try_clone().unwrap();
-        T {
-            r: BufReader::new(raw.stream),
-            w,
-        }
-    }
-
-    fn call_b(&mut self, args: &[&[u8]]) -> Vec<u8> {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&req).unwrap();
-        let mut out = Vec::new();
-        self.read_reply(&mut out);
-        out
-    }
-
-    /// Send a command given as space-separated words; returns the reply text.
-    fn c(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split(' ').map(|w| w.as_bytes()).collect();
-        String::from_utf8_lossy(&self.call_b(&words)).into_owned()
-    }
-
-    fn read_reply(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        self.r.read_until(b'\n', &mut line).unwrap();
-        assert!(line.ends_with(b"\r\n"), "short reply {:?}", line);
-        out.extend_from_slice(&line);
-        let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-            .unwrap_or("0")
-            .parse()
-            .unwrap_or(0);
-        match line[0] {
-            b'$' if n >= 0 => {
-                let mut body = vec![0u8; n as usize + 2];
-                self.r.read_exact(&mut body).unwrap();
-                out.extend_from_slice(&body);
-            }
-            b'*' | b'~' | b'>' => (0..n.max(0)).for_each(|_| self.read_reply(out)),
-            b'%' => (0..2 * n).for_each(|_| self.read_reply(out)),
-            _ => {}
-        }
-    }
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
-
-fn int(n: i64) -> String {
-    format!(":{}\r\n", n)
-}
-
-fn err(s: &str) -> String {
-    format!("-{}\r\n", s)
-}
-
-const NIL: &str = "$-1\r\n";
-const OK: &str = "+OK\r\n";
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const NOTINT: &str = "-ERR value is not an integer or out of range\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
+type T = RespConn;
 
 #[test]
 fn get_set_and_options() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("GET k"), NIL);
     assert_eq!(t.c("SET k v"), OK);
     assert_eq!(t.c("GET k"), bulk("v"));
@@ -163,7 +89,7 @@ fn get_set_and_options() {
 #[test]
 fn setnx_setex_psetex_getset_getdel_getex() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("SETNX k v"), int(1));
     assert_eq!(t.c("SETNX k w"), int(0));
     assert_eq!(t.c("GET k"), bulk("v"));
@@ -226,7 +152,7 @@ fn setnx_setex_psetex_getset_getdel_getex() {
 #[test]
 fn ttl_interplay() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     let ms = |n| std::thread::sleep(Duration::from_millis(n));
     // SET PX expires; SET without KEEPTTL clears the TTL; KEEPTTL keeps it.
     t.c("SET a v PX 100");
@@ -286,7 +212,7 @@ fn ttl_interplay() {
 #[test]
 fn mget_mset_msetnx() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("MSET a 1 b 2"), OK);
     t.c("LPUSH l x");
     assert_eq!(
@@ -319,7 +245,7 @@ fn mget_mset_msetnx() {
 #[test]
 fn append_strlen_ranges() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("APPEND k hello"), int(5));
     assert_eq!(
         t.c("APPEND k _world_and_a_long_tail_beyond_inline"),
@@ -376,7 +302,7 @@ fn append_strlen_ranges() {
 #[test]
 fn proto_max_bulk_len_limits_append_and_setrange() {
     let s = Server::with_config("proto-max-bulk-len = \"1mb\"\n");
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     let too_big = err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     assert_eq!(t.c("SETRANGE k 1048575 x"), int(1048576));
     assert_eq!(t.c("APPEND k x"), too_big);
@@ -392,7 +318,7 @@ fn proto_max_bulk_len_limits_append_and_setrange() {
 #[test]
 fn counters() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("INCR n"), int(1));
     assert_eq!(t.c("INCRBY n 10"), int(11));
     assert_eq!(t.c("DECR n"), int(10));
@@ -447,7 +373,7 @@ fn counters() {
 #[test]
 fn incrbyfloat_matches_long_double_semantics() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     assert_eq!(t.c("INCRBYFLOAT f 10.5"), bulk("10.5"));
     assert_eq!(t.c("INCRBYFLOAT f 0.1"), bulk("10.6"));
     assert_eq!(t.c("INCRBYFLOAT g 0.1"), bulk("0.1"));
@@ -484,7 +410,7 @@ fn incrbyfloat_matches_long_double_semantics() {
 #[test]
 fn setbit_getbit() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     let bad_off = err("ERR bit offset is not an integer or out of range");
     let bad_bit = err("ERR bit is not an integer or out of range");
     assert_eq!(t.c("SETBIT k -1 1"), bad_off);
@@ -519,7 +445,7 @@ fn setbit_getbit() {
 #[test]
 fn bitcount_bitpos() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     t.c("SET s foobar");
     assert_eq!(t.c("BITCOUNT s"), int(26));
     assert_eq!(t.c("BITCOUNT s 1 1"), int(6));
@@ -592,7 +518,7 @@ fn bitcount_bitpos() {
 #[test]
 fn bitop() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     t.c("SET a foobar");
     t.call_b(&[b"SET", b"b", b"\xff\x0f"]);
     assert_eq!(
@@ -629,7 +555,7 @@ fn bitop() {
 #[test]
 fn lcs() {
     let s = Server::start();
-    let mut t = T::new(&s);
+    let mut t = T::connect(s.port);
     t.c("MSET a ohmytext b mynewtext");
     assert_eq!(t.c("LCS a b"), bulk("mytext"));
     assert_eq!(t.c("LCS a b LEN"), int(6));
@@ -760,13 +686,13 @@ fn big_and_binary_values_with_redis_crate() {
 #[test]
 fn transactions_and_watch_see_string_writes() {
     let s = Server::start();
-    let mut t = T::new(&s);
-    let mut other = T::new(&s);
+    let mut t = T::connect(s.port);
+    let mut other = T::connect(s.port);
     t.c("SET w 1");
     assert_eq!(t.c("WATCH w"), OK);
     other.c("SET w 2");
     // A failed INCR does not count as a modification of the watched key.
-    let mut t2 = T::new(&s);
+    let mut t2 = T::connect(s.port);
     t2.c("SET w2 abc");
     t2.c("WATCH w2");
     assert_eq!(other.c("INCR w2"), NOTINT);

@@ -6,10 +6,6 @@ mod common;
 use common::*;
 
 use redis::Value as V;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
     let mut cmd = redis::cmd(args[0]);
@@ -34,112 +30,6 @@ fn err(c: &mut redis::Connection, args: &[&str]) -> String {
             format!("{} {}", code, detail).trim_end().to_string()
         }
     }
-}
-
-/// One complete RESP reply, raw bytes.
-fn read_reply(r: &mut BufReader<TcpStream>) -> Vec<u8> {
-    let mut out = Vec::new();
-    read_into(r, &mut out);
-    out
-}
-
-fn read_into(r: &mut BufReader<TcpStream>, out: &mut Vec<u8>) {
-    let mut line = Vec::new();
-    r.read_until(b'\n', &mut line).expect("read line");
-    assert!(line.ends_with(b"\r\n"), "truncated reply: {:?}", line);
-    out.extend_from_slice(&line);
-    let head = line[0];
-    let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
-        .unwrap()
-        .parse()
-        .unwrap_or(0);
-    match head {
-        b'$' | b'=' | b'!' if n >= 0 => {
-            let mut b = vec![0u8; n as usize + 2];
-            r.read_exact(&mut b).unwrap();
-            out.extend_from_slice(&b);
-        }
-        b'*' | b'~' | b'>' if n > 0 => (0..n).for_each(|_| read_into(r, out)),
-        b'%' if n > 0 => (0..2 * n).for_each(|_| read_into(r, out)),
-        _ => {}
-    }
-}
-
-struct Conn {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn {
-            w: s.try_clone().unwrap(),
-            r: BufReader::new(s),
-        }
-    }
-
-    fn call(&mut self, args: &[&str]) -> Vec<u8> {
-        self.w.write_all(&resp(args)).unwrap();
-        read_reply(&mut self.r)
-    }
-}
-
-/// A real redis-server on a free port, killed (by its own PID) on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let bin = peer("redis-server")?;
-        for _ in 0..20 {
-            let port = 20000 + (rand_port() % 9000) as u16;
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-                continue;
-            }
-            let child = Command::new(&bin)
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--bind",
-                    "127.0.0.1",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut rr = RealRedis { child, port };
-            if wait_until(Duration::from_secs(5), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            }) {
-                return Some(rr);
-            }
-            let _ = rr.child.kill();
-        }
-        None
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rand_port() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    t ^ std::process::id().wrapping_mul(2654435761)
 }
 
 fn big_zadd(key: &str, n: usize, same_score: bool) -> Vec<String> {
@@ -392,8 +282,8 @@ fn differential_against_real_redis() {
     let ours = Server::start();
     let mut checked = 0;
     for proto in ["2", "3"] {
-        let mut a = Conn::new(ours.port);
-        let mut b = Conn::new(real.port);
+        let mut a = RespConn::connect(ours.port);
+        let mut b = RespConn::connect(real.port);
         a.call(&["FLUSHALL"]);
         b.call(&["FLUSHALL"]);
         if proto == "3" {

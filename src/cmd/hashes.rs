@@ -480,114 +480,27 @@ mod tests {
 
     /// Runs commands through the real executor with a capturing replication sink.
     mod propagation {
-        use crate::cmd::exec::run_batch;
-        use crate::net::client::{Client, ClientHandle};
-        use crate::resp::{Out, Proto};
-        use crate::server::Shared;
-        use crate::store::{ReplSink, Store};
-        use bytes::Bytes;
-
-        use std::sync::{Arc, Mutex};
-
-        struct Capture(Arc<Mutex<Vec<u8>>>);
-        impl ReplSink for Capture {
-            fn feed(&mut self, s: &[u8]) {
-                self.0.lock().unwrap().extend_from_slice(s);
-            }
-        }
-
-        struct H {
-            srv: Arc<Shared>,
-            store: Store,
-            client: Client,
-            cap: Arc<Mutex<Vec<u8>>>,
-        }
-
-        impl H {
-            fn new() -> H {
-                let srv = Shared::new(Default::default());
-                let mut store = Store::new(16);
-                let cap = Arc::new(Mutex::new(Vec::new()));
-                store.repl.add_sink(Box::new(Capture(cap.clone())));
-                let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                let handle = Arc::new(ClientHandle::new(
-                    1,
-                    "127.0.0.1:1".parse().unwrap(),
-                    "127.0.0.1:2".parse().unwrap(),
-                    tx,
-                ));
-                let client = Client::new(handle, true);
-                H {
-                    srv,
-                    store,
-                    client,
-                    cap,
-                }
-            }
-
-            /// Run a command; returns (reply, propagated commands as text lines).
-            fn run(&mut self, line: &str) -> (String, Vec<String>) {
-                let args: Vec<Bytes> = line
-                    .split(' ')
-                    .map(|a| Bytes::from(a.to_string()))
-                    .collect();
-                let mut out = Out::new(Proto::Resp2);
-                let mut post = Vec::new();
-                self.cap.lock().unwrap().clear();
-                run_batch(
-                    &self.srv,
-                    &mut self.store,
-                    &mut self.client,
-                    &mut out,
-                    &mut post,
-                    std::slice::from_ref(&args),
-                );
-                let stream = String::from_utf8(self.cap.lock().unwrap().clone()).unwrap();
-                (
-                    String::from_utf8_lossy(&out.buf).into_owned(),
-                    decode(&stream),
-                )
-            }
-        }
-
-        /// "*3\r\n$3\r\nSET..." -> ["SET k v", ...], dropping SELECTs.
-        fn decode(s: &str) -> Vec<String> {
-            let mut lines = s.split("\r\n");
-            let mut cmds = Vec::new();
-            while let Some(h) = lines.next() {
-                let Some(n) = h.strip_prefix('*') else { break };
-                let n: usize = n.parse().unwrap();
-                let mut parts = Vec::new();
-                for _ in 0..n {
-                    lines.next();
-                    parts.push(lines.next().unwrap().to_string());
-                }
-                if parts[0] != "SELECT" {
-                    cmds.push(parts.join(" "));
-                }
-            }
-            cmds
-        }
+        use crate::cmd::testkit::Harness as H;
 
         #[test]
         fn effects_not_intents() {
             let mut h = H::new();
-            assert_eq!(h.run("HSET h a 1 b 2").1, vec!["HSET h a 1 b 2"]);
-            assert_eq!(h.run("HINCRBY h a 5").1, vec!["HINCRBY h a 5"]);
-            let (r, p) = h.run("HINCRBYFLOAT h b 0.1");
+            assert_eq!(h.exchange("HSET h a 1 b 2").1, vec!["HSET h a 1 b 2"]);
+            assert_eq!(h.exchange("HINCRBY h a 5").1, vec!["HINCRBY h a 5"]);
+            let (r, p) = h.exchange("HINCRBYFLOAT h b 0.1");
             assert_eq!(r, "$3\r\n2.1\r\n");
             assert_eq!(p, vec!["HSET h b 2.1"]);
-            let (_, p) = h.run("HINCRBYFLOAT h c 1.5e3");
+            let (_, p) = h.exchange("HINCRBYFLOAT h c 1.5e3");
             assert_eq!(p, vec!["HSET h c 1500"]);
             // Failed or no-op writes propagate nothing; reads never do.
-            assert!(h.run("HINCRBYFLOAT h zz abc").1.is_empty());
-            assert!(h.run("HSETNX h a 9").1.is_empty());
-            assert_eq!(h.run("HSETNX h n 9").1, vec!["HSETNX h n 9"]);
-            assert!(h.run("HDEL h nosuch").1.is_empty());
-            assert_eq!(h.run("HDEL h a nosuch").1, vec!["HDEL h a nosuch"]);
-            assert!(h.run("HRANDFIELD h -5 WITHVALUES").1.is_empty());
-            assert!(h.run("HGETALL h").1.is_empty());
-            assert!(h.run("HSCAN h 0").1.is_empty());
+            assert!(h.exchange("HINCRBYFLOAT h zz abc").1.is_empty());
+            assert!(h.exchange("HSETNX h a 9").1.is_empty());
+            assert_eq!(h.exchange("HSETNX h n 9").1, vec!["HSETNX h n 9"]);
+            assert!(h.exchange("HDEL h nosuch").1.is_empty());
+            assert_eq!(h.exchange("HDEL h a nosuch").1, vec!["HDEL h a nosuch"]);
+            assert!(h.exchange("HRANDFIELD h -5 WITHVALUES").1.is_empty());
+            assert!(h.exchange("HGETALL h").1.is_empty());
+            assert!(h.exchange("HSCAN h 0").1.is_empty());
         }
     }
 }

@@ -704,106 +704,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::net::client::{Client, ClientHandle};
-    use crate::resp::{Out, Proto};
-    use crate::server::Shared;
-    use crate::store::ReplSink;
-    use parking_lot::Mutex;
-
-    use std::sync::Arc;
-
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl ReplSink for Capture {
-        fn feed(&mut self, s: &[u8]) {
-            self.0.lock().extend_from_slice(s);
-        }
-    }
-
-    /// One server and one client, driven through the real executor.
-    struct H {
-        srv: Arc<Shared>,
-        client: Client,
-        stream: Arc<Mutex<Vec<u8>>>,
-    }
-
-    impl H {
-        fn new() -> H {
-            let srv = Shared::new(Config::default());
-            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-            let addr = "127.0.0.1:1".parse().unwrap();
-            let handle = Arc::new(ClientHandle::new(1, addr, addr, tx));
-            let client = Client::new(handle, true);
-            let stream = Arc::new(Mutex::new(Vec::new()));
-            srv.store
-                .lock()
-                .repl
-                .add_sink(Box::new(Capture(stream.clone())));
-            H {
-                srv,
-                client,
-                stream,
-            }
-        }
-
-        /// Run one command; the raw RESP2 reply.
-        fn run(&mut self, args: &[&str]) -> String {
-            let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
-            let mut out = Out::new(Proto::Resp2);
-            let mut post = Vec::new();
-            let mut st = self.srv.store.lock();
-            crate::cmd::exec::run_batch(
-                &self.srv,
-                &mut st,
-                &mut self.client,
-                &mut out,
-                &mut post,
-                std::slice::from_ref(&args),
-            );
-            String::from_utf8_lossy(&out.buf).into_owned()
-        }
-
-        fn int(&mut self, args: &[&str]) -> i64 {
-            let r = self.run(args);
-            assert!(r.starts_with(':'), "{:?} -> {:?}", args, r);
-            r[1..].trim_end().parse().unwrap()
-        }
-
-        /// Propagated commands since the last call, SELECT/MULTI/EXEC left out.
-        fn effects(&mut self) -> Vec<String> {
-            let raw = std::mem::take(&mut *self.stream.lock());
-            let text = String::from_utf8(raw).unwrap();
-            let mut lines = text.split("\r\n");
-            let mut cmds = Vec::new();
-            while let Some(l) = lines.next() {
-                let Some(n) = l.strip_prefix('*') else {
-                    continue;
-                };
-                let n: usize = n.parse().unwrap();
-                let mut parts = Vec::new();
-                for _ in 0..n {
-                    lines.next(); // $len
-                    parts.push(lines.next().unwrap().to_string());
-                }
-                let name = parts[0].to_ascii_uppercase();
-                if !matches!(name.as_str(), "SELECT" | "MULTI" | "EXEC") {
-                    cmds.push(parts.join(" "));
-                }
-            }
-            cmds
-        }
-
-        /// Give `key` an absolute expiry directly (e.g. in the past, bypassing EXPIRE).
-        fn force_expire(&mut self, db: usize, key: &str, at: u64) {
-            let mut st = self.srv.store.lock();
-            let idx = st.dbs[db].find(key.as_bytes()).unwrap();
-            st.dbs[db].set_expire_idx(idx, at);
-        }
-
-        fn len(&self, db: usize) -> usize {
-            self.srv.store.lock().dbs[db].len()
-        }
-    }
+    use crate::cmd::testkit::Harness as H;
 
     fn now() -> i64 {
         crate::util::now_ms() as i64
@@ -826,13 +727,13 @@ mod tests {
     #[test]
     fn del_unlink_exists_type_touch() {
         let mut h = H::new();
-        h.run(&["SET", "a", "1"]);
-        h.run(&["SET", "b", "2"]);
-        h.run(&["LPUSH", "l", "x"]);
+        h.run_args(&["SET", "a", "1"]);
+        h.run_args(&["SET", "b", "2"]);
+        h.run_args(&["LPUSH", "l", "x"]);
         assert_eq!(h.int(&["EXISTS", "a", "a", "b", "nope"]), 3);
-        assert_eq!(h.run(&["TYPE", "a"]), "+string\r\n");
-        assert_eq!(h.run(&["TYPE", "l"]), "+list\r\n");
-        assert_eq!(h.run(&["TYPE", "nope"]), "+none\r\n");
+        assert_eq!(h.run_args(&["TYPE", "a"]), "+string\r\n");
+        assert_eq!(h.run_args(&["TYPE", "l"]), "+list\r\n");
+        assert_eq!(h.run_args(&["TYPE", "nope"]), "+none\r\n");
         assert_eq!(h.int(&["TOUCH", "a", "l", "nope"]), 2);
         h.effects();
         assert_eq!(h.int(&["DEL", "a", "nope"]), 1);
@@ -846,19 +747,19 @@ mod tests {
     fn keys_globs_and_hides_expired() {
         let mut h = H::new();
         for k in ["hello", "hallo", "hxllo", "other"] {
-            h.run(&["SET", k, "v"]);
+            h.run_args(&["SET", k, "v"]);
         }
         h.force_expire(0, "hxllo", 1);
         let mut got: Vec<String> = h
-            .run(&["KEYS", "h*llo"])
+            .run_args(&["KEYS", "h*llo"])
             .split("\r\n")
             .filter(|l| l.starts_with('h'))
             .map(String::from)
             .collect();
         got.sort();
         assert_eq!(got, vec!["hallo", "hello"]);
-        assert!(h.run(&["KEYS", "*"]).starts_with("*3\r\n"));
-        assert_eq!(h.run(&["KEYS", "zz*"]), "*0\r\n");
+        assert!(h.run_args(&["KEYS", "*"]).starts_with("*3\r\n"));
+        assert_eq!(h.run_args(&["KEYS", "zz*"]), "*0\r\n");
         // KEYS hides but does not delete (as 7.0).
         assert_eq!(h.len(0), 4);
     }
@@ -866,41 +767,47 @@ mod tests {
     #[test]
     fn scan_options_and_errors() {
         let mut h = H::new();
-        assert_eq!(h.run(&["SCAN", "abc"]), "-ERR invalid cursor\r\n");
+        assert_eq!(h.run_args(&["SCAN", "abc"]), "-ERR invalid cursor\r\n");
         assert_eq!(
-            h.run(&["SCAN", "x", "COUNT", "0"]),
+            h.run_args(&["SCAN", "x", "COUNT", "0"]),
             "-ERR invalid cursor\r\n"
         );
-        assert_eq!(h.run(&["SCAN", "0", "COUNT", "0"]), "-ERR syntax error\r\n");
         assert_eq!(
-            h.run(&["SCAN", "0", "COUNT", "x"]),
+            h.run_args(&["SCAN", "0", "COUNT", "0"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.run_args(&["SCAN", "0", "COUNT", "x"]),
             "-ERR value is not an integer or out of range\r\n"
         );
-        assert_eq!(h.run(&["SCAN", "0", "MATCH"]), "-ERR syntax error\r\n");
-        assert_eq!(h.run(&["SCAN", "0", "FOO", "bar"]), "-ERR syntax error\r\n");
-        assert_eq!(h.run(&["SCAN", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-        h.run(&["SET", "s1", "v"]);
-        h.run(&["LPUSH", "l1", "v"]);
+        assert_eq!(h.run_args(&["SCAN", "0", "MATCH"]), "-ERR syntax error\r\n");
         assert_eq!(
-            h.run(&["SCAN", "0", "TYPE", "LIST"]),
+            h.run_args(&["SCAN", "0", "FOO", "bar"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(h.run_args(&["SCAN", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
+        h.run_args(&["SET", "s1", "v"]);
+        h.run_args(&["LPUSH", "l1", "v"]);
+        assert_eq!(
+            h.run_args(&["SCAN", "0", "TYPE", "LIST"]),
             "*2\r\n$1\r\n0\r\n*1\r\n$2\r\nl1\r\n"
         );
         assert_eq!(
-            h.run(&["SCAN", "0", "MATCH", "s*", "COUNT", "100"]),
+            h.run_args(&["SCAN", "0", "MATCH", "s*", "COUNT", "100"]),
             "*2\r\n$1\r\n0\r\n*1\r\n$2\r\ns1\r\n"
         );
         assert_eq!(
-            h.run(&["SCAN", "0", "TYPE", "zset"]),
+            h.run_args(&["SCAN", "0", "TYPE", "zset"]),
             "*2\r\n$1\r\n0\r\n*0\r\n"
         );
-        assert_eq!(h.run(&["SCAN", "-1"]), "*2\r\n$1\r\n0\r\n*0\r\n");
+        assert_eq!(h.run_args(&["SCAN", "-1"]), "*2\r\n$1\r\n0\r\n*0\r\n");
     }
 
     #[test]
     fn scan_iterates_everything_and_expires_lazily() {
         let mut h = H::new();
         for i in 0..1000 {
-            h.run(&["SET", &format!("k{i}"), "v"]);
+            h.run_args(&["SET", &format!("k{i}"), "v"]);
         }
         h.force_expire(0, "k7", 1);
         h.effects();
@@ -908,7 +815,7 @@ mod tests {
         let mut cursor = "0".to_string();
         let mut calls = 0;
         loop {
-            let r = h.run(&["SCAN", &cursor, "COUNT", "50"]);
+            let r = h.run_args(&["SCAN", &cursor, "COUNT", "50"]);
             let lines: Vec<&str> = r.split("\r\n").collect();
             cursor = lines[2].to_string();
             for k in lines[4..].iter().skip(1).step_by(2) {
@@ -931,12 +838,12 @@ mod tests {
     #[test]
     fn randomkey_skips_and_reaps_expired() {
         let mut h = H::new();
-        assert_eq!(h.run(&["RANDOMKEY"]), "$-1\r\n");
+        assert_eq!(h.run_args(&["RANDOMKEY"]), "$-1\r\n");
         for i in 0..50 {
-            h.run(&["SET", &format!("e{i}"), "v"]);
+            h.run_args(&["SET", &format!("e{i}"), "v"]);
             h.force_expire(0, &format!("e{i}"), 1);
         }
-        assert_eq!(h.run(&["RANDOMKEY"]), "$-1\r\n");
+        assert_eq!(h.run_args(&["RANDOMKEY"]), "$-1\r\n");
         assert_eq!(h.len(0), 0);
         assert_eq!(
             h.effects()
@@ -945,135 +852,147 @@ mod tests {
                 .count(),
             50
         );
-        h.run(&["SET", "live", "v"]);
-        h.run(&["SET", "dead", "v"]);
+        h.run_args(&["SET", "live", "v"]);
+        h.run_args(&["SET", "dead", "v"]);
         h.force_expire(0, "dead", 1);
         for _ in 0..20 {
-            assert_eq!(h.run(&["RANDOMKEY"]), "$4\r\nlive\r\n");
+            assert_eq!(h.run_args(&["RANDOMKEY"]), "$4\r\nlive\r\n");
         }
     }
 
     #[test]
     fn rename_and_renamenx() {
         let mut h = H::new();
-        assert_eq!(h.run(&["RENAME", "nope", "x"]), "-ERR no such key\r\n");
-        assert_eq!(h.run(&["RENAMENX", "nope", "x"]), "-ERR no such key\r\n");
-        h.run(&["SET", "a", "1"]);
+        assert_eq!(h.run_args(&["RENAME", "nope", "x"]), "-ERR no such key\r\n");
+        assert_eq!(
+            h.run_args(&["RENAMENX", "nope", "x"]),
+            "-ERR no such key\r\n"
+        );
+        h.run_args(&["SET", "a", "1"]);
         h.effects();
-        assert_eq!(h.run(&["RENAME", "a", "a"]), "+OK\r\n");
+        assert_eq!(h.run_args(&["RENAME", "a", "a"]), "+OK\r\n");
         assert_eq!(h.int(&["RENAMENX", "a", "a"]), 0);
         assert!(h.effects().is_empty(), "same-key rename is not propagated");
-        h.run(&["PEXPIRE", "a", "100000"]);
-        assert_eq!(h.run(&["RENAME", "a", "b"]), "+OK\r\n");
+        h.run_args(&["PEXPIRE", "a", "100000"]);
+        assert_eq!(h.run_args(&["RENAME", "a", "b"]), "+OK\r\n");
         assert_eq!(h.int(&["EXISTS", "a"]), 0);
         let pttl = h.int(&["PTTL", "b"]);
         assert!(pttl > 90_000 && pttl <= 100_000, "{pttl}");
         // overwrite drops the destination's TTL and takes the source's (none)
-        h.run(&["SET", "c", "3"]);
-        assert_eq!(h.run(&["RENAME", "c", "b"]), "+OK\r\n");
+        h.run_args(&["SET", "c", "3"]);
+        assert_eq!(h.run_args(&["RENAME", "c", "b"]), "+OK\r\n");
         assert_eq!(h.int(&["PTTL", "b"]), -1);
-        assert_eq!(h.run(&["GET", "b"]), "$1\r\n3\r\n");
-        h.run(&["SET", "d", "4"]);
+        assert_eq!(h.run_args(&["GET", "b"]), "$1\r\n3\r\n");
+        h.run_args(&["SET", "d", "4"]);
         assert_eq!(h.int(&["RENAMENX", "d", "b"]), 0);
         assert_eq!(h.int(&["RENAMENX", "d", "e"]), 1);
-        assert_eq!(h.run(&["GET", "e"]), "$1\r\n4\r\n");
-        h.run(&["LPUSH", "l", "x"]);
-        assert_eq!(h.run(&["RENAME", "l", "e"]), "+OK\r\n");
-        assert_eq!(h.run(&["TYPE", "e"]), "+list\r\n");
+        assert_eq!(h.run_args(&["GET", "e"]), "$1\r\n4\r\n");
+        h.run_args(&["LPUSH", "l", "x"]);
+        assert_eq!(h.run_args(&["RENAME", "l", "e"]), "+OK\r\n");
+        assert_eq!(h.run_args(&["TYPE", "e"]), "+list\r\n");
     }
 
     #[test]
     fn copy_semantics() {
         let mut h = H::new();
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         let same = "-ERR source and destination objects are the same\r\n";
-        assert_eq!(h.run(&["COPY", "k", "k"]), same);
-        assert_eq!(h.run(&["COPY", "k", "k", "DB", "0"]), same);
-        assert_eq!(h.run(&["COPY", "k", "x", "foo"]), "-ERR syntax error\r\n");
-        assert_eq!(h.run(&["COPY", "k", "x", "db"]), "-ERR syntax error\r\n");
+        assert_eq!(h.run_args(&["COPY", "k", "k"]), same);
+        assert_eq!(h.run_args(&["COPY", "k", "k", "DB", "0"]), same);
         assert_eq!(
-            h.run(&["COPY", "k", "x", "db", "abc"]),
+            h.run_args(&["COPY", "k", "x", "foo"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.run_args(&["COPY", "k", "x", "db"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.run_args(&["COPY", "k", "x", "db", "abc"]),
             "-ERR value is not an integer or out of range\r\n"
         );
         assert_eq!(
-            h.run(&["COPY", "k", "x", "db", "16"]),
+            h.run_args(&["COPY", "k", "x", "db", "16"]),
             "-ERR DB index is out of range\r\n"
         );
         assert_eq!(h.int(&["COPY", "nope", "x"]), 0);
-        h.run(&["PEXPIRE", "k", "50000"]);
+        h.run_args(&["PEXPIRE", "k", "50000"]);
         assert_eq!(h.int(&["COPY", "k", "k", "DB", "3"]), 1);
-        h.run(&["SELECT", "3"]);
-        assert_eq!(h.run(&["GET", "k"]), "$1\r\nv\r\n");
+        h.run_args(&["SELECT", "3"]);
+        assert_eq!(h.run_args(&["GET", "k"]), "$1\r\nv\r\n");
         assert!(h.int(&["PTTL", "k"]) > 40_000);
-        h.run(&["SELECT", "0"]);
-        h.run(&["SET", "other", "o"]);
+        h.run_args(&["SELECT", "0"]);
+        h.run_args(&["SET", "other", "o"]);
         assert_eq!(h.int(&["COPY", "k", "other"]), 0);
         assert_eq!(h.int(&["COPY", "k", "other", "REPLACE"]), 1);
-        assert_eq!(h.run(&["GET", "other"]), "$1\r\nv\r\n");
+        assert_eq!(h.run_args(&["GET", "other"]), "$1\r\nv\r\n");
         // deep copy: changing the copy leaves the source alone
-        h.run(&["LPUSH", "l", "a"]);
+        h.run_args(&["LPUSH", "l", "a"]);
         assert_eq!(h.int(&["COPY", "l", "l2"]), 1);
-        h.run(&["LPUSH", "l2", "b"]);
+        h.run_args(&["LPUSH", "l2", "b"]);
         let src_len = match h.srv.store.lock().dbs[0].get(b"l") {
             Some(Value::List(l)) => l.len(),
             _ => 0,
         };
         assert_eq!(src_len, 1);
         h.effects();
-        h.run(&["COPY", "k", "z", "DB", "2"]);
+        h.run_args(&["COPY", "k", "z", "DB", "2"]);
         assert_eq!(h.effects(), vec!["COPY k z DB 2"]);
     }
 
     #[test]
     fn move_semantics() {
         let mut h = H::new();
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         assert_eq!(
-            h.run(&["MOVE", "k", "0"]),
+            h.run_args(&["MOVE", "k", "0"]),
             "-ERR source and destination objects are the same\r\n"
         );
         assert_eq!(
-            h.run(&["MOVE", "k", "16"]),
+            h.run_args(&["MOVE", "k", "16"]),
             "-ERR DB index is out of range\r\n"
         );
         assert_eq!(
-            h.run(&["MOVE", "k", "-1"]),
+            h.run_args(&["MOVE", "k", "-1"]),
             "-ERR DB index is out of range\r\n"
         );
         assert_eq!(
-            h.run(&["MOVE", "k", "x"]),
+            h.run_args(&["MOVE", "k", "x"]),
             "-ERR value is not an integer or out of range\r\n"
         );
         assert_eq!(
-            h.run(&["MOVE", "k", "99999999999"]),
+            h.run_args(&["MOVE", "k", "99999999999"]),
             "-ERR value is not an integer or out of range\r\n"
         );
         assert_eq!(h.int(&["MOVE", "nope", "1"]), 0);
-        h.run(&["PEXPIRE", "k", "50000"]);
+        h.run_args(&["PEXPIRE", "k", "50000"]);
         assert_eq!(h.int(&["MOVE", "k", "1"]), 1);
         assert_eq!(h.int(&["EXISTS", "k"]), 0);
-        h.run(&["SET", "k", "again"]);
+        h.run_args(&["SET", "k", "again"]);
         assert_eq!(h.int(&["MOVE", "k", "1"]), 0, "exists at target");
-        h.run(&["SELECT", "1"]);
-        assert_eq!(h.run(&["GET", "k"]), "$1\r\nv\r\n");
+        h.run_args(&["SELECT", "1"]);
+        assert_eq!(h.run_args(&["GET", "k"]), "$1\r\nv\r\n");
         assert!(h.int(&["PTTL", "k"]) > 40_000);
     }
 
     #[test]
     fn object_subcommands() {
         let mut h = H::new();
-        h.run(&["SET", "i", "123"]);
-        h.run(&["SET", "big", "123456"]);
-        h.run(&["SET", "s", "hello"]);
-        h.run(&["LPUSH", "l", "x"]);
-        assert_eq!(h.run(&["OBJECT", "ENCODING", "i"]), "$3\r\nint\r\n");
-        assert_eq!(h.run(&["OBJECT", "encoding", "s"]), "$6\r\nembstr\r\n");
-        assert_eq!(h.run(&["OBJECT", "ENCODING", "l"]), "$9\r\nquicklist\r\n");
-        assert_eq!(h.run(&["OBJECT", "ENCODING", "nope"]), "$-1\r\n");
+        h.run_args(&["SET", "i", "123"]);
+        h.run_args(&["SET", "big", "123456"]);
+        h.run_args(&["SET", "s", "hello"]);
+        h.run_args(&["LPUSH", "l", "x"]);
+        assert_eq!(h.run_args(&["OBJECT", "ENCODING", "i"]), "$3\r\nint\r\n");
+        assert_eq!(h.run_args(&["OBJECT", "encoding", "s"]), "$6\r\nembstr\r\n");
+        assert_eq!(
+            h.run_args(&["OBJECT", "ENCODING", "l"]),
+            "$9\r\nquicklist\r\n"
+        );
+        assert_eq!(h.run_args(&["OBJECT", "ENCODING", "nope"]), "$-1\r\n");
         assert_eq!(h.int(&["OBJECT", "REFCOUNT", "i"]), 2147483647);
         assert_eq!(h.int(&["OBJECT", "REFCOUNT", "big"]), 1);
         assert_eq!(h.int(&["OBJECT", "REFCOUNT", "s"]), 1);
-        assert_eq!(h.run(&["OBJECT", "REFCOUNT", "nope"]), "$-1\r\n");
+        assert_eq!(h.run_args(&["OBJECT", "REFCOUNT", "nope"]), "$-1\r\n");
         assert_eq!(h.int(&["OBJECT", "IDLETIME", "s"]), 0);
         {
             let mut st = h.srv.store.lock();
@@ -1084,23 +1003,23 @@ mod tests {
         assert!((100..=101).contains(&idle), "{idle}");
         // OBJECT does not touch the key; TOUCH does.
         assert!(h.int(&["OBJECT", "IDLETIME", "s"]) >= 100);
-        h.run(&["TOUCH", "s"]);
+        h.run_args(&["TOUCH", "s"]);
         assert_eq!(h.int(&["OBJECT", "IDLETIME", "s"]), 0);
         assert!(h
-            .run(&["OBJECT", "FREQ", "s"])
+            .run_args(&["OBJECT", "FREQ", "s"])
             .starts_with("-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"));
-        assert_eq!(h.run(&["OBJECT", "FREQ", "nope"]), "$-1\r\n");
-        let help = h.run(&["OBJECT", "HELP"]);
+        assert_eq!(h.run_args(&["OBJECT", "FREQ", "nope"]), "$-1\r\n");
+        let help = h.run_args(&["OBJECT", "HELP"]);
         assert!(help.starts_with(
             "*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n"
         ));
         assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
         assert_eq!(
-            h.run(&["OBJECT", "foo"]),
+            h.run_args(&["OBJECT", "foo"]),
             "-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n"
         );
         assert_eq!(
-            h.run(&["OBJECT", "ENCODING", "s", "x"]),
+            h.run_args(&["OBJECT", "ENCODING", "s", "x"]),
             "-ERR wrong number of arguments for 'object|encoding' command\r\n"
         );
     }
@@ -1108,41 +1027,41 @@ mod tests {
     #[test]
     fn expire_option_rules_and_errors() {
         let mut h = H::new();
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         assert_eq!(
-            h.run(&["EXPIRE", "k", "abc", "foo"]),
+            h.run_args(&["EXPIRE", "k", "abc", "foo"]),
             "-ERR Unsupported option foo\r\n"
         );
         assert_eq!(
-            h.run(&["EXPIRE", "k", "10", "nx", "xx", "bogus"]),
+            h.run_args(&["EXPIRE", "k", "10", "nx", "xx", "bogus"]),
             "-ERR Unsupported option bogus\r\n"
         );
         let compat = "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n";
-        assert_eq!(h.run(&["EXPIRE", "k", "abc", "NX", "XX"]), compat);
-        assert_eq!(h.run(&["EXPIRE", "k", "10", "nx", "gt"]), compat);
-        assert_eq!(h.run(&["EXPIRE", "k", "10", "lt", "nx"]), compat);
+        assert_eq!(h.run_args(&["EXPIRE", "k", "abc", "NX", "XX"]), compat);
+        assert_eq!(h.run_args(&["EXPIRE", "k", "10", "nx", "gt"]), compat);
+        assert_eq!(h.run_args(&["EXPIRE", "k", "10", "lt", "nx"]), compat);
         assert_eq!(
-            h.run(&["PEXPIRE", "k", "10", "GT", "LT"]),
+            h.run_args(&["PEXPIRE", "k", "10", "GT", "LT"]),
             "-ERR GT and LT options at the same time are not compatible\r\n"
         );
         assert_eq!(
-            h.run(&["EXPIRE", "k", "abc"]),
+            h.run_args(&["EXPIRE", "k", "abc"]),
             "-ERR value is not an integer or out of range\r\n"
         );
         assert_eq!(
-            h.run(&["EXPIRE", "k", "99999999999999999"]),
+            h.run_args(&["EXPIRE", "k", "99999999999999999"]),
             "-ERR invalid expire time in 'expire' command\r\n"
         );
         assert_eq!(
-            h.run(&["EXPIRE", "k", "-9223372036854775807"]),
+            h.run_args(&["EXPIRE", "k", "-9223372036854775807"]),
             "-ERR invalid expire time in 'expire' command\r\n"
         );
         assert_eq!(
-            h.run(&["PEXPIRE", "k", "9223372036854775807"]),
+            h.run_args(&["PEXPIRE", "k", "9223372036854775807"]),
             "-ERR invalid expire time in 'pexpire' command\r\n"
         );
         assert_eq!(
-            h.run(&["EXPIREAT", "k", "9223372036854775807"]),
+            h.run_args(&["EXPIREAT", "k", "9223372036854775807"]),
             "-ERR invalid expire time in 'expireat' command\r\n"
         );
         assert_eq!(h.int(&["EXPIRE", "nope", "10"]), 0);
@@ -1161,7 +1080,7 @@ mod tests {
         assert_eq!(h.int(&["EXPIRE", "k", "300", "LT"]), 0);
         assert_eq!(h.int(&["EXPIRE", "k", "150", "xx", "lt"]), 1);
         assert_eq!(h.int(&["TTL", "k"]), 150);
-        h.run(&["SET", "p", "v"]);
+        h.run_args(&["SET", "p", "v"]);
         assert_eq!(
             h.int(&["EXPIRE", "p", "100", "LT"]),
             1,
@@ -1173,7 +1092,7 @@ mod tests {
     #[test]
     fn expire_propagates_pexpireat_or_del() {
         let mut h = H::new();
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         h.effects();
         let before = now();
         assert_eq!(h.int(&["EXPIRE", "k", "100"]), 1);
@@ -1187,28 +1106,28 @@ mod tests {
         assert_eq!(h.int(&["PEXPIRETIME", "k"]), at);
         assert_eq!(h.int(&["EXPIRETIME", "k"]), (at + 500) / 1000);
 
-        h.run(&["PEXPIRE", "k", "5000", "GT"]);
+        h.run_args(&["PEXPIRE", "k", "5000", "GT"]);
         assert!(h.effects().is_empty(), "refused: no effect");
-        h.run(&["PEXPIRE", "k", "5000", "LT"]);
+        h.run_args(&["PEXPIRE", "k", "5000", "LT"]);
         let eff = h.effects();
         assert!(
             eff[0].starts_with("PEXPIREAT k ") && eff[0].ends_with(" LT"),
             "{eff:?}"
         );
-        h.run(&["EXPIREAT", "k", "4000000000"]);
+        h.run_args(&["EXPIREAT", "k", "4000000000"]);
         assert_eq!(h.effects(), vec!["PEXPIREAT k 4000000000000"]);
-        h.run(&["PEXPIREAT", "k", "4000000000001"]);
+        h.run_args(&["PEXPIREAT", "k", "4000000000001"]);
         assert_eq!(h.effects(), vec!["PEXPIREAT k 4000000000001"]);
 
         // in the past: the key is deleted and a DEL propagated
         assert_eq!(h.int(&["EXPIRE", "k", "-1"]), 1);
         assert_eq!(h.int(&["EXISTS", "k"]), 0);
         assert_eq!(h.effects(), vec!["DEL k"]);
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         h.effects();
         assert_eq!(h.int(&["PEXPIREAT", "k", "1"]), 1);
         assert_eq!(h.effects(), vec!["DEL k"]);
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         h.effects();
         assert_eq!(h.int(&["PEXPIRE", "k", "0"]), 1);
         assert_eq!(h.effects(), vec!["DEL k"]);
@@ -1221,19 +1140,19 @@ mod tests {
         for c in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
             assert_eq!(h.int(&[c, "nope"]), -2);
         }
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         for c in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
             assert_eq!(h.int(&[c, "k"]), -1);
         }
         assert_eq!(h.int(&["PERSIST", "k"]), 0);
         assert_eq!(h.int(&["PERSIST", "nope"]), 0);
-        h.run(&["PEXPIRE", "k", "10400"]);
+        h.run_args(&["PEXPIRE", "k", "10400"]);
         assert_eq!(h.int(&["TTL", "k"]), 10, "rounded to the nearest second");
-        h.run(&["PEXPIRE", "k", "10600"]);
+        h.run_args(&["PEXPIRE", "k", "10600"]);
         assert_eq!(h.int(&["TTL", "k"]), 11);
         let p = h.int(&["PTTL", "k"]);
         assert!(p > 10_000 && p <= 10_600);
-        h.run(&["PEXPIREAT", "k", "9223372036854775807"]);
+        h.run_args(&["PEXPIREAT", "k", "9223372036854775807"]);
         assert_eq!(h.int(&["EXPIRETIME", "k"]), 9223372036854776);
         assert_eq!(h.int(&["PEXPIRETIME", "k"]), i64::MAX);
         h.effects();
@@ -1251,7 +1170,7 @@ mod tests {
     #[test]
     fn replica_keeps_expired_keys_until_told() {
         let mut h = H::new();
-        h.run(&["SET", "k", "v"]);
+        h.run_args(&["SET", "k", "v"]);
         h.srv.store.lock().dbs[0].expire_deletes = false;
         h.effects();
         assert_eq!(h.int(&["EXPIRE", "k", "-10"]), 1);
@@ -1259,7 +1178,7 @@ mod tests {
         assert_eq!(h.int(&["EXISTS", "k"]), 0);
         assert_eq!(h.len(0), 1);
         assert_eq!(
-            h.run(&["RANDOMKEY"]),
+            h.run_args(&["RANDOMKEY"]),
             "$1\r\nk\r\n",
             "all volatile: gives up"
         );

@@ -591,91 +591,48 @@ fn memory_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::Shared;
 
-    struct Capture(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
-    impl crate::store::ReplSink for Capture {
-        fn feed(&mut self, s: &[u8]) {
-            self.0.lock().extend_from_slice(s);
-        }
-    }
-
-    fn run(
-        srv: &Shared,
-        client: &mut crate::net::client::Client,
-        args: &[&str],
-    ) -> (String, Vec<Post>) {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
-        let mut out = Out::new(crate::resp::Proto::Resp2);
-        let mut post = Vec::new();
-        let mut store = srv.store.lock();
-        super::super::exec::run_batch(
-            srv,
-            &mut store,
-            client,
-            &mut out,
-            &mut post,
-            std::slice::from_ref(&args),
-        );
-        (String::from_utf8_lossy(&out.buf).into_owned(), post)
-    }
-
-    fn test_client(srv: &Shared) -> crate::net::client::Client {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let addr: std::net::SocketAddr = "127.0.0.1:5555".parse().unwrap();
-        let handle = std::sync::Arc::new(crate::net::client::ClientHandle::new(1, addr, addr, tx));
-        srv.register_client(handle.clone());
-        crate::net::client::Client::new(handle, true)
-    }
+    use crate::cmd::testkit::Harness;
 
     #[test]
     fn flushes_are_always_propagated() {
-        let srv = Shared::new(crate::config::Config::default());
-        let cap = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
-        srv.store
-            .lock()
-            .repl
-            .add_sink(Box::new(Capture(cap.clone())));
-        let mut c = test_client(&srv);
+        let mut h = Harness::new();
+        h.register();
         // Even on an empty dataset, like Redis's forced propagation.
-        assert_eq!(run(&srv, &mut c, &["FLUSHALL"]).0, "+OK\r\n");
-        assert_eq!(run(&srv, &mut c, &["SET", "k", "v"]).0, "+OK\r\n");
-        assert_eq!(run(&srv, &mut c, &["FLUSHDB", "ASYNC"]).0, "+OK\r\n");
-        assert_eq!(run(&srv, &mut c, &["DBSIZE"]).0, ":0\r\n");
-        let stream = String::from_utf8(cap.lock().clone()).unwrap();
+        assert_eq!(h.run_posts(&["FLUSHALL"]).0, "+OK\r\n");
+        assert_eq!(h.run_posts(&["SET", "k", "v"]).0, "+OK\r\n");
+        assert_eq!(h.run_posts(&["FLUSHDB", "ASYNC"]).0, "+OK\r\n");
+        assert_eq!(h.run_posts(&["DBSIZE"]).0, ":0\r\n");
+        let stream = h.raw_stream();
         assert_eq!(
             stream,
             "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$8\r\nFLUSHALL\r\n\
              *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$7\r\nFLUSHDB\r\n$5\r\nASYNC\r\n"
         );
-        assert_eq!(srv.store.lock().dirty, 2);
+        assert_eq!(h.srv.store.lock().dirty, 2);
     }
 
     #[test]
     fn shutdown_posts_and_config_set_applies() {
-        let srv = Shared::new(crate::config::Config::default());
-        let mut c = test_client(&srv);
-        let (out, post) = run(&srv, &mut c, &["SHUTDOWN", "NOSAVE", "NOW"]);
+        let mut h = Harness::new();
+        h.register();
+        let (out, post) = h.run_posts(&["SHUTDOWN", "NOSAVE", "NOW"]);
         assert_eq!(out, "");
         assert_eq!(post, vec![Post::Shutdown]);
-        let (out, _) = run(
-            &srv,
-            &mut c,
-            &[
-                "CONFIG",
-                "SET",
-                "slowlog-log-slower-than",
-                "5",
-                "maxclients",
-                "7",
-            ],
-        );
+        let (out, _) = h.run_posts(&[
+            "CONFIG",
+            "SET",
+            "slowlog-log-slower-than",
+            "5",
+            "maxclients",
+            "7",
+        ]);
         assert_eq!(out, "+OK\r\n");
-        assert_eq!(srv.slowlog_threshold.load(Ordering::Relaxed), 5);
-        assert_eq!(srv.config.read().maxclients, 7);
-        let (out, _) = run(&srv, &mut c, &["CONFIG", "REWRITE"]);
+        assert_eq!(h.srv.slowlog_threshold.load(Ordering::Relaxed), 5);
+        assert_eq!(h.srv.config.read().maxclients, 7);
+        let (out, _) = h.run_posts(&["CONFIG", "REWRITE"]);
         assert_eq!(out, "-ERR The server is running without a config file\r\n");
-        let (out, _) = run(&srv, &mut c, &["INFO", "clients"]);
+        let (out, _) = h.run_posts(&["INFO", "clients"]);
         assert!(
             out.contains("connected_clients:1\r\nmaxclients:7\r\n")
                 || out.contains("maxclients:7\r\n"),

@@ -730,105 +730,19 @@ mod tests {
     /// Runs commands through the real executor with a capturing replication
     /// sink, so the propagated effects can be checked exactly.
     mod propagation {
-        use crate::cmd::exec::run_batch;
-        use crate::net::client::{Client, ClientHandle};
-        use crate::resp::{Out, Proto};
-        use crate::server::Shared;
-        use crate::store::{ReplSink, Store, Value};
-        use bytes::Bytes;
+        use crate::cmd::testkit::Harness as H;
+        use crate::store::Value;
 
-        use std::sync::{Arc, Mutex};
-
-        struct Capture(Arc<Mutex<Vec<u8>>>);
-        impl ReplSink for Capture {
-            fn feed(&mut self, s: &[u8]) {
-                self.0.lock().unwrap().extend_from_slice(s);
-            }
-        }
-
-        struct H {
-            srv: Arc<Shared>,
-            store: Store,
-            client: Client,
-            cap: Arc<Mutex<Vec<u8>>>,
-        }
-
-        impl H {
-            fn new() -> H {
-                let srv = Shared::new(Default::default());
-                let mut store = Store::new(16);
-                let cap = Arc::new(Mutex::new(Vec::new()));
-                store.repl.add_sink(Box::new(Capture(cap.clone())));
-                let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                let handle = Arc::new(ClientHandle::new(
-                    1,
-                    "127.0.0.1:1".parse().unwrap(),
-                    "127.0.0.1:2".parse().unwrap(),
-                    tx,
-                ));
-                let client = Client::new(handle, true);
-                H {
-                    srv,
-                    store,
-                    client,
-                    cap,
-                }
-            }
-
-            /// Run a command; returns (reply, propagated commands as text lines).
-            fn run(&mut self, line: &str) -> (String, Vec<String>) {
-                let args: Vec<Bytes> = line
-                    .split(' ')
-                    .map(|a| Bytes::from(a.to_string()))
-                    .collect();
-                let mut out = Out::new(Proto::Resp2);
-                let mut post = Vec::new();
-                self.cap.lock().unwrap().clear();
-                run_batch(
-                    &self.srv,
-                    &mut self.store,
-                    &mut self.client,
-                    &mut out,
-                    &mut post,
-                    std::slice::from_ref(&args),
-                );
-                let stream = String::from_utf8(self.cap.lock().unwrap().clone()).unwrap();
-                (
-                    String::from_utf8_lossy(&out.buf).into_owned(),
-                    decode(&stream),
-                )
-            }
-
-            fn members(&mut self, key: &str) -> Vec<String> {
-                let mut v: Vec<String> = match self.store.dbs[0].get(key.as_bytes()) {
-                    Some(Value::Set(s)) => s
-                        .iter()
-                        .map(|m| String::from_utf8(m.to_vec()).unwrap())
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                v.sort();
-                v
-            }
-        }
-
-        /// "*3\r\n$4\r\nSREM..." -> ["SREM k m", ...], dropping SELECTs.
-        fn decode(s: &str) -> Vec<String> {
-            let mut lines = s.split("\r\n");
-            let mut cmds = Vec::new();
-            while let Some(h) = lines.next() {
-                let Some(n) = h.strip_prefix('*') else { break };
-                let n: usize = n.parse().unwrap();
-                let mut parts = Vec::new();
-                for _ in 0..n {
-                    lines.next();
-                    parts.push(lines.next().unwrap().to_string());
-                }
-                if parts[0] != "SELECT" {
-                    cmds.push(parts.join(" "));
-                }
-            }
-            cmds
+        fn set_members(h: &H, key: &str) -> Vec<String> {
+            let mut v: Vec<String> = match h.srv.store.lock().dbs[0].get(key.as_bytes()) {
+                Some(Value::Set(s)) => s
+                    .iter()
+                    .map(|m| String::from_utf8(m.to_vec()).unwrap())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            v.sort();
+            v
         }
 
         /// Members of a RESP2 array reply.
@@ -844,12 +758,12 @@ mod tests {
         #[test]
         fn spop_propagates_srem_of_the_popped_members() {
             let mut h = H::new();
-            assert_eq!(h.run("SADD s a b c d e").1, vec!["SADD s a b c d e"]);
-            let (r, p) = h.run("SPOP s");
+            assert_eq!(h.exchange("SADD s a b c d e").1, vec!["SADD s a b c d e"]);
+            let (r, p) = h.exchange("SPOP s");
             let m = bulks(&r);
             assert_eq!(m.len(), 1);
             assert_eq!(p, vec![format!("SREM s {}", m[0])]);
-            let (r, p) = h.run("SPOP s 2");
+            let (r, p) = h.exchange("SPOP s 2");
             let mut popped = bulks(&r);
             assert_eq!(popped.len(), 2);
             assert_eq!(p.len(), 1, "{p:?}");
@@ -858,20 +772,20 @@ mod tests {
             popped.sort();
             repl.sort();
             assert_eq!(popped, repl);
-            assert_eq!(h.members("s").len(), 2);
+            assert_eq!(set_members(&h, "s").len(), 2);
             // Taking the rest deletes the key: replayed as DEL.
-            let (r, p) = h.run("SPOP s 10");
+            let (r, p) = h.exchange("SPOP s 10");
             assert_eq!(bulks(&r).len(), 2);
             assert_eq!(p, vec!["DEL s"]);
-            assert!(h.members("s").is_empty());
+            assert!(set_members(&h, "s").is_empty());
             // Nothing happens: nothing propagated.
-            assert!(h.run("SPOP s").1.is_empty());
-            assert!(h.run("SPOP s 3").1.is_empty());
-            h.run("SADD s 1");
-            assert!(h.run("SPOP s 0").1.is_empty());
+            assert!(h.exchange("SPOP s").1.is_empty());
+            assert!(h.exchange("SPOP s 3").1.is_empty());
+            h.exchange("SADD s 1");
+            assert!(h.exchange("SPOP s 0").1.is_empty());
             // The last member popped without a count: SREM empties (deletes) it on replay too.
             assert_eq!(
-                h.run("SPOP s"),
+                h.exchange("SPOP s"),
                 ("$1\r\n1\r\n".into(), vec!["SREM s 1".into()])
             );
         }
@@ -880,8 +794,8 @@ mod tests {
         fn large_spop_is_batched_and_atomic() {
             let mut h = H::new();
             let members: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
-            h.run(&format!("SADD big {}", members.join(" ")));
-            let (_, p) = h.run("SPOP big 2500");
+            h.exchange(&format!("SADD big {}", members.join(" ")));
+            let (_, p) = h.exchange("SPOP big 2500");
             // MULTI, 3 SREMs (1024 + 1024 + 452), EXEC.
             assert_eq!(
                 p.len(),
@@ -893,22 +807,25 @@ mod tests {
             assert_eq!(p[4], "EXEC");
             let n: usize = p[1..4].iter().map(|l| l.split(' ').count() - 2).sum();
             assert_eq!(n, 2500);
-            assert_eq!(h.members("big").len(), 500);
+            assert_eq!(set_members(&h, "big").len(), 500);
         }
 
         #[test]
         fn deterministic_writes_are_verbatim_and_no_ops_silent() {
             let mut h = H::new();
-            h.run("SADD a 1 2 3");
-            assert!(h.run("SADD a 1").1.is_empty());
-            assert!(h.run("SREM a 9").1.is_empty());
-            assert_eq!(h.run("SREM a 3").1, vec!["SREM a 3"]);
-            assert_eq!(h.run("SMOVE a b 1").1, vec!["SMOVE a b 1"]);
-            assert!(h.run("SMOVE a b 1").1.is_empty());
-            assert_eq!(h.run("SUNIONSTORE d a b").1, vec!["SUNIONSTORE d a b"]);
-            assert_eq!(h.run("SINTERSTORE d a b").1, vec!["SINTERSTORE d a b"]);
-            assert!(h.run("SINTERSTORE d a b").1.is_empty(), "nothing to delete");
-            assert!(h.run("SMEMBERS a").1.is_empty());
+            h.exchange("SADD a 1 2 3");
+            assert!(h.exchange("SADD a 1").1.is_empty());
+            assert!(h.exchange("SREM a 9").1.is_empty());
+            assert_eq!(h.exchange("SREM a 3").1, vec!["SREM a 3"]);
+            assert_eq!(h.exchange("SMOVE a b 1").1, vec!["SMOVE a b 1"]);
+            assert!(h.exchange("SMOVE a b 1").1.is_empty());
+            assert_eq!(h.exchange("SUNIONSTORE d a b").1, vec!["SUNIONSTORE d a b"]);
+            assert_eq!(h.exchange("SINTERSTORE d a b").1, vec!["SINTERSTORE d a b"]);
+            assert!(
+                h.exchange("SINTERSTORE d a b").1.is_empty(),
+                "nothing to delete"
+            );
+            assert!(h.exchange("SMEMBERS a").1.is_empty());
         }
     }
 }

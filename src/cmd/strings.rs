@@ -1154,94 +1154,7 @@ mod tests {
     /// Runs commands through the real executor with a capturing replication
     /// sink, so the propagated effects can be checked exactly.
     mod propagation {
-        use crate::cmd::exec::run_batch;
-        use crate::net::client::{Client, ClientHandle};
-        use crate::resp::{Out, Proto};
-        use crate::server::Shared;
-        use crate::store::{ReplSink, Store};
-        use bytes::Bytes;
-
-        use std::sync::{Arc, Mutex};
-
-        struct Capture(Arc<Mutex<Vec<u8>>>);
-        impl ReplSink for Capture {
-            fn feed(&mut self, s: &[u8]) {
-                self.0.lock().unwrap().extend_from_slice(s);
-            }
-        }
-
-        struct H {
-            srv: Arc<Shared>,
-            store: Store,
-            client: Client,
-            cap: Arc<Mutex<Vec<u8>>>,
-        }
-
-        impl H {
-            fn new() -> H {
-                let srv = Shared::new(Default::default());
-                let mut store = Store::new(16);
-                let cap = Arc::new(Mutex::new(Vec::new()));
-                store.repl.add_sink(Box::new(Capture(cap.clone())));
-                let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                let handle = Arc::new(ClientHandle::new(
-                    1,
-                    "127.0.0.1:1".parse().unwrap(),
-                    "127.0.0.1:2".parse().unwrap(),
-                    tx,
-                ));
-                let client = Client::new(handle, true);
-                H {
-                    srv,
-                    store,
-                    client,
-                    cap,
-                }
-            }
-
-            /// Run a command; returns (reply, propagated commands as text lines).
-            fn run(&mut self, line: &str) -> (String, Vec<String>) {
-                let args: Vec<Bytes> = line
-                    .split(' ')
-                    .map(|a| Bytes::from(a.to_string()))
-                    .collect();
-                let mut out = Out::new(Proto::Resp2);
-                let mut post = Vec::new();
-                self.cap.lock().unwrap().clear();
-                run_batch(
-                    &self.srv,
-                    &mut self.store,
-                    &mut self.client,
-                    &mut out,
-                    &mut post,
-                    std::slice::from_ref(&args),
-                );
-                let stream = String::from_utf8(self.cap.lock().unwrap().clone()).unwrap();
-                (
-                    String::from_utf8_lossy(&out.buf).into_owned(),
-                    decode(&stream),
-                )
-            }
-        }
-
-        /// "*3\r\n$3\r\nSET..." -> ["SET k v", ...], dropping SELECTs.
-        fn decode(s: &str) -> Vec<String> {
-            let mut lines = s.split("\r\n");
-            let mut cmds = Vec::new();
-            while let Some(h) = lines.next() {
-                let Some(n) = h.strip_prefix('*') else { break };
-                let n: usize = n.parse().unwrap();
-                let mut parts = Vec::new();
-                for _ in 0..n {
-                    lines.next();
-                    parts.push(lines.next().unwrap().to_string());
-                }
-                if parts[0] != "SELECT" {
-                    cmds.push(parts.join(" "));
-                }
-            }
-            cmds
-        }
+        use crate::cmd::testkit::Harness as H;
 
         fn now_ms() -> u64 {
             crate::util::now_ms()
@@ -1261,77 +1174,83 @@ mod tests {
                 ("SETEX k 10 v", 10_000),
                 ("PSETEX k 700 v", 700),
             ] {
-                let (_, p) = h.run(cmd);
+                let (_, p) = h.exchange(cmd);
                 assert_eq!(p.len(), 1, "{cmd}: {p:?}");
                 assert!(p[0].starts_with("SET k v PXAT "), "{cmd}: {p:?}");
                 let at = pxat(&p[0]);
                 assert!(at >= t0 + ms && at <= now_ms() + ms, "{cmd}: {at}");
             }
             // Absolute times pass through as PXAT, already-past ones too (as 7.0 does).
-            let (_, p) = h.run("SET k v EXAT 4000000000");
+            let (_, p) = h.exchange("SET k v EXAT 4000000000");
             assert_eq!(p, vec!["SET k v PXAT 4000000000000"]);
-            let (_, p) = h.run("SET k v PXAT 1");
+            let (_, p) = h.exchange("SET k v PXAT 1");
             assert_eq!(p, vec!["SET k v PXAT 1"]);
         }
 
         #[test]
         fn set_variants() {
             let mut h = H::new();
-            assert_eq!(h.run("SET k v").1, vec!["SET k v"]);
-            assert_eq!(h.run("SET k v2 GET").1, vec!["SET k v2"]);
-            assert_eq!(h.run("SET k w get XX").1, vec!["SET k w XX"]);
-            assert_eq!(h.run("SET k v KEEPTTL").1, vec!["SET k v KEEPTTL"]);
+            assert_eq!(h.exchange("SET k v").1, vec!["SET k v"]);
+            assert_eq!(h.exchange("SET k v2 GET").1, vec!["SET k v2"]);
+            assert_eq!(h.exchange("SET k w get XX").1, vec!["SET k w XX"]);
+            assert_eq!(h.exchange("SET k v KEEPTTL").1, vec!["SET k v KEEPTTL"]);
             // Aborted by NX: nothing propagated.
-            let (r, p) = h.run("SET k v NX GET");
+            let (r, p) = h.exchange("SET k v NX GET");
             assert_eq!(r, "$1\r\nv\r\n");
             assert!(p.is_empty());
-            assert!(h.run("SETNX k x").1.is_empty());
-            assert!(h.run("SET k v EX 0").1.is_empty());
-            assert_eq!(h.run("GETSET k z").1, vec!["SET k z"]);
-            assert!(h.run("MSETNX k 1 q 2").1.is_empty());
-            assert_eq!(h.run("MSET a 1 b 2").1, vec!["MSET a 1 b 2"]);
+            assert!(h.exchange("SETNX k x").1.is_empty());
+            assert!(h.exchange("SET k v EX 0").1.is_empty());
+            assert_eq!(h.exchange("GETSET k z").1, vec!["SET k z"]);
+            assert!(h.exchange("MSETNX k 1 q 2").1.is_empty());
+            assert_eq!(h.exchange("MSET a 1 b 2").1, vec!["MSET a 1 b 2"]);
         }
 
         #[test]
         fn getex_getdel_incrbyfloat() {
             let mut h = H::new();
-            h.run("SET k v");
-            assert!(h.run("GETEX k").1.is_empty());
-            assert!(h.run("GETEX k PERSIST").1.is_empty(), "no TTL to remove");
+            h.exchange("SET k v");
+            assert!(h.exchange("GETEX k").1.is_empty());
+            assert!(
+                h.exchange("GETEX k PERSIST").1.is_empty(),
+                "no TTL to remove"
+            );
             let t0 = now_ms();
-            let (r, p) = h.run("GETEX k EX 100");
+            let (r, p) = h.exchange("GETEX k EX 100");
             assert_eq!(r, "$1\r\nv\r\n");
             assert!(p[0].starts_with("PEXPIREAT k "), "{p:?}");
             assert!(pxat(&p[0]) >= t0 + 100_000);
             assert_eq!(
-                h.run("GETEX k PXAT 5000000000000").1,
+                h.exchange("GETEX k PXAT 5000000000000").1,
                 vec!["PEXPIREAT k 5000000000000"]
             );
-            assert_eq!(h.run("GETEX k PERSIST").1, vec!["PERSIST k"]);
+            assert_eq!(h.exchange("GETEX k PERSIST").1, vec!["PERSIST k"]);
             assert_eq!(
-                h.run("GETEX k EXAT 1"),
+                h.exchange("GETEX k EXAT 1"),
                 ("$1\r\nv\r\n".into(), vec!["DEL k".into()])
             );
-            assert_eq!(h.run("GET k").0, "$-1\r\n");
-            h.run("SET k v");
-            assert_eq!(h.run("GETDEL k").1, vec!["DEL k"]);
-            assert!(h.run("GETDEL k").1.is_empty());
-            assert_eq!(h.run("INCRBYFLOAT f 1.5").1, vec!["SET f 1.5 KEEPTTL"]);
-            assert_eq!(h.run("INCRBYFLOAT f 0.25").1, vec!["SET f 1.75 KEEPTTL"]);
-            assert!(h.run("INCRBYFLOAT f abc").1.is_empty());
+            assert_eq!(h.exchange("GET k").0, "$-1\r\n");
+            h.exchange("SET k v");
+            assert_eq!(h.exchange("GETDEL k").1, vec!["DEL k"]);
+            assert!(h.exchange("GETDEL k").1.is_empty());
+            assert_eq!(h.exchange("INCRBYFLOAT f 1.5").1, vec!["SET f 1.5 KEEPTTL"]);
+            assert_eq!(
+                h.exchange("INCRBYFLOAT f 0.25").1,
+                vec!["SET f 1.75 KEEPTTL"]
+            );
+            assert!(h.exchange("INCRBYFLOAT f abc").1.is_empty());
         }
 
         #[test]
         fn no_op_writes_are_not_propagated() {
             let mut h = H::new();
-            assert_eq!(h.run("SETBIT b 1 1").1, vec!["SETBIT b 1 1"]);
-            assert!(h.run("SETBIT b 1 1").1.is_empty());
-            assert_eq!(h.run("SETBIT b 1 0").1, vec!["SETBIT b 1 0"]);
-            assert!(h.run("SETRANGE b 0 ").1.is_empty());
-            assert!(h.run("BITOP AND d nokey").1.is_empty());
-            assert_eq!(h.run("INCR n").1, vec!["INCR n"]);
-            assert!(h.run("INCR b").1.is_empty());
-            assert_eq!(h.run("APPEND n x").1, vec!["APPEND n x"]);
+            assert_eq!(h.exchange("SETBIT b 1 1").1, vec!["SETBIT b 1 1"]);
+            assert!(h.exchange("SETBIT b 1 1").1.is_empty());
+            assert_eq!(h.exchange("SETBIT b 1 0").1, vec!["SETBIT b 1 0"]);
+            assert!(h.exchange("SETRANGE b 0 ").1.is_empty());
+            assert!(h.exchange("BITOP AND d nokey").1.is_empty());
+            assert_eq!(h.exchange("INCR n").1, vec!["INCR n"]);
+            assert!(h.exchange("INCR b").1.is_empty());
+            assert_eq!(h.exchange("APPEND n x").1, vec!["APPEND n x"]);
         }
     }
 }

@@ -158,14 +158,32 @@ mod tests {
     #[test]
     fn every_type_round_trips_through_exec_and_propagation() {
         let mut h = Harness::new();
-        for line in ["MULTI", "SET s v", "RPUSH l a b", "HSET h f v", "SADD st m", "ZADD z 1 m", "INCR n"] {
+        for line in [
+            "MULTI",
+            "SET s v",
+            "RPUSH l a b",
+            "HSET h f v",
+            "SADD st m",
+            "ZADD z 1 m",
+            "INCR n",
+        ] {
             h.run(line);
         }
         let reply = h.run("EXEC");
         assert_eq!(reply, "*6\r\n+OK\r\n:2\r\n:1\r\n:1\r\n:1\r\n:1\r\n");
         assert_eq!(
             h.stream(),
-            vec!["MULTI", "SELECT 0", "SET s v", "RPUSH l a b", "HSET h f v", "SADD st m", "ZADD z 1 m", "INCR n", "EXEC"]
+            vec![
+                "MULTI",
+                "SELECT 0",
+                "SET s v",
+                "RPUSH l a b",
+                "HSET h f v",
+                "SADD st m",
+                "ZADD z 1 m",
+                "INCR n",
+                "EXEC"
+            ]
         );
         for (line, want) in [
             ("GET s", "$1\r\nv\r\n"),

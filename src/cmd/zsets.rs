@@ -1319,112 +1319,33 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::net::client::{Client, ClientHandle};
-    use crate::resp::Proto;
-    use crate::server::Shared;
-    use crate::store::ReplSink;
-    use parking_lot::Mutex;
-
-    use std::sync::Arc;
-
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl ReplSink for Capture {
-        fn feed(&mut self, s: &[u8]) {
-            self.0.lock().extend_from_slice(s);
-        }
-    }
-
-    /// One server and one client driven through the real executor, with the
-    /// replication stream captured.
-    struct H {
-        srv: Arc<Shared>,
-        client: Client,
-        stream: Arc<Mutex<Vec<u8>>>,
-    }
-
-    impl H {
-        fn new() -> H {
-            let srv = Shared::new(Config::default());
-            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-            let addr = "127.0.0.1:1".parse().unwrap();
-            let handle = Arc::new(ClientHandle::new(1, addr, addr, tx));
-            let client = Client::new(handle, true);
-            let stream = Arc::new(Mutex::new(Vec::new()));
-            srv.store
-                .lock()
-                .repl
-                .add_sink(Box::new(Capture(stream.clone())));
-            H {
-                srv,
-                client,
-                stream,
-            }
-        }
-
-        fn run(&mut self, args: &[&str]) -> String {
-            let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
-            let mut out = Out::new(Proto::Resp2);
-            let mut post = Vec::new();
-            let mut st = self.srv.store.lock();
-            crate::cmd::exec::run_batch(
-                &self.srv,
-                &mut st,
-                &mut self.client,
-                &mut out,
-                &mut post,
-                std::slice::from_ref(&args),
-            );
-            String::from_utf8_lossy(&out.buf).into_owned()
-        }
-
-        /// Propagated commands since the last call (SELECT/MULTI/EXEC left out).
-        fn effects(&mut self) -> Vec<String> {
-            let raw = std::mem::take(&mut *self.stream.lock());
-            let text = String::from_utf8(raw).unwrap();
-            let mut lines = text.split("\r\n");
-            let mut cmds = Vec::new();
-            while let Some(l) = lines.next() {
-                let Some(n) = l.strip_prefix('*') else {
-                    continue;
-                };
-                let n: usize = n.parse().unwrap();
-                let mut parts = Vec::new();
-                for _ in 0..n {
-                    lines.next();
-                    parts.push(lines.next().unwrap().to_string());
-                }
-                let name = parts[0].to_ascii_uppercase();
-                if !matches!(name.as_str(), "SELECT" | "MULTI" | "EXEC") {
-                    cmds.push(parts.join(" "));
-                }
-            }
-            cmds
-        }
-    }
+    use crate::cmd::testkit::Harness as H;
 
     #[test]
     fn propagation_is_effects() {
         let mut h = H::new();
-        h.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        h.run_args(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
         assert_eq!(h.effects(), vec!["ZADD z 1 a 2 b 3 c 4 d"]);
         // No change: nothing propagated.
-        assert_eq!(h.run(&["ZADD", "z", "NX", "9", "a"]), ":0\r\n");
-        assert_eq!(h.run(&["ZREM", "z", "nosuch"]), ":0\r\n");
-        assert_eq!(h.run(&["ZRANGESTORE", "d", "nokey", "0", "-1"]), ":0\r\n");
+        assert_eq!(h.run_args(&["ZADD", "z", "NX", "9", "a"]), ":0\r\n");
+        assert_eq!(h.run_args(&["ZREM", "z", "nosuch"]), ":0\r\n");
+        assert_eq!(
+            h.run_args(&["ZRANGESTORE", "d", "nokey", "0", "-1"]),
+            ":0\r\n"
+        );
         assert!(h.effects().is_empty());
         // Pops become ZREM of what was popped.
-        h.run(&["ZPOPMIN", "z"]);
-        h.run(&["ZPOPMAX", "z", "2"]);
+        h.run_args(&["ZPOPMIN", "z"]);
+        h.run_args(&["ZPOPMAX", "z", "2"]);
         assert_eq!(h.effects(), vec!["ZREM z a", "ZREM z d c"]);
-        h.run(&["ZMPOP", "2", "nokey", "z", "MIN", "COUNT", "5"]);
+        h.run_args(&["ZMPOP", "2", "nokey", "z", "MIN", "COUNT", "5"]);
         assert_eq!(h.effects(), vec!["ZREM z b"]);
-        assert_eq!(h.run(&["EXISTS", "z"]), ":0\r\n");
+        assert_eq!(h.run_args(&["EXISTS", "z"]), ":0\r\n");
         // Deterministic writes go verbatim.
-        h.run(&["ZADD", "a", "1", "x"]);
-        h.run(&["ZINCRBY", "a", "2", "x"]);
-        h.run(&["ZUNIONSTORE", "u", "1", "a"]);
-        h.run(&["ZREMRANGEBYSCORE", "a", "-inf", "+inf"]);
+        h.run_args(&["ZADD", "a", "1", "x"]);
+        h.run_args(&["ZINCRBY", "a", "2", "x"]);
+        h.run_args(&["ZUNIONSTORE", "u", "1", "a"]);
+        h.run_args(&["ZREMRANGEBYSCORE", "a", "-inf", "+inf"]);
         assert_eq!(
             h.effects(),
             vec![
@@ -1439,9 +1360,9 @@ mod tests {
     #[test]
     fn reads_do_not_create_keys() {
         let mut h = H::new();
-        assert_eq!(h.run(&["ZADD", "z", "XX", "1", "a"]), ":0\r\n");
-        assert_eq!(h.run(&["ZINTERSTORE", "d", "2", "z", "y"]), ":0\r\n");
-        assert_eq!(h.run(&["DBSIZE"]), ":0\r\n");
+        assert_eq!(h.run_args(&["ZADD", "z", "XX", "1", "a"]), ":0\r\n");
+        assert_eq!(h.run_args(&["ZINTERSTORE", "d", "2", "z", "y"]), ":0\r\n");
+        assert_eq!(h.run_args(&["DBSIZE"]), ":0\r\n");
         assert!(h.effects().is_empty());
     }
 

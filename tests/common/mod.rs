@@ -291,3 +291,173 @@ impl Server {
         Server::launch(dir, config_path)
     }
 }
+
+/// A tiny RESP client returning each reply's exact bytes (RESP2 and RESP3).
+pub struct RespConn {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl RespConn {
+    pub fn connect(port: u16) -> RespConn {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.set_nodelay(true).unwrap();
+        RespConn {
+            w: s.try_clone().unwrap(),
+            r: BufReader::new(s),
+        }
+    }
+
+    /// Send one command given as separate (binary) arguments.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&req).unwrap();
+    }
+
+    /// Send a command given as separate (binary) arguments; its exact reply bytes.
+    pub fn call_b(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(args);
+        self.read_reply()
+    }
+
+    /// Send a command given as separate arguments; its exact reply bytes.
+    pub fn call(&mut self, args: &[&str]) -> Vec<u8> {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.call_b(&a)
+    }
+
+    /// Send a command given as space-separated words; returns the reply text.
+    pub fn c(&mut self, line: &str) -> String {
+        let words: Vec<&[u8]> = line.split(' ').map(|w| w.as_bytes()).collect();
+        String::from_utf8_lossy(&self.call_b(&words)).into_owned()
+    }
+
+    /// One complete reply, exact bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_reply_into(&mut out);
+        out
+    }
+
+    fn read_reply_into(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line();
+        out.extend_from_slice(&line);
+        out.extend_from_slice(b"\r\n");
+        let n: i64 = std::str::from_utf8(&line[1..])
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
+        match line[0] {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let body = self.read_bytes(n as usize + 2);
+                out.extend_from_slice(&body);
+            }
+            b'*' | b'~' | b'>' => (0..n.max(0)).for_each(|_| self.read_reply_into(out)),
+            b'%' => (0..2 * n).for_each(|_| self.read_reply_into(out)),
+            _ => {}
+        }
+    }
+
+    /// One reply line, without its CRLF.
+    pub fn read_line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.r.read_until(b'\n', &mut line).unwrap();
+        assert!(line.ends_with(b"\r\n"), "short reply {:?}", line);
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// Exactly `n` bytes.
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut body = vec![0u8; n];
+        self.r.read_exact(&mut body).unwrap();
+        body
+    }
+}
+
+/// A real redis-server for differential checks, on a free port, killed (by
+/// its own PID) on drop.
+pub struct RealRedis {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl RealRedis {
+    /// None (the test is skipped) when redis-server is not on PATH, unless
+    /// RSREDIS_REQUIRE_INTEROP=1, where that fails the test (see `peer`).
+    pub fn start() -> Option<RealRedis> {
+        let bin = peer("redis-server")?;
+        for _ in 0..5 {
+            // An OS-chosen free port, released just before redis-server binds it.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let real = RealRedis { child, port };
+            let up = wait_until(Duration::from_secs(5), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            // Someone else may have taken the port first: make sure it is ours.
+            if up
+                && RespConn::connect(port)
+                    .c("INFO server")
+                    .contains(&format!("process_id:{}\r\n", real.child.id()))
+            {
+                return Some(real);
+            }
+        }
+        panic!("could not start redis-server");
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Expected RESP2 replies as text, for comparing with `RespConn` replies.
+pub mod reply {
+    pub fn bulk(s: &str) -> String {
+        format!("${}\r\n{}\r\n", s.len(), s)
+    }
+
+    pub fn int(n: i64) -> String {
+        format!(":{n}\r\n")
+    }
+
+    pub fn err(s: &str) -> String {
+        format!("-{s}\r\n")
+    }
+
+    /// An array of bulks, in the given order.
+    pub fn arr(items: &[&str]) -> String {
+        let mut s = format!("*{}\r\n", items.len());
+        for i in items {
+            s.push_str(&bulk(i));
+        }
+        s
+    }
+
+    pub const NIL: &str = "$-1\r\n";
+    pub const OK: &str = "+OK\r\n";
+    pub const WRONGTYPE: &str =
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    pub const NOTINT: &str = "-ERR value is not an integer or out of range\r\n";
+    pub const SYNTAX: &str = "-ERR syntax error\r\n";
+}
