@@ -12,6 +12,7 @@ pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod strings;
 pub mod tx;
@@ -258,6 +259,7 @@ pub fn table() -> &'static Table {
             strings::COMMANDS,
             lists::COMMANDS,
             pubsub::COMMANDS,
+            scripting::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,

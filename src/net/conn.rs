@@ -151,8 +151,12 @@ async fn process(
     if !batch.is_empty() {
         wait_if_paused(srv, batch).await;
         let mut post = Vec::new();
-        {
-            let mut store = srv.store.lock();
+        // Uncontended: one try_lock. Contended: maybe a script holds the lock.
+        let store = match srv.store.try_lock() {
+            Some(g) => Some(g),
+            None => lock_or_busy(srv, out, batch).await,
+        };
+        if let Some(mut store) = store {
             let t0 = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
             *client.handle.last_active.lock() = t0;
         }
@@ -184,6 +188,56 @@ async fn process(
         close = true;
     }
     close
+}
+
+/// The keyspace lock is taken. While a script holds it, wait without
+/// blocking the worker thread; past busy-reply-threshold, answer -BUSY to
+/// leading requests that may not run during a script and serve SCRIPT KILL
+/// here (answered requests leave the batch). None when nothing is left to run.
+async fn lock_or_busy<'a>(
+    srv: &'a Shared,
+    out: &mut Out,
+    batch: &mut Vec<Request>,
+) -> Option<parking_lot::MutexGuard<'a, crate::store::Store>> {
+    loop {
+        let busy = &srv.scripts;
+        if !busy.running() {
+            if let Some(g) = srv.store.try_lock_for(Duration::from_millis(2)) {
+                return Some(g);
+            }
+            continue;
+        }
+        if busy.is_busy() {
+            let mut answered = 0;
+            for req in batch.iter() {
+                let is_kill = req.len() == 2
+                    && req[0].eq_ignore_ascii_case(b"script")
+                    && req[1].eq_ignore_ascii_case(b"kill");
+                if is_kill {
+                    match busy.request_kill() {
+                        Ok(()) => out.ok(),
+                        Err(e) => out.error(e),
+                    }
+                } else if table()
+                    .get(&req[0])
+                    .is_some_and(|c| c.is(flags::ALLOW_BUSY))
+                {
+                    break;
+                } else {
+                    out.error(crate::scripting::BUSY_ERR);
+                }
+                answered += 1;
+            }
+            batch.drain(..answered);
+            if batch.is_empty() {
+                return None;
+            }
+        }
+        if let Some(g) = srv.store.try_lock() {
+            return Some(g);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// CLIENT PAUSE: hold the batch while a pause covers it (WRITE mode only holds writes).
