@@ -454,6 +454,27 @@ fn busy_and_script_kill() {
 }
 
 #[test]
+fn shutdown_nosave_stops_a_busy_server() {
+    let mut s = Server::with_config("busy-reply-threshold = 50\n");
+    let port = s.port;
+    std::thread::spawn(move || {
+        let mut st = connect(port);
+        st.write_all(&resp(&["EVAL", "while true do end", "0"]))
+            .unwrap();
+        let mut b = [0u8; 64];
+        let _ = st.read(&mut b);
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let mut other = connect(port);
+    assert_eq!(
+        raw_cmd(&mut other, &["SET", "a", "1"]),
+        b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    other.write_all(&resp(&["SHUTDOWN", "NOSAVE"])).unwrap();
+    assert!(s.wait_exit(Duration::from_secs(5)).is_some());
+}
+
+#[test]
 fn scripts_are_atomic() {
     let s = Server::start();
     let port = s.port;
@@ -647,6 +668,12 @@ fn differential_against_real_redis() {
         "return redis.call('object', 'nosub')",
         "local t = {} for i = 1, 5 do t[i] = i * i end return t",
         "return string.format('%d-%s', 5, 'x')",
+        "#!lua\nreturn x",
+        "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')",
+        "#!lua flags=bogus\nreturn 1",
+        "#!py\nreturn 1",
+        "#!lua name=x\nreturn 1",
+        "#!lua flags=no-writes,allow-oom\nreturn redis.call('get', 'k')",
     ];
     let mut mismatches = Vec::new();
     for body in scripts {

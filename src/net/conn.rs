@@ -213,11 +213,17 @@ async fn lock_or_busy<'a>(
                 let is_kill = req.len() == 2
                     && req[0].eq_ignore_ascii_case(b"script")
                     && req[1].eq_ignore_ascii_case(b"kill");
+                let is_hard_shutdown = req[0].eq_ignore_ascii_case(b"shutdown")
+                    && req[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
                 if is_kill {
                     match busy.request_kill() {
                         Ok(()) => out.ok(),
                         Err(e) => out.error(e),
                     }
+                } else if is_hard_shutdown {
+                    // The script keeps the lock: stop without a graceful shutdown, like Redis.
+                    tracing::warn!("SHUTDOWN NOSAVE while a script is running: exiting now");
+                    std::process::exit(0);
                 } else if table()
                     .get(&req[0])
                     .is_some_and(|c| c.is(flags::ALLOW_BUSY))

@@ -89,7 +89,41 @@ pub struct Engine {
     h: Table,
     globals: Table,
     env: Table,
-    scripts: HashMap<String, Function>,
+    /// SHA1 -> (compiled body, shebang `flags=no-writes`).
+    scripts: HashMap<String, (Function, bool)>,
+}
+
+/// A 7.0 shebang line (`#!lua flags=no-writes,...`): returns whether the
+/// script declared no-writes.
+fn parse_shebang(line: &[u8]) -> Result<bool, Error> {
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(Error::err(format!(
+            "Unexpected engine in script shebang: {}",
+            engine
+        )));
+    }
+    let mut no_writes = false;
+    for opt in parts {
+        let Some(flags) = opt.strip_prefix("flags=") else {
+            return Err(Error::err(format!("Unknown lua shebang option: {}", opt)));
+        };
+        for f in flags.split(',').filter(|f| !f.is_empty()) {
+            match f {
+                "no-writes" => no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(Error::err(format!(
+                        "Unexpected flag in script shebang: {}",
+                        other
+                    )))
+                }
+            }
+        }
+    }
+    Ok(no_writes)
 }
 
 pub fn sha1_hex(body: &[u8]) -> String {
@@ -221,9 +255,19 @@ impl Engine {
     pub fn load(&mut self, body: &[u8]) -> Result<String, Error> {
         let sha = sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
+            // A shebang line is parsed, then compiled as a comment (line numbers stay).
+            let (no_writes, src) = if body.starts_with(b"#!") {
+                let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+                let nw = parse_shebang(&body[..end])?;
+                let mut src = b"--".to_vec();
+                src.extend_from_slice(body);
+                (nw, src)
+            } else {
+                (false, body.to_vec())
+            };
             let f = self
                 .lua
-                .load(body)
+                .load(src)
                 .set_name("@user_script")
                 .set_environment(self.env.clone())
                 .into_function()
@@ -234,7 +278,7 @@ impl Engine {
                     };
                     Error::err(format!("Error compiling script (new function): {}", msg))
                 })?;
-            self.scripts.insert(sha.clone(), f);
+            self.scripts.insert(sha.clone(), (f, no_writes));
         }
         Ok(sha)
     }
@@ -252,7 +296,8 @@ impl Engine {
         argv: &[Bytes],
         readonly: bool,
     ) -> Result<(), Error> {
-        let f = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
+        let (f, no_writes) = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
+        let readonly = readonly || no_writes;
         let lua = &self.lua;
         let strings = |v: &[Bytes]| -> mlua::Result<Table> {
             let t = lua.create_table_with_capacity(v.len(), 0)?;
@@ -454,7 +499,10 @@ fn call_command(
     }
     let resp3 = h.raw_get::<i64>("resp").unwrap_or(2) == 3;
     let mut out = Out::new(if resp3 { Proto::Resp3 } else { Proto::Resp2 });
+    // The command's own duration (the script's is restored for EVAL's stats).
+    let script_start = std::mem::replace(&mut store.cmd_start, Instant::now());
     exec::call(srv, store, client, &mut out, post, cmd, &argv);
+    store.cmd_start = script_start;
     let r = match reply::parse(&out.buf) {
         Some((r, _)) => r,
         None => Reply::Nil,
