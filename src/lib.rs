@@ -14,6 +14,7 @@ pub mod net;
 pub mod node;
 pub mod pubsub;
 pub mod resp;
+pub mod scripting;
 pub mod sentinel;
 pub mod server;
 pub mod store;

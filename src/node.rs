@@ -73,6 +73,10 @@ async fn expire_loop(srv: Arc<Shared>) {
             return;
         }
         crate::util::resync_clock();
+        // A running script holds the keyspace lock (and Redis does not expire during scripts).
+        if srv.scripts.running() {
+            continue;
+        }
         let budget = period / 4;
         let start = Instant::now();
         let ndb = srv.store.lock().dbs.len();

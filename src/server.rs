@@ -97,6 +97,10 @@ pub struct Shared {
     pub last_save: AtomicU64,
     pub tcp_port: AtomicU64,
     pub log_level: Option<crate::logging::LevelSetter>,
+    /// The running script as seen without the keyspace lock (BUSY, SCRIPT KILL).
+    pub scripts: Arc<crate::scripting::Busy>,
+    /// The Lua VM and script cache; only locked while the keyspace lock is held.
+    pub lua: Mutex<Option<crate::scripting::Engine>>,
 }
 
 impl Shared {
@@ -129,6 +133,8 @@ impl Shared {
             last_save: AtomicU64::new(crate::util::now_ms() / 1000),
             tcp_port: AtomicU64::new(config.port as u64),
             log_level: None,
+            scripts: Arc::new(crate::scripting::Busy::default()),
+            lua: Mutex::new(None),
             config: RwLock::new(config),
         };
         s.config_changed();
@@ -147,6 +153,9 @@ impl Shared {
         self.query_buffer_limit
             .store(c.client_query_buffer_limit as u64, Ordering::Relaxed);
         self.idle_timeout.store(c.timeout as u64, Ordering::Relaxed);
+        self.scripts
+            .threshold_ms
+            .store(c.busy_reply_threshold as u64, Ordering::Relaxed);
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }

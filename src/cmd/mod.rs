@@ -14,6 +14,7 @@ pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -267,6 +268,7 @@ pub fn table() -> &'static Table {
             hashes::COMMANDS,
             sets::COMMANDS,
             pubsub::COMMANDS,
+            scripting::COMMANDS,
             tx::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,

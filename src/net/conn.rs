@@ -177,11 +177,19 @@ async fn process(
     if !batch.is_empty() {
         wait_if_paused(srv, batch).await;
         let mut post = Vec::new();
-        let done = {
-            let mut store = srv.store.lock();
-            let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
-            *client.handle.last_active.lock() = t0;
-            done
+        // Uncontended: one try_lock. Contended: maybe a script holds the lock.
+        let store = match srv.store.try_lock() {
+            Some(g) => Some(g),
+            None => lock_or_busy(srv, out, batch).await,
+        };
+        let done = match store {
+            Some(mut store) => {
+                let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
+                *client.handle.last_active.lock() = t0;
+                done
+            }
+            // Everything was answered BUSY (or SCRIPT KILL) without the lock.
+            None => 0,
         };
         // One shared-counter update per batch, not per command: the line would bounce between cores.
         srv.stats.commands.fetch_add(done as u64, Ordering::Relaxed);
@@ -307,6 +315,62 @@ fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
         out.null_array();
     } else {
         out.null();
+    }
+}
+
+/// The keyspace lock is taken. While a script holds it, wait without
+/// blocking the worker thread; past busy-reply-threshold, answer -BUSY to
+/// leading requests that may not run during a script and serve SCRIPT KILL
+/// here (answered requests leave the batch). None when nothing is left to run.
+async fn lock_or_busy<'a>(
+    srv: &'a Shared,
+    out: &mut Out,
+    batch: &mut Vec<Request>,
+) -> Option<parking_lot::MutexGuard<'a, crate::store::Store>> {
+    loop {
+        let busy = &srv.scripts;
+        if !busy.running() {
+            if let Some(g) = srv.store.try_lock_for(Duration::from_millis(2)) {
+                return Some(g);
+            }
+            continue;
+        }
+        if busy.is_busy() {
+            let mut answered = 0;
+            for req in batch.iter() {
+                let is_kill = req.len() == 2
+                    && req[0].eq_ignore_ascii_case(b"script")
+                    && req[1].eq_ignore_ascii_case(b"kill");
+                let is_hard_shutdown = req[0].eq_ignore_ascii_case(b"shutdown")
+                    && req[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
+                if is_kill {
+                    match busy.request_kill() {
+                        Ok(()) => out.ok(),
+                        Err(e) => out.error(e),
+                    }
+                } else if is_hard_shutdown {
+                    // The script keeps the lock: stop without a graceful shutdown, like Redis.
+                    tracing::warn!("SHUTDOWN NOSAVE while a script is running: exiting now");
+                    std::process::exit(0);
+                } else if table()
+                    .get(&req[0])
+                    .is_some_and(|c| c.is(flags::ALLOW_BUSY))
+                {
+                    break;
+                } else {
+                    out.error(crate::scripting::BUSY_ERR);
+                }
+                answered += 1;
+            }
+            batch.drain(..answered);
+            if batch.is_empty() {
+                return None;
+            }
+        }
+        if let Some(g) = srv.store.try_lock() {
+            return Some(g);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

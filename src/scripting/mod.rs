@@ -1,0 +1,652 @@
+//! Lua scripting (EVAL and friends): one Lua 5.1 VM per server, used only
+//! inside the keyspace critical section. Scripts run sandboxed (read-only
+//! globals and libraries, as Redis 7.0), call commands through the one
+//! executor, and see replies converted from the RESP bytes the commands wrote.
+//!
+//! `Busy` is the lock-free side: the connection layer reads it to answer
+//! BUSY and to serve SCRIPT KILL while a script holds the lock.
+
+pub mod libs;
+pub mod reply;
+
+use crate::cmd::{exec, flags, Ctx};
+use crate::error::Error;
+use crate::resp::{Out, Proto};
+use bytes::Bytes;
+use mlua::{
+    Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic, VmState,
+};
+use reply::Reply;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// Milliseconds on a process-wide monotonic clock.
+fn mono_ms() -> u64 {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    T0.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
+/// The running script, as seen without the keyspace lock.
+#[derive(Default)]
+pub struct Busy {
+    /// Start time (mono_ms) of the running script, 0 when none runs.
+    started: AtomicU64,
+    kill: AtomicBool,
+    wrote: AtomicBool,
+    /// busy-reply-threshold in ms.
+    pub threshold_ms: AtomicU64,
+}
+
+pub const BUSY_ERR: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const UNKILLABLE_ERR: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+pub const NOTBUSY_ERR: &str = "NOTBUSY No scripts in execution right now.";
+const KILLED_MSG: &str = "Script killed by user with SCRIPT KILL...";
+
+impl Busy {
+    /// Is a script running?
+    #[inline]
+    pub fn running(&self) -> bool {
+        self.started.load(Ordering::Relaxed) != 0
+    }
+
+    /// Is a script running past busy-reply-threshold (other clients get BUSY)?
+    pub fn is_busy(&self) -> bool {
+        let s = self.started.load(Ordering::Acquire);
+        s != 0 && mono_ms().saturating_sub(s) >= self.threshold_ms.load(Ordering::Relaxed)
+    }
+
+    fn begin(&self) {
+        self.kill.store(false, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.started.store(mono_ms(), Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.started.store(0, Ordering::Release);
+        self.kill.store(false, Ordering::Relaxed);
+    }
+
+    /// SCRIPT KILL from another client (without the keyspace lock).
+    pub fn request_kill(&self) -> Result<(), &'static str> {
+        if !self.running() {
+            return Err(NOTBUSY_ERR);
+        }
+        if self.wrote.load(Ordering::Acquire) {
+            return Err(UNKILLABLE_ERR);
+        }
+        self.kill.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The script VM and its cache.
+pub struct Engine {
+    lua: Lua,
+    /// Hidden helper table shared with the Lua glue (call slot, handler, resp).
+    h: Table,
+    globals: Table,
+    env: Table,
+    /// SHA1 -> (compiled body, shebang `flags=no-writes`).
+    scripts: HashMap<String, (Function, bool)>,
+}
+
+/// A 7.0 shebang line (`#!lua flags=no-writes,...`): returns whether the
+/// script declared no-writes.
+fn parse_shebang(line: &[u8]) -> Result<bool, Error> {
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(Error::err(format!(
+            "Unexpected engine in script shebang: {}",
+            engine
+        )));
+    }
+    let mut no_writes = false;
+    for opt in parts {
+        let Some(flags) = opt.strip_prefix("flags=") else {
+            return Err(Error::err(format!("Unknown lua shebang option: {}", opt)));
+        };
+        for f in flags.split(',').filter(|f| !f.is_empty()) {
+            match f {
+                "no-writes" => no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(Error::err(format!(
+                        "Unexpected flag in script shebang: {}",
+                        other
+                    )))
+                }
+            }
+        }
+    }
+    Ok(no_writes)
+}
+
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+const GLUE: &str = include_str!("glue.lua");
+
+impl Engine {
+    pub fn new(busy: Arc<Busy>) -> mlua::Result<Engine> {
+        // SAFETY: the debug library is loaded for the error handler only; the
+        // glue removes it from the scripts' globals.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let sentinel = lua.create_table()?;
+        lua.set_named_registry_value("rsredis_sentinel", sentinel.clone())?;
+        let h = lua.create_table()?;
+        h.set("SENT", sentinel)?;
+        h.set(
+            "sha1hex",
+            lua.create_function(|lua, v: Value| match v {
+                Value::String(s) => libs_one(lua, sha1_hex(&s.as_bytes())),
+                Value::Integer(i) => libs_one(lua, sha1_hex(i.to_string().as_bytes())),
+                Value::Number(n) => libs_one(lua, sha1_hex(libs::lua_num(n).as_bytes())),
+                _ => libs::fail(lua, "wrong number of arguments"),
+            })?,
+        )?;
+        h.set(
+            "log",
+            lua.create_function(|lua, args: Variadic<Value>| {
+                if args.len() < 2 {
+                    return libs::fail(lua, "redis.log() requires two arguments or more.");
+                }
+                let level = match &args[0] {
+                    Value::Integer(i) => *i,
+                    Value::Number(n) => *n as i64,
+                    _ => return libs::fail(lua, "First argument must be a number (log level)."),
+                };
+                let mut msg = String::new();
+                for (i, a) in args.iter().skip(1).enumerate() {
+                    if i > 0 {
+                        msg.push(' ');
+                    }
+                    match a {
+                        Value::String(s) => msg.push_str(&String::from_utf8_lossy(&s.as_bytes())),
+                        Value::Integer(n) => msg.push_str(&n.to_string()),
+                        Value::Number(n) => msg.push_str(&libs::lua_num(*n)),
+                        _ => {}
+                    }
+                }
+                match level {
+                    0 => tracing::debug!("{}", msg),
+                    1 => tracing::debug!("{}", msg),
+                    2 => tracing::info!("{}", msg),
+                    3 => tracing::warn!("{}", msg),
+                    _ => return libs::fail(lua, "Invalid debug level."),
+                }
+                Ok(MultiValue::new())
+            })?,
+        )?;
+        h.set(
+            "acl_check",
+            lua.create_function(|lua, args: Variadic<Value>| {
+                let name = match args.first() {
+                    Some(Value::String(s)) => s.as_bytes().to_vec(),
+                    _ => {
+                        return libs::fail(
+                            lua,
+                            "Please specify at least one argument for this redis lib call",
+                        )
+                    }
+                };
+                if crate::cmd::table().get(&name).is_none() {
+                    return libs::fail(lua, "Invalid command passed to redis.acl_check_cmd()");
+                }
+                Ok(MultiValue::from_iter([Value::Boolean(true)]))
+            })?,
+        )?;
+        let sent2: Table = lua.named_registry_value("rsredis_sentinel")?;
+        h.set(
+            "cwrap",
+            lua.create_function(move |lua, (f, mode): (Function, i64)| {
+                // SAFETY: pushes a C closure over the three pushed values.
+                unsafe {
+                    lua.exec_raw::<Function>((f, sent2.clone(), mode), |l| {
+                        mlua::ffi::lua_pushcclosure(l, trampoline, 3)
+                    })
+                }
+            })?,
+        )?;
+        h.set("cjson", libs::cjson(&lua)?)?;
+        h.set("cmsgpack", libs::cmsgpack(&lua)?)?;
+        h.set("struct", libs::structlib(&lua)?)?;
+        h.set("bit", libs::bit(&lua)?)?;
+        h.set("REDIS_VERSION", crate::REDIS_VERSION)?;
+        let num = crate::REDIS_VERSION
+            .split('.')
+            .fold(0i64, |acc, p| acc * 256 + p.parse::<i64>().unwrap_or(0));
+        h.set("REDIS_VERSION_NUM", num)?;
+        let globals = lua.globals();
+        let env: Table = lua
+            .load(GLUE)
+            .set_name("=rsredis_glue")
+            .call((h.clone(), globals.clone()))?;
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(10_000),
+            move |_, _| {
+                if busy.kill.load(Ordering::Relaxed) {
+                    Err(mlua::Error::runtime(KILLED_MSG))
+                } else {
+                    Ok(VmState::Continue)
+                }
+            },
+        );
+        Ok(Engine {
+            lua,
+            h,
+            globals,
+            env,
+            scripts: HashMap::new(),
+        })
+    }
+
+    /// Compile and cache a script body; returns its SHA1.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, Error> {
+        let sha = sha1_hex(body);
+        if !self.scripts.contains_key(&sha) {
+            // A shebang line is parsed, then compiled as a comment (line numbers stay).
+            let (no_writes, src) = if body.starts_with(b"#!") {
+                let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+                let nw = parse_shebang(&body[..end])?;
+                let mut src = b"--".to_vec();
+                src.extend_from_slice(body);
+                (nw, src)
+            } else {
+                (false, body.to_vec())
+            };
+            let f = self
+                .lua
+                .load(src)
+                .set_name("@user_script")
+                .set_environment(self.env.clone())
+                .into_function()
+                .map_err(|e| {
+                    let msg = match &e {
+                        mlua::Error::SyntaxError { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    Error::err(format!("Error compiling script (new function): {}", msg))
+                })?;
+            self.scripts.insert(sha.clone(), (f, no_writes));
+        }
+        Ok(sha)
+    }
+
+    pub fn exists(&self, sha: &str) -> bool {
+        self.scripts.contains_key(sha)
+    }
+
+    /// Run a cached script inside the caller's critical section.
+    pub fn run(
+        &mut self,
+        ctx: &mut Ctx,
+        sha: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        readonly: bool,
+    ) -> Result<(), Error> {
+        let (f, no_writes) = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
+        let readonly = readonly || no_writes;
+        let lua = &self.lua;
+        let strings = |v: &[Bytes]| -> mlua::Result<Table> {
+            let t = lua.create_table_with_capacity(v.len(), 0)?;
+            for (i, a) in v.iter().enumerate() {
+                t.raw_set(i + 1, lua.create_string(a)?)?;
+            }
+            Ok(t)
+        };
+        let lua_err = |e: mlua::Error| Error::err(e.to_string());
+        self.globals
+            .raw_set("KEYS", strings(keys).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        self.globals
+            .raw_set("ARGV", strings(argv).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        self.h.raw_set("resp", 2).map_err(lua_err)?;
+        let runner: Function = self.h.raw_get("run").map_err(lua_err)?;
+        let busy = ctx.srv.scripts.clone();
+        let saved_db = ctx.client.db;
+        busy.begin();
+        let h = self.h.clone();
+        let result: mlua::Result<(bool, Value)> = {
+            let srv = ctx.srv;
+            let store = &mut *ctx.store;
+            let client = &mut *ctx.client;
+            let post = &mut *ctx.post;
+            let busy2 = busy.clone();
+            lua.scope(|scope| {
+                let call = scope.create_function_mut(
+                    |lua, (is_pcall, args): (bool, Variadic<Value>)| -> mlua::Result<MultiValue> {
+                        let r = call_command(
+                            lua, &h, srv, store, client, post, &busy2, readonly, &args,
+                        )?;
+                        match r {
+                            Ok(v) => Ok(MultiValue::from_iter([v])),
+                            Err(errt) if is_pcall => Ok(MultiValue::from_iter([errt])),
+                            Err(errt) => {
+                                let sent: Table = h.raw_get("SENT")?;
+                                Ok(MultiValue::from_iter([Value::Table(sent), errt]))
+                            }
+                        }
+                    },
+                )?;
+                h.raw_set("call", call)?;
+                let r = runner.call::<(bool, Value)>(f);
+                h.raw_set("call", Value::Nil)?;
+                r
+            })
+        };
+        busy.end();
+        ctx.client.db = saved_db;
+        let _ = self.globals.raw_set("KEYS", Value::Nil);
+        let _ = self.globals.raw_set("ARGV", Value::Nil);
+        let (ok, v) = result.map_err(|e| {
+            let s = e.to_string();
+            let first = s
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("runtime error: ");
+            Error::msg(format!("ERR {} script: {}, on @user_script:0.", first, sha))
+        })?;
+        if !ok {
+            let t = match v {
+                Value::Table(t) => t,
+                _ => return Err(Error::msg(format!("ERR unknown error script: {}", sha))),
+            };
+            let msg: String = t
+                .raw_get::<Option<String>>(1)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let src: String = t
+                .raw_get::<Option<String>>(2)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "@user_script".into());
+            let line: i64 = t.raw_get::<Option<i64>>(3).ok().flatten().unwrap_or(0);
+            let msg = msg.strip_prefix('-').unwrap_or(&msg);
+            return Err(Error::msg(format!(
+                "{} script: {}, on {}:{}.",
+                msg, sha, src, line
+            )));
+        }
+        // Top-level error tables become the command's error (counted as a failure).
+        if let Value::Table(t) = &v {
+            if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+                let e = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+                return Err(Error::msg(e.strip_prefix('-').unwrap_or(&e).to_string()));
+            }
+        }
+        lua_to_out(&v, ctx.out, 0);
+        Ok(())
+    }
+}
+
+/// A C function around a library function (upvalue 1): Lua tail calls keep
+/// the script's frame (as with Redis's C libraries), and a `(SENTINEL, err)`
+/// result (upvalue 2) is raised, prefixed with the caller's position when
+/// upvalue 3 is 1.
+unsafe extern "C-unwind" fn trampoline(l: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi::*;
+    let n = lua_gettop(l);
+    lua_pushvalue(l, lua_upvalueindex(1));
+    lua_insert(l, 1);
+    lua_call(l, n, LUA_MULTRET);
+    let nres = lua_gettop(l);
+    if nres >= 1 && lua_rawequal(l, 1, lua_upvalueindex(2)) != 0 {
+        if lua_tointeger(l, lua_upvalueindex(3)) == 1 && lua_type(l, 2) == LUA_TSTRING {
+            luaL_where(l, 1);
+            lua_pushvalue(l, 2);
+            lua_concat(l, 2);
+        } else {
+            lua_pushvalue(l, 2);
+        }
+        lua_error(l);
+    }
+    nres
+}
+
+fn libs_one(lua: &Lua, s: String) -> mlua::Result<MultiValue> {
+    Ok(MultiValue::from_iter([Value::String(
+        lua.create_string(s)?,
+    )]))
+}
+
+pub fn noscript() -> Error {
+    Error::msg("NOSCRIPT No matching script. Please use EVAL.")
+}
+
+fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", msg)?;
+    Ok(Value::Table(t))
+}
+
+/// redis.call / redis.pcall: Ok(value) or Err(error table).
+#[allow(clippy::too_many_arguments)]
+fn call_command(
+    lua: &Lua,
+    h: &Table,
+    srv: &crate::server::Shared,
+    store: &mut crate::store::Store,
+    client: &mut crate::net::client::Client,
+    post: &mut Vec<crate::cmd::Post>,
+    busy: &Busy,
+    readonly: bool,
+    args: &[Value],
+) -> mlua::Result<Result<Value, Value>> {
+    if args.is_empty() {
+        return Ok(Err(err_table(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        )?));
+    }
+    let mut argv: Vec<Bytes> = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Integer(i) => argv.push(Bytes::from(i.to_string())),
+            Value::Number(n) => argv.push(Bytes::from(libs::lua_num(*n))),
+            _ => {
+                return Ok(Err(err_table(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                )?))
+            }
+        }
+    }
+    let cmd = match exec::resolve(&argv) {
+        Ok(c) => c,
+        Err(Error::Arity(_)) => {
+            return Ok(Err(err_table(
+                lua,
+                "ERR Wrong number of args calling Redis command from script",
+            )?))
+        }
+        Err(_) => {
+            return Ok(Err(err_table(
+                lua,
+                "ERR Unknown Redis command called from script",
+            )?))
+        }
+    };
+    if cmd.is(flags::NOSCRIPT) {
+        return Ok(Err(err_table(
+            lua,
+            "ERR This Redis command is not allowed from script",
+        )?));
+    }
+    if cmd.is(flags::WRITE) {
+        if readonly {
+            return Ok(Err(err_table(
+                lua,
+                "ERR Write commands are not allowed from read-only scripts.",
+            )?));
+        }
+        busy.wrote.store(true, Ordering::Release);
+    }
+    let resp3 = h.raw_get::<i64>("resp").unwrap_or(2) == 3;
+    let mut out = Out::new(if resp3 { Proto::Resp3 } else { Proto::Resp2 });
+    // The command's own duration (the script's is restored for EVAL's stats).
+    let script_start = std::mem::replace(&mut store.cmd_start, Instant::now());
+    exec::call(srv, store, client, &mut out, post, cmd, &argv);
+    store.cmd_start = script_start;
+    let r = match reply::parse(&out.buf) {
+        Some((r, _)) => r,
+        None => Reply::Nil,
+    };
+    if let Reply::Error(e) = &r {
+        return Ok(Err(err_table(lua, &String::from_utf8_lossy(e))?));
+    }
+    Ok(Ok(reply_to_lua(lua, &r, resp3)?))
+}
+
+/// Redis reply -> Lua value, as Redis 7.0 converts.
+pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<Value> {
+    let wrap = |k: &str, v: Value| -> mlua::Result<Value> {
+        let t = lua.create_table()?;
+        t.raw_set(k, v)?;
+        Ok(Value::Table(t))
+    };
+    Ok(match r {
+        Reply::Status(s) => wrap("ok", Value::String(lua.create_string(s)?))?,
+        Reply::Error(s) => wrap("err", Value::String(lua.create_string(s)?))?,
+        Reply::Int(i) => Value::Integer(*i),
+        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
+        Reply::Nil => {
+            if resp3 {
+                Value::Nil
+            } else {
+                Value::Boolean(false)
+            }
+        }
+        Reply::Array(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, it) in items.iter().enumerate() {
+                t.raw_set(i + 1, reply_to_lua(lua, it, resp3)?)?;
+            }
+            Value::Table(t)
+        }
+        Reply::Map(pairs) => {
+            let m = lua.create_table()?;
+            for (k, v) in pairs {
+                m.raw_set(reply_to_lua(lua, k, resp3)?, reply_to_lua(lua, v, resp3)?)?;
+            }
+            wrap("map", Value::Table(m))?
+        }
+        Reply::Set(items) => {
+            let m = lua.create_table()?;
+            for k in items {
+                m.raw_set(reply_to_lua(lua, k, resp3)?, true)?;
+            }
+            wrap("set", Value::Table(m))?
+        }
+        Reply::Double(d) => wrap("double", Value::Number(*d))?,
+        Reply::Bool(b) => Value::Boolean(*b),
+        Reply::BigNum(s) => wrap("big_number", Value::String(lua.create_string(s)?))?,
+        Reply::Verbatim(fmt, s) => {
+            let t = lua.create_table()?;
+            t.raw_set("format", lua.create_string(fmt)?)?;
+            t.raw_set("string", lua.create_string(s)?)?;
+            wrap("verbatim_string", Value::Table(t))?
+        }
+    })
+}
+
+/// Lua value -> reply, as Redis 7.0 converts a script's return value.
+pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize) {
+    match v {
+        Value::Nil => out.null(),
+        Value::Boolean(b) => {
+            if out.resp3() {
+                out.boolean(*b)
+            } else if *b {
+                out.int(1)
+            } else {
+                out.null()
+            }
+        }
+        Value::Integer(i) => out.int(*i),
+        Value::Number(n) => out.int(*n as i64),
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Table(t) if depth < 1000 => {
+            let field = |k: &str| t.raw_get::<Value>(k).unwrap_or(Value::Nil);
+            if let Value::String(e) = field("err") {
+                let e = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+                out.error(e.strip_prefix('-').unwrap_or(&e));
+                return;
+            }
+            if let Value::String(s) = field("ok") {
+                let s = String::from_utf8_lossy(&s.as_bytes()).into_owned();
+                out.simple(&s.replace(['\r', '\n'], " "));
+                return;
+            }
+            match field("double") {
+                Value::Number(d) => return out.double(d),
+                Value::Integer(i) => return out.double(i as f64),
+                _ => {}
+            }
+            if let Value::String(s) = field("big_number") {
+                let b = s.as_bytes();
+                if out.resp3() {
+                    out.raw(b"(");
+                    out.raw(&b);
+                    out.raw(b"\r\n");
+                } else {
+                    out.bulk(&b);
+                }
+                return;
+            }
+            if let Value::Table(m) = field("map") {
+                let pairs: Vec<(Value, Value)> =
+                    m.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
+                out.map(pairs.len());
+                for (k, v) in &pairs {
+                    lua_to_out(k, out, depth + 1);
+                    lua_to_out(v, out, depth + 1);
+                }
+                return;
+            }
+            if let Value::Table(m) = field("set") {
+                let keys: Vec<Value> = m
+                    .pairs::<Value, Value>()
+                    .filter_map(|p| p.ok().map(|p| p.0))
+                    .collect();
+                out.set(keys.len());
+                for k in &keys {
+                    lua_to_out(k, out, depth + 1);
+                }
+                return;
+            }
+            let mut items = Vec::new();
+            let mut i = 1;
+            loop {
+                match t.raw_get::<Value>(i) {
+                    Ok(Value::Nil) | Err(_) => break,
+                    Ok(v) => items.push(v),
+                }
+                i += 1;
+            }
+            out.array(items.len());
+            for it in &items {
+                lua_to_out(it, out, depth + 1);
+            }
+        }
+        _ => out.null(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
