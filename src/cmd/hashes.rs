@@ -332,28 +332,8 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// A SCAN cursor as Redis's strtoul reads it ("-1" wraps around).
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| Error::err("invalid cursor"))?;
+    let cursor = super::scan::parse_cursor(&args[2])?;
     let db = &mut ctx.store.dbs[ctx.client.db];
     // Like Redis, options are only looked at when the key exists.
     let Some(h) = hash_ref(db, &args[1])? else {
@@ -362,25 +342,8 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if eq_ic(&args[i], "count") && more >= 1 {
-            let c = parse_i64(&args[i + 1]).ok_or(Error::NotInteger)?;
-            if c < 1 {
-                return Err(Error::Syntax);
-            }
-            count = c.min(1 << 32) as usize;
-            i += 2;
-        } else if eq_ic(&args[i], "match") && more >= 1 {
-            pattern = (&args[i + 1][..] != b"*").then_some(&args[i + 1][..]);
-            i += 2;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
+    let opts = super::scan::ScanOpts::parse(args, 3)?;
+    let (count, pattern) = (opts.count, opts.pattern);
     let mut found: Vec<(&[u8], &[u8])> = Vec::new();
     let next = h.scan(cursor, count, |f, v| {
         if pattern.is_none_or(|p| crate::glob::matches(p, f, false)) {
@@ -461,12 +424,15 @@ mod tests {
 
     #[test]
     fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b"+12"), Some(12));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"x"), None);
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"99999999999999999999999"), None);
+        assert_eq!(crate::cmd::scan::parse_cursor(b"0").ok(), Some(0));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"+12").ok(), Some(12));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"-1").ok(), Some(u64::MAX));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"x").ok(), None);
+        assert_eq!(crate::cmd::scan::parse_cursor(b"").ok(), Some(0));
+        assert_eq!(
+            crate::cmd::scan::parse_cursor(b"99999999999999999999999").ok(),
+            None
+        );
     }
 
     #[test]

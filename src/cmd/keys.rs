@@ -154,27 +154,6 @@ fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, Error> {
     Ok(v as usize)
 }
 
-/// SCAN's cursor, parsed like C's strtoul as Redis 7.0 does: an optional
-/// sign (a negative value wraps), digits, nothing else; "" is cursor 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 // ---------------------------------------------------------------- DEL / EXISTS / TYPE / TOUCH
 
 /// DEL and UNLINK. UNLINK is the same as DEL here: values are dropped while
@@ -259,7 +238,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// deleted meanwhile. Logically expired keys met on the way are deleted
 /// (lazy expiry, propagated as DEL) and not returned, as Redis does.
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[1]).ok_or_else(|| Error::err("invalid cursor"))?;
+    let cursor = super::scan::parse_cursor(&args[1])?;
     let mut count: usize = 10;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;
@@ -712,15 +691,21 @@ mod tests {
 
     #[test]
     fn cursor_parsing_is_strtoul_like() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+12"), Some(12));
-        assert_eq!(parse_cursor(b"007"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(crate::cmd::scan::parse_cursor(b"0").ok(), Some(0));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"").ok(), Some(0));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"+12").ok(), Some(12));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"007").ok(), Some(7));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"-1").ok(), Some(u64::MAX));
+        assert_eq!(
+            crate::cmd::scan::parse_cursor(b"18446744073709551615").ok(),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            crate::cmd::scan::parse_cursor(b"18446744073709551616").ok(),
+            None
+        );
         for bad in [&b"abc"[..], b"-", b"+", b" 1", b"1 ", b"1x"] {
-            assert_eq!(parse_cursor(bad), None, "{:?}", bad);
+            assert_eq!(crate::cmd::scan::parse_cursor(bad).ok(), None, "{:?}", bad);
         }
     }
 

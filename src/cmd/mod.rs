@@ -14,6 +14,7 @@ pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
+pub mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;

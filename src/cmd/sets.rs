@@ -133,27 +133,6 @@ fn max_intset(ctx: &Ctx) -> usize {
     ctx.store.limits.set_max_intset_entries
 }
 
-/// SSCAN's cursor, parsed like C's strtoul as Redis 7.0 does: an optional
-/// sign (a negative value wraps), digits, nothing else; "" is cursor 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 // ---------------------------------------------------------------- single-key commands
 
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -612,7 +591,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// first, then the key (a missing key ends the iteration before the options
 /// are even parsed, as in Redis 7.0), then the options.
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| Error::err("invalid cursor"))?;
+    let cursor = super::scan::parse_cursor(&args[2])?;
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(s) = set_ref(db, &args[1])? else {
         ctx.out.array(2);
@@ -620,25 +599,8 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if eq_ic(&args[i], "count") && more >= 1 {
-            let c = parse_i64(&args[i + 1]).ok_or(Error::NotInteger)?;
-            if c < 1 {
-                return Err(Error::Syntax);
-            }
-            count = c.min(1 << 32) as usize;
-            i += 2;
-        } else if eq_ic(&args[i], "match") && more >= 1 {
-            pattern = (&args[i + 1][..] != b"*").then_some(&args[i + 1][..]);
-            i += 2;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
+    let opts = super::scan::ScanOpts::parse(args, 3)?;
+    let (count, pattern) = (opts.count, opts.pattern);
     let mut body = Out::new(ctx.out.proto);
     let mut n = 0;
     let next = s.scan(cursor, count, |m| {
@@ -662,11 +624,14 @@ mod tests {
 
     #[test]
     fn cursor_parsing() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"42"), Some(42));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"x"), None);
-        assert_eq!(parse_cursor(b"99999999999999999999"), None);
+        assert_eq!(crate::cmd::scan::parse_cursor(b"").ok(), Some(0));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"42").ok(), Some(42));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"-1").ok(), Some(u64::MAX));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"x").ok(), None);
+        assert_eq!(
+            crate::cmd::scan::parse_cursor(b"99999999999999999999").ok(),
+            None
+        );
     }
 
     fn set_of(items: &[&str], max: usize) -> Set {

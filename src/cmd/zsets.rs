@@ -1251,28 +1251,8 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// SCAN cursors as Redis parses them (strtoul: optional sign, digits).
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2]).ok_or_else(|| Error::err("invalid cursor"))?;
+    let cursor = super::scan::parse_cursor(&args[2])?;
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(z) = zset_ref(db, &args[1])? else {
         ctx.out.array(2);
@@ -1280,26 +1260,8 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let left = args.len() - i;
-        if eq_ic(&args[i], "count") && left >= 2 {
-            let c = parse_long(&args[i + 1])?;
-            if c < 1 {
-                return Err(Error::Syntax);
-            }
-            count = c as usize;
-            i += 2;
-        } else if eq_ic(&args[i], "match") && left >= 2 {
-            pattern = Some(&args[i + 1]);
-            i += 2;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let opts = super::scan::ScanOpts::parse(args, 3)?;
+    let (count, pattern) = (opts.count, opts.pattern);
     let mut items: Items = Vec::new();
     let next = z.scan(cursor, count, |m, s| {
         if pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
@@ -1384,7 +1346,7 @@ mod tests {
         assert!(parse_lex_range(b"-", b"+").is_ok());
         assert!(parse_lex_range(b"a", b"+").is_err());
         assert!(parse_lex_range(b"-x", b"+").is_err());
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"x"), None);
+        assert_eq!(crate::cmd::scan::parse_cursor(b"-1").ok(), Some(u64::MAX));
+        assert_eq!(crate::cmd::scan::parse_cursor(b"x").ok(), None);
     }
 }
