@@ -5,8 +5,7 @@ mod common;
 use common::*;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 /// Run redis-cli with `stdin` fed to it; returns (stdout without the final newline, success).
 fn cli_stdin(port: u16, args: &[&str], stdin: &[u8]) -> Option<(String, bool)> {
@@ -33,55 +32,6 @@ fn cli_stdin(port: u16, args: &[&str], stdin: &[u8]) -> Option<(String, bool)> {
             .to_string(),
         out.status.success(),
     ))
-}
-
-/// A real redis-server on a free port, for side-by-side comparisons. Killed on drop.
-struct RealRedis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let bin = peer("redis-server")?;
-        let dir = tempfile::tempdir().unwrap();
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let r = RealRedis {
-            child,
-            port,
-            _dir: dir,
-        };
-        assert!(
-            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "redis-server did not start on {port}"
-        );
-        Some(r)
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Mask the client id in HELLO output (it differs per connection): `id 7`,

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Send one command and read exactly one raw reply.
 fn raw_cmd(stream: &mut TcpStream, args: &[&str]) -> Vec<u8> {
@@ -545,53 +545,6 @@ fn rate_limiter_via_evalsha_from_8_threads() {
     assert!(ttl > 0 && ttl <= 60000);
     let n: i64 = redis::cmd("GET").arg("rl:user1").query(&mut c).unwrap();
     assert_eq!(n, 400);
-}
-
-/// Start a real redis-server 7 on a free port, if installed.
-struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        if !std::path::Path::new("/usr/bin/redis-server").exists() {
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = std::process::Command::new("/usr/bin/redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if t.elapsed() > Duration::from_secs(5) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(RealRedis { child, port })
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

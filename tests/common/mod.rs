@@ -300,13 +300,17 @@ pub struct RespConn {
 
 impl RespConn {
     pub fn connect(port: u16) -> RespConn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.set_nodelay(true).unwrap();
-        RespConn {
-            w: s.try_clone().unwrap(),
+        RespConn::try_connect(port).expect("connect")
+    }
+
+    pub fn try_connect(port: u16) -> std::io::Result<RespConn> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(20)))?;
+        s.set_nodelay(true)?;
+        Ok(RespConn {
+            w: s.try_clone()?,
             r: BufReader::new(s),
-        }
+        })
     }
 
     /// Send one command given as separate (binary) arguments.
@@ -411,17 +415,41 @@ impl RealRedis {
             let up = wait_until(Duration::from_secs(5), || {
                 TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
-            // Someone else may have taken the port first: make sure it is ours.
-            if up
-                && RespConn::connect(port)
-                    .c("INFO server")
-                    .contains(&format!("process_id:{}\r\n", real.child.id()))
-            {
+            // Someone else may have taken the port first (another test's server
+            // can bind it between our probe and redis-server): make sure it is
+            // ours, and otherwise try another port.
+            let ours = up && serves_pid(port, real.child.id());
+            if ours {
                 return Some(real);
             }
         }
         panic!("could not start redis-server");
     }
+}
+
+/// True when the server on `port` reports process id `pid` (never panics:
+/// a refused or dropped connection just means "not ours").
+fn serves_pid(port: u16, pid: u32) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let want = format!("process_id:{pid}\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&got).contains(&want) {
+            return true;
+        }
+    }
+    false
 }
 
 impl Drop for RealRedis {
