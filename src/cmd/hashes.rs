@@ -337,22 +337,17 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let db = &mut ctx.store.dbs[ctx.client.db];
     // Like Redis, options are only looked at when the key exists.
     let Some(h) = hash_ref(db, &args[1])? else {
-        ctx.out.array(2);
-        ctx.out.bulk(b"0");
-        ctx.out.array(0);
+        super::scan::reply_empty(ctx.out);
         return Ok(());
     };
     let opts = super::scan::ScanOpts::parse(args, 3)?;
-    let (count, pattern) = (opts.count, opts.pattern);
     let mut found: Vec<(&[u8], &[u8])> = Vec::new();
-    let next = h.scan(cursor, count, |f, v| {
-        if pattern.is_none_or(|p| crate::glob::matches(p, f, false)) {
+    let next = h.scan(cursor, opts.count, |f, v| {
+        if opts.matches(f) {
             found.push((f, v));
         }
     });
-    ctx.out.array(2);
-    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.out.array(found.len() * 2);
+    super::scan::reply_header(ctx.out, next, found.len() * 2);
     for (f, v) in found {
         ctx.out.bulk(f);
         ctx.out.bulk(v);

@@ -67,6 +67,20 @@ impl<'a> ScanOpts<'a> {
     }
 }
 
+/// The reply for a missing key: cursor 0 and no elements.
+pub fn reply_empty(out: &mut crate::resp::Out) {
+    out.array(2);
+    out.bulk(b"0");
+    out.array(0);
+}
+
+/// The `[cursor, [...n elements]]` header; the caller writes the elements.
+pub fn reply_header(out: &mut crate::resp::Out, next: u64, n: usize) {
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    out.array(n);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

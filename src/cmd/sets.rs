@@ -594,26 +594,21 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = super::scan::parse_cursor(&args[2])?;
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(s) = set_ref(db, &args[1])? else {
-        ctx.out.array(2);
-        ctx.out.bulk(b"0");
-        ctx.out.array(0);
+        super::scan::reply_empty(ctx.out);
         return Ok(());
     };
     let opts = super::scan::ScanOpts::parse(args, 3)?;
-    let (count, pattern) = (opts.count, opts.pattern);
     let mut body = Out::new(ctx.out.proto);
     let mut n = 0;
-    let next = s.scan(cursor, count, |m| {
+    let next = s.scan(cursor, opts.count, |m| {
         m.with_bytes(|b| {
-            if pattern.is_none_or(|p| crate::glob::matches(p, b, false)) {
+            if opts.matches(b) {
                 body.bulk(b);
                 n += 1;
             }
         })
     });
-    ctx.out.array(2);
-    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.out.array(n);
+    super::scan::reply_header(ctx.out, next, n);
     ctx.out.raw(&body.buf);
     Ok(())
 }

@@ -1255,22 +1255,17 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = super::scan::parse_cursor(&args[2])?;
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(z) = zset_ref(db, &args[1])? else {
-        ctx.out.array(2);
-        ctx.out.bulk(b"0");
-        ctx.out.array(0);
+        super::scan::reply_empty(ctx.out);
         return Ok(());
     };
     let opts = super::scan::ScanOpts::parse(args, 3)?;
-    let (count, pattern) = (opts.count, opts.pattern);
     let mut items: Items = Vec::new();
-    let next = z.scan(cursor, count, |m, s| {
-        if pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
+    let next = z.scan(cursor, opts.count, |m, s| {
+        if opts.matches(m) {
             items.push((m.to_vec(), s));
         }
     });
-    ctx.out.array(2);
-    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.out.array(items.len() * 2);
+    super::scan::reply_header(ctx.out, next, items.len() * 2);
     for (m, s) in &items {
         ctx.out.bulk(m);
         ctx.out.bulk(fmt_double(*s).as_bytes());
