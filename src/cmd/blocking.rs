@@ -48,7 +48,7 @@ pub fn block(
     timeout: Option<Duration>,
     null_array: bool,
 ) -> CmdResult {
-    if ctx.store.hold_effects > 0 {
+    if ctx.store.in_exec_or_script() {
         if null_array {
             ctx.out.null_array();
         } else {

@@ -689,7 +689,7 @@ fn client_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 fn monitor(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     // Inside EXEC (the only time effects are held) a client expects one reply per
     // command, which MONITOR cannot honour.
-    if ctx.store.hold_effects > 0 {
+    if ctx.store.in_exec_or_script() {
         return Err(Error::err("MONITOR isn't allowed for DENY BLOCKING client"));
     }
     let h = &ctx.client.handle;

@@ -241,6 +241,12 @@ impl Store {
         self.effects.clear();
     }
 
+    /// True while EXEC or a script runs (their effects are held to be
+    /// propagated as one block): blocking commands must not wait there.
+    pub fn in_exec_or_script(&self) -> bool {
+        self.hold_effects > 0
+    }
+
     pub fn keys_total(&self) -> usize {
         self.dbs.iter().map(|d| d.len()).sum()
     }
