@@ -131,7 +131,7 @@ fn gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Erro
     if client.in_resp2_subscribed_mode() && !cmd.is(flags::SUBSCRIBED_OK) {
         return Err(Error::err(format!(
             "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            cmd.full_name()
+            cmd.name
         )));
     }
     if client.multi.is_some() && cmd.is(flags::NO_MULTI) {

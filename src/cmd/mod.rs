@@ -123,11 +123,6 @@ impl Command {
         v
     }
 
-    /// Full name for error texts: "config|get" for subcommands.
-    pub fn full_name(&self) -> &'static str {
-        self.name
-    }
-
     pub fn acl_categories(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.is(flags::WRITE) {

@@ -47,6 +47,8 @@ pub enum ReplyMode {
 /// Fields CLIENT LIST/INFO show, refreshed by the connection after each batch.
 #[derive(Debug, Clone, Default)]
 pub struct ClientMeta {
+    /// When the client's last batch ran (CLIENT LIST idle=).
+    pub last_active: Option<Instant>,
     pub name: Option<Bytes>,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
@@ -68,7 +70,6 @@ pub struct ClientHandle {
     pub addr: SocketAddr,
     pub laddr: SocketAddr,
     pub created: Instant,
-    pub last_active: Mutex<Instant>,
     pub meta: Mutex<ClientMeta>,
     pub tx: mpsc::UnboundedSender<Push>,
     pub killed: AtomicBool,
@@ -90,7 +91,6 @@ impl ClientHandle {
             addr,
             laddr,
             created: Instant::now(),
-            last_active: Mutex::new(Instant::now()),
             meta: Mutex::new(Default::default()),
             tx,
             killed: AtomicBool::new(false),
@@ -113,7 +113,9 @@ impl ClientHandle {
     pub fn info_line(&self) -> String {
         let m = self.meta.lock();
         let now = Instant::now();
-        let idle = now.duration_since(*self.last_active.lock()).as_secs();
+        let idle = now
+            .duration_since(m.last_active.unwrap_or(self.created))
+            .as_secs();
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -161,6 +163,8 @@ pub struct Client {
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
     pub last_cmd: &'static str,
+    /// When the last batch ran; published with the rest of the meta (one lock per batch).
+    pub last_active: Option<Instant>,
     /// Set while the client is blocked on keys.
     pub blocked: Option<BlockState>,
 }
@@ -196,6 +200,7 @@ impl Client {
             lib_ver: None,
             last_cmd: "",
             blocked: None,
+            last_active: None,
         }
     }
 
@@ -216,6 +221,9 @@ impl Client {
     /// Copy what CLIENT LIST shows into the shared handle.
     pub fn publish_meta(&self, qbuf: usize, omem: usize) {
         let mut m = self.handle.meta.lock();
+        if self.last_active.is_some() {
+            m.last_active = self.last_active;
+        }
         m.name.clone_from(&self.name);
         m.lib_name.clone_from(&self.lib_name);
         m.lib_ver.clone_from(&self.lib_ver);

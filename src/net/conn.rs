@@ -185,7 +185,7 @@ async fn process(
         let done = match store {
             Some(mut store) => {
                 let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
-                *client.handle.last_active.lock() = t0;
+                client.last_active = Some(t0);
                 done
             }
             // Everything was answered BUSY (or SCRIPT KILL) without the lock.

@@ -74,10 +74,6 @@ fn key_at(chunks: &[Vec<Option<Entry>>], idx: u32) -> &[u8] {
         .unwrap_or(b"")
 }
 
-pub fn lru_clock() -> u32 {
-    (crate::util::now_ms() / 1000) as u32
-}
-
 impl Db {
     pub fn new() -> Self {
         Db {
@@ -204,7 +200,8 @@ impl Db {
             key: SmallBytes::new(key),
             value,
             expire: 0,
-            lru: lru_clock(),
+            // The cached command time: no clock read on the insert path.
+            lru: (self.now / 1000) as u32,
             vol: NO_TTL,
         };
         let idx = self.alloc_slot(entry);
