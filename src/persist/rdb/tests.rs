@@ -598,10 +598,3 @@ fn fuzzed_inputs_never_panic() {
         let _ = load(&v[..], &opts());
     }
 }
-
-#[test]
-fn tmp_dump_for_check() {
-    if let Ok(p) = std::env::var("RDB_DUMP_TO") {
-        std::fs::write(p, write_dbs(&sample_dbs())).unwrap();
-    }
-}
