@@ -7,7 +7,7 @@ use crate::store::list::List;
 use crate::store::set::{Member, Set, Table};
 use crate::store::zset::ZSet;
 use crate::store::{Db, EncodingLimits, SmallBytes, Value};
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 /// What `load` needs to know.
 #[derive(Debug, Clone)]
@@ -475,14 +475,19 @@ fn known_type(t: u8) -> bool {
 /// whole file in memory).
 ///
 /// `r` is read through an internal buffer, so bytes after the RDB's end may
-/// be consumed from it: when the RDB is followed by other data (a
-/// replication stream), pass a reader limited to the payload (`Read::take`).
+/// be consumed from it. When the RDB is followed by other data (a
+/// replication stream, the EOF mark of a diskless transfer), use
+/// [`load_bufread`] instead, or limit the reader to the payload (`Read::take`).
 pub fn load(r: impl Read, opts: &LoadOpts) -> Result<Loaded, RdbError> {
-    let mut rd = Rd {
-        r: BufReader::with_capacity(1 << 16, r),
-        pos: 0,
-        crc: 0,
-    };
+    load_bufread(&mut BufReader::with_capacity(1 << 16, r), opts)
+}
+
+/// Like [`load`], reading from a buffered reader the caller keeps: exactly
+/// the RDB's bytes (through its checksum) are consumed, whatever follows stays
+/// in `r` (e.g. the replication stream after a `$<len>` payload, or the
+/// 40-byte mark after an `EOF:` one).
+pub fn load_bufread<R: BufRead>(r: &mut R, opts: &LoadOpts) -> Result<Loaded, RdbError> {
+    let mut rd = Rd { r, pos: 0, crc: 0 };
     let magic: [u8; 9] = rd.arr().map_err(|_| {
         RdbError::new("not an RDB file: shorter than the 9-byte \"REDIS0010\" header")
     })?;

@@ -598,3 +598,18 @@ fn fuzzed_inputs_never_panic() {
         let _ = load(&v[..], &opts());
     }
 }
+
+#[test]
+fn bufread_load_stops_at_the_checksum() {
+    let mut r = vec![T_STRING];
+    str_rec(&mut r, b"k");
+    str_rec(&mut r, b"v");
+    let mut stream = file(10, &r);
+    stream.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let mut br = std::io::BufReader::new(&stream[..]);
+    let l = load_bufread(&mut br, &opts()).unwrap();
+    assert_eq!(l.keys, 1);
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut br, &mut rest).unwrap();
+    assert_eq!(rest, b"*1\r\n$4\r\nPING\r\n");
+}
