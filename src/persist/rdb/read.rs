@@ -223,9 +223,16 @@ impl Build<'_> {
         h
     }
 
-    fn hash_set(&self, h: &mut Hash, f: &[u8], v: &[u8]) -> Result<(), RdbError> {
+    /// `any_size`: like Redis for listpack/ziplist blobs, only the entry
+    /// count decides the encoding, not the element sizes.
+    fn hash_set(&self, h: &mut Hash, f: &[u8], v: &[u8], any_size: bool) -> Result<(), RdbError> {
         let l = self.limits;
-        if h.set(f, v, l.hash_max_listpack_entries, l.hash_max_listpack_value) {
+        let max_value = if any_size {
+            usize::MAX
+        } else {
+            l.hash_max_listpack_value
+        };
+        if h.set(f, v, l.hash_max_listpack_entries, max_value) {
             Ok(())
         } else {
             Err(self.err(&format!("duplicate hash field '{}'", show_key(f))))
@@ -256,23 +263,29 @@ impl Build<'_> {
         }
     }
 
-    fn zadd(&self, z: &mut ZSet, m: &[u8], score: f64) -> Result<(), RdbError> {
+    /// `any_size`: see `hash_set`.
+    fn zadd(&self, z: &mut ZSet, m: &[u8], score: f64, any_size: bool) -> Result<(), RdbError> {
         if score.is_nan() {
             return Err(self.err("NaN score"));
         }
         let l = self.limits;
-        match z.insert(
-            m,
-            score,
-            l.zset_max_listpack_entries,
-            l.zset_max_listpack_value,
-        ) {
+        let max_value = if any_size {
+            usize::MAX
+        } else {
+            l.zset_max_listpack_value
+        };
+        match z.insert(m, score, l.zset_max_listpack_entries, max_value) {
             None => Ok(()),
             Some(_) => Err(self.err(&format!("duplicate zset member '{}'", show_key(m)))),
         }
     }
 
-    fn hash_from_pairs(&self, elems: &[Elem], kind: &str) -> Result<Option<Value>, RdbError> {
+    fn hash_from_pairs(
+        &self,
+        elems: &[Elem],
+        kind: &str,
+        any_size: bool,
+    ) -> Result<Option<Value>, RdbError> {
         if elems.len() % 2 != 0 {
             return Err(self.blob_err(kind, "odd number of elements for a hash".into()));
         }
@@ -281,7 +294,7 @@ impl Build<'_> {
         }
         let mut h = self.new_hash(elems.len() / 2);
         for p in elems.chunks_exact(2) {
-            self.hash_set(&mut h, &p[0].to_vec(), &p[1].to_vec())?;
+            self.hash_set(&mut h, &p[0].to_vec(), &p[1].to_vec(), any_size)?;
         }
         Ok(Some(Value::Hash(Box::new(h))))
     }
@@ -300,7 +313,7 @@ impl Build<'_> {
                 Elem::Str(s) => parse_score(s)
                     .ok_or_else(|| self.blob_err(kind, "score is not a number".into()))?,
             };
-            self.zadd(&mut z, &p[0].to_vec(), score)?;
+            self.zadd(&mut z, &p[0].to_vec(), score, true)?;
         }
         Ok(Some(Value::ZSet(Box::new(z))))
     }
@@ -363,7 +376,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 } else {
                     rd.ascii_double()?
                 };
-                b.zadd(&mut z, &m, score)?;
+                b.zadd(&mut z, &m, score, false)?;
             }
             if z.is_empty() {
                 return Ok(None);
@@ -376,7 +389,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             for _ in 0..n {
                 let f = rd.string()?;
                 let v = rd.string()?;
-                b.hash_set(&mut h, &f, &v)?;
+                b.hash_set(&mut h, &f, &v, false)?;
             }
             if h.is_empty() {
                 return Ok(None);
@@ -390,7 +403,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 .iter()
                 .flat_map(|(f, v)| [Elem::Str(f), Elem::Str(v)])
                 .collect();
-            b.hash_from_pairs(&elems, "zipmap")
+            b.hash_from_pairs(&elems, "zipmap", false)
         }
         T_LIST_ZIPLIST => {
             let blob = rd.string()?;
@@ -418,7 +431,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             let blob = rd.string()?;
             let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
             if t == T_HASH_ZIPLIST {
-                b.hash_from_pairs(&elems, "ziplist")
+                b.hash_from_pairs(&elems, "ziplist", true)
             } else {
                 b.zset_from_pairs(&elems, "ziplist")
             }
@@ -427,7 +440,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             let blob = rd.string()?;
             let elems = listpack::decode(&blob).map_err(|e| b.blob_err("listpack", e))?;
             if t == T_HASH_LISTPACK {
-                b.hash_from_pairs(&elems, "listpack")
+                b.hash_from_pairs(&elems, "listpack", true)
             } else {
                 b.zset_from_pairs(&elems, "listpack")
             }
