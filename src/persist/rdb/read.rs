@@ -328,8 +328,7 @@ fn parse_score(s: &[u8]) -> Option<f64> {
     }
 }
 
-fn elems_to_list(b: &Build, list: &mut List, elems: &[Elem]) {
-    let _ = b;
+fn elems_to_list(list: &mut List, elems: &[Elem]) {
     for e in elems {
         match e {
             Elem::Str(s) => list.push_back(s),
@@ -409,7 +408,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             let blob = rd.string()?;
             let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
             let mut l = b.list();
-            elems_to_list(b, &mut l, &elems);
+            elems_to_list(&mut l, &elems);
             if l.is_empty() {
                 return Ok(None);
             }
@@ -458,13 +457,13 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 match (t, container) {
                     (T_LIST_QUICKLIST, _) => {
                         let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
-                        elems_to_list(b, &mut l, &elems);
+                        elems_to_list(&mut l, &elems);
                     }
                     (_, 1) => l.push_back(&blob),
                     (_, 2) => {
                         let elems =
                             listpack::decode(&blob).map_err(|e| b.blob_err("listpack", e))?;
-                        elems_to_list(b, &mut l, &elems);
+                        elems_to_list(&mut l, &elems);
                     }
                     (_, c) => {
                         return Err(b.err(&format!("unknown quicklist container type {c}")));
