@@ -218,7 +218,7 @@ params! {
     slowlog_max_len: i64 = 128, "slowlog-max-len", Kind::Int(0, i64::MAX), true;
     busy_reply_threshold: i64 = 5000, "busy-reply-threshold" ["lua-time-limit"], Kind::Int(0, i64::MAX), true;
     io_threads: i64 = 0, "io-threads", Kind::Int(0, 128), false;
-    hash_max_listpack_entries: i64 = 128, "hash-max-listpack-entries" ["hash-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
+    hash_max_listpack_entries: i64 = 512, "hash-max-listpack-entries" ["hash-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
     hash_max_listpack_value: i64 = 64, "hash-max-listpack-value" ["hash-max-ziplist-value"], Kind::Int(0, i64::MAX), true;
     set_max_intset_entries: i64 = 512, "set-max-intset-entries", Kind::Int(0, i64::MAX), true;
     zset_max_listpack_entries: i64 = 128, "zset-max-listpack-entries" ["zset-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
