@@ -1039,7 +1039,8 @@ fn run_one(seed: u64, trace: bool) -> (Outcome, Sim) {
                 sim.schedule(t0 - 3000, Step::KillSent(j));
             }
             sim.schedule(t0, Step::KillNode(0));
-            let back = t0 + da + 15_000;
+            // back before the replicas' links have been down for 10 x down-after (else no replica is eligible)
+            let back = t0 + da + 4 * da + 2000;
             sim.no_elect_before = back;
             sim.schedule(back, Step::RestartSent(down[0]));
             expect_failover_from = Some(back);
