@@ -72,9 +72,9 @@ const HELP: &[&str] = &[
     "    Reset masters for specific master name matching this pattern.",
     "SENTINELS <master-name>",
     "    Show a list of Sentinel instances for this master and their state.",
-    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "SET <master-name> <option> <value>",
     "    Set configuration paramters for certain masters.",
-    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "SIMULATE-FAILURE (CRASH-AFTER-ELECTION|CRASH-AFTER-PROMOTION|HELP)",
     "    Simulate a Sentinel crash.",
     "HELP",
     "    Print this help.",
@@ -383,6 +383,7 @@ impl Sentinel {
                 for m in self.masters.iter_mut() {
                     if crate::glob::matches(&args[1], m.inst.name.as_bytes(), false) {
                         reset_master(&mut self.g, m, false, true);
+                        reset_link(&mut self.g, &mut self.links, &m.inst.addr, true);
                         n += 1;
                     }
                 }
@@ -435,6 +436,7 @@ impl Sentinel {
             }
             "config" => self.config(args),
             "simulate-failure" => {
+                self.g.simfail = 0;
                 let mut flags = 0u8;
                 for a in &args[1..] {
                     let a = s(a).to_ascii_lowercase();
@@ -530,7 +532,7 @@ impl Sentinel {
             return err("ERR Duplicate master name.");
         }
         let Ok(port) = u16::try_from(port) else {
-            return err("ERR Invalid port number");
+            return err("ERR Invalid port number.");
         };
         let ms = MasterSetup {
             name,
@@ -747,9 +749,6 @@ impl Sentinel {
             g.persist = true;
             return Reply::Ok;
         }
-        err(format!(
-            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
-            s(&args[1])
-        ))
+        err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.")
     }
 }

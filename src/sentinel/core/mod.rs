@@ -8,6 +8,8 @@ mod cmd;
 #[cfg(test)]
 mod sim;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use state::Sentinel;
 

@@ -65,6 +65,8 @@ pub(crate) struct Inst {
     pub addr: Addr,
     pub runid: Option<String>,
     pub sdown_since: Option<Ms>,
+    /// When the instance last entered SDOWN (kept after it recovers, like Redis's s_down_since_time).
+    pub last_sdown: Option<Ms>,
     pub script_kill_sent: bool,
     pub last_pub: Option<Ms>,
     pub info: Option<String>,
@@ -100,6 +102,7 @@ impl Inst {
             addr,
             runid: None,
             sdown_since: None,
+            last_sdown: None,
             script_kill_sent: false,
             last_pub: None,
             info: None,
@@ -792,7 +795,8 @@ impl Sentinel {
                         m.inst.name, m.inst.addr.ip, m.inst.addr.port, new.ip, new.port
                     ),
                 );
-                reset_and_change_address(g, m, new);
+                reset_and_change_address(g, m, new.clone());
+                reset_link(g, &mut self.links, &new, false);
             }
         }
         if let Some(s) = m
@@ -852,7 +856,8 @@ impl Sentinel {
                         m.inst.name, m.inst.addr.ip, m.inst.addr.port, new.ip, new.port
                     ),
                 );
-                reset_and_change_address(&mut self.g, m, new);
+                reset_and_change_address(&mut self.g, m, new.clone());
+                reset_link(&mut self.g, &mut self.links, &new, false);
             }
         }
     }
@@ -1106,6 +1111,7 @@ fn check_sdown(
     if down && i.sdown_since.is_none() {
         g.ev("+sdown", desc);
         i.sdown_since = Some(now);
+        i.last_sdown = Some(now);
     } else if !down && i.sdown_since.is_some() {
         g.ev("-sdown", desc);
         i.sdown_since = None;
@@ -1518,6 +1524,32 @@ pub(crate) fn reset_master(g: &mut Globals, m: &mut Master, keep_sentinels: bool
     }
 }
 
+/// The master's link after a reset: timers restart from now (and, for SENTINEL RESET, the connections are closed).
+pub(crate) fn reset_link(
+    g: &mut Globals,
+    links: &mut BTreeMap<Addr, LinkState>,
+    addr: &Addr,
+    close: bool,
+) {
+    let now = g.now;
+    let Some(l) = links.get_mut(addr) else { return };
+    l.act_ping_time = Some(now);
+    l.last_ping_time = None;
+    l.last_avail_time = now;
+    l.last_pong_time = now;
+    if close {
+        for (c, link) in [(&mut l.cmd, Link::Cmd), (&mut l.pubsub, Link::PubSub)] {
+            if *c != Conn::Down {
+                *c = Conn::Down;
+                g.out.push(Action::Disconnect {
+                    addr: addr.clone(),
+                    link,
+                });
+            }
+        }
+    }
+}
+
 pub(crate) fn reset_and_change_address(g: &mut Globals, m: &mut Master, new: Addr) {
     let now = g.now;
     let mut slaves: Vec<Addr> = m
@@ -1549,7 +1581,7 @@ fn looks_sane(now: Ms, m: &Master) -> bool {
 }
 
 fn no_down_for(now: Ms, i: &Inst, ms: u64) -> bool {
-    i.sdown_since.is_none_or(|t| since(now, t) > ms)
+    i.last_sdown.is_none_or(|t| since(now, t) > ms)
 }
 
 fn refresh_info(
@@ -1590,7 +1622,9 @@ fn refresh_info(
             if rm != i.role_master {
                 i.role_master = rm;
                 i.role_reported_time = now;
-                i.slave_conf_change_time = now;
+                if !rm {
+                    i.slave_conf_change_time = now;
+                }
                 let agrees = (i.kind == Kind::Master) == rm;
                 g.ev(
                     if agrees {
