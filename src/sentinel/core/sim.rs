@@ -496,12 +496,10 @@ impl Sim {
                     }
                 }
             }
-            "+try-failover" => {
-                // A manual failover sets force just after; the sim records manual epochs before calling.
-                if !m.odown() && !self.manual_epochs.contains(&m.fo_epoch) {
-                    self.errors
-                        .push(format!("s{} started a failover without ODOWN", j));
-                }
+            // A manual failover sets force just after; the sim records manual epochs before calling.
+            "+try-failover" if !m.odown() && !self.manual_epochs.contains(&m.fo_epoch) => {
+                self.errors
+                    .push(format!("s{} started a failover without ODOWN", j));
             }
             "+elected-leader" => {
                 let e = m.fo_epoch;
@@ -1191,7 +1189,7 @@ fn simulate_many_seeds() {
         "sentinel sim: {} runs, {} failovers, mean failure->switch {} virtual ms over {} runs, {} events, {:?} wall",
         runs,
         failovers,
-        if det_n > 0 { det_sum / det_n } else { 0 },
+        det_sum.checked_div(det_n).unwrap_or(0),
         det_n,
         events,
         start.elapsed()
