@@ -151,6 +151,7 @@ struct Sim {
     steps: Vec<(Ms, Step)>,
     restart_pending: Option<usize>,
     counts: BTreeMap<String, u64>,
+    refuse_failover: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +264,7 @@ impl Sim {
             steps: Vec::new(),
             restart_pending: None,
             counts: BTreeMap::new(),
+            refuse_failover: false,
         };
         for j in 0..n_sent {
             let d = sim.rng.range(0, 100);
@@ -746,7 +748,8 @@ impl Sim {
                 }
             }
             (Id::Node(i), Req::Failover(to, timeout)) => {
-                let ok = self.nodes[i].master.is_none()
+                let ok = !self.refuse_failover
+                    && self.nodes[i].master.is_none()
                     && self
                         .nodes
                         .iter()
@@ -755,6 +758,7 @@ impl Sim {
                     self.nodes[i].failover_to = Some((to, self.now + timeout));
                 } else {
                     let addr = self.nodes[i].addr.clone();
+                    *self.counts.entry("failover-to-refused".into()).or_default() += 1;
                     self.deliver(me, from, Input::CommandFailed { addr }, false);
                 }
             }
@@ -1117,6 +1121,8 @@ fn run_one(seed: u64, trace: bool) -> (Outcome, Sim) {
         Scenario::Manual => {
             let j = sim.rng.range(0, n as u64 - 1) as usize;
             sim.schedule(t0, Step::ManualFailover(j));
+            // sometimes the data node refuses FAILOVER TO (e.g. an older server): the core falls back to SLAVEOF
+            sim.refuse_failover = sim.rng.chance(0.3);
             master_stays_down = false;
         }
     }
