@@ -3,3 +3,5 @@
 
 pub const NOT_YET: &str = "sentinel mode is not implemented in this version of rsredis yet; \
 run a real redis-sentinel for now (rsredis data nodes can be monitored by it)";
+
+pub mod core;
