@@ -1,7 +1,6 @@
 //! Persistence: the RDB codec (`rdb`), point-in-time snapshots (`snapshot`)
 //! and the dump file on disk.
 
-#[path = "rdb_placeholder.rs"]
 pub mod rdb;
 
 // ---- snapshots and the dump file (wip-snap) ----

@@ -143,6 +143,18 @@ pub fn begin(store: &mut Store) -> Result<Snapshot, Error> {
     begin_with(store, encode_record)
 }
 
+/// `begin` with LZF compression of long strings on or off (`rdbcompression`).
+pub fn begin_with_compression(store: &mut Store, compress: bool) -> Result<Snapshot, Error> {
+    begin_with(
+        store,
+        if compress {
+            encode_record
+        } else {
+            encode_record_plain
+        },
+    )
+}
+
 pub(crate) fn begin_with(store: &mut Store, encode: EncodeFn) -> Result<Snapshot, Error> {
     if in_progress(store) {
         return Err(Error::err("Background save already in progress"));
@@ -180,6 +192,15 @@ pub(crate) fn begin_with(store: &mut Store, encode: EncodeFn) -> Result<Snapshot
     })
 }
 
+/// Stop the running snapshot (SHUTDOWN, FLUSHALL with save points): its job
+/// fails with `ErrorKind::Interrupted` at its next step and writes nothing.
+pub fn cancel(store: &mut Store) {
+    if let Some(d) = &store.snapshot {
+        d.store(true, Ordering::Relaxed);
+    }
+    gc(store);
+}
+
 /// Remove what finished or abandoned snapshots left behind (hooks of dbs the
 /// job never reached, parked flushed dbs). Cheap; the cron calls it.
 pub fn gc(store: &mut Store) {
@@ -212,6 +233,7 @@ enum Step {
     Done,
     Detached(Box<Db>),
     Lost,
+    Cancelled,
 }
 
 impl Snapshot {
@@ -274,6 +296,12 @@ impl Snapshot {
                         self.write_detached(*db, sink)?;
                         break;
                     }
+                    Step::Cancelled => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            "the snapshot was cancelled",
+                        ))
+                    }
                     Step::Lost => {
                         return Err(io::Error::other(
                             "the dataset was replaced while the snapshot was being written",
@@ -292,6 +320,9 @@ impl Snapshot {
     /// One lock hold: walk a bounded stretch of the source db's slab into
     /// `buf` and take its pending pre-images (returned, moved not copied).
     fn step(&mut self, store: &mut Store, source: usize, buf: &mut Vec<u8>) -> (Step, Vec<u8>) {
+        if self.done.load(Ordering::Relaxed) {
+            return (Step::Cancelled, Vec::new());
+        }
         let Some(k) = store
             .dbs
             .iter()
@@ -368,18 +399,22 @@ fn encode_record(buf: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: u64) {
     super::rdb::encode_entry(buf, key, value, expire_ms)
 }
 
-struct RdbSink<W: Write> {
+fn encode_record_plain(buf: &mut Vec<u8>, key: &[u8], value: &Value, expire_ms: u64) {
+    super::rdb::encode_entry_with(buf, key, value, expire_ms, false)
+}
+
+pub(crate) struct RdbSink<W: Write> {
     w: super::rdb::RdbWriter<W>,
 }
 
 impl<W: Write> RdbSink<W> {
-    fn new(out: W, extra_aux: &[(&str, String)]) -> io::Result<Self> {
+    pub(crate) fn new(out: W, extra_aux: &[(&str, String)]) -> io::Result<Self> {
         Ok(RdbSink {
             w: super::rdb::RdbWriter::new(out, extra_aux)?,
         })
     }
 
-    fn finish(self) -> io::Result<()> {
+    pub(crate) fn finish(self) -> io::Result<()> {
         self.w.finish().map(drop)
     }
 }

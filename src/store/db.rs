@@ -176,6 +176,13 @@ impl Db {
         slot(&self.chunks, idx).as_ref()
     }
 
+    /// Make room for `additional` more keys (RDB RESIZEDB hint).
+    pub fn reserve(&mut self, additional: usize) {
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        self.table
+            .reserve(additional, |&i| hasher.hash_one(key_at(chunks, i)));
+    }
+
     /// Slab position of `key`, ignoring TTLs.
     pub fn find(&self, key: &[u8]) -> Option<u32> {
         let chunks = &self.chunks;
