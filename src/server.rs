@@ -101,6 +101,10 @@ pub struct Shared {
     pub scripts: Arc<crate::scripting::Busy>,
     /// The Lua VM and script cache; only locked while the keyspace lock is held.
     pub lua: Mutex<Option<crate::scripting::Engine>>,
+    /// RDB persistence state (INFO persistence, MISCONF).
+    pub persist: crate::persist::dump::PersistState,
+    /// A weak handle on ourselves, for work that outlives a command (BGSAVE).
+    me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
@@ -135,10 +139,19 @@ impl Shared {
             log_level: None,
             scripts: Arc::new(crate::scripting::Busy::default()),
             lua: Mutex::new(None),
+            persist: Default::default(),
+            me: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
         s.config_changed();
-        Arc::new(s)
+        let arc = Arc::new(s);
+        let _ = arc.me.set(Arc::downgrade(&arc));
+        arc
+    }
+
+    /// A strong handle on the server (None only while it is being dropped).
+    pub fn arc(&self) -> Option<Arc<Shared>> {
+        self.me.get().and_then(|w| w.upgrade())
     }
 
     /// Refresh the hot-path copies after the config changed.
@@ -159,6 +172,7 @@ impl Shared {
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }
+        self.persist.refresh(&c);
     }
 
     #[inline]

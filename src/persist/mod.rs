@@ -4,6 +4,7 @@
 pub mod rdb;
 
 // ---- snapshots and the dump file (wip-snap) ----
+pub mod dump;
 pub mod snapshot;
 
 use rdb::{LoadOpts, Loaded, RdbError};

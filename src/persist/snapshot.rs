@@ -248,7 +248,13 @@ impl Snapshot {
     ) -> io::Result<()> {
         let r = (|| {
             let mut sink = RdbSink::new(out, extra_aux)?;
-            self.drive(|| srv.store.lock(), &mut sink)?;
+            // A fair unlock hands the lock to a waiting client instead of
+            // letting the job barge back in for its next step.
+            self.drive(
+                || srv.store.lock(),
+                parking_lot::MutexGuard::unlock_fair,
+                &mut sink,
+            )?;
             sink.finish()
         })();
         self.done.store(true, Ordering::Relaxed);
@@ -268,6 +274,7 @@ impl Snapshot {
     pub(crate) fn drive<G: DerefMut<Target = Store>>(
         &mut self,
         mut lock: impl FnMut() -> G,
+        mut release: impl FnMut(G),
         sink: &mut impl Sink,
     ) -> io::Result<()> {
         let mut buf = Vec::with_capacity(STEP_BYTES + STEP_BYTES / 4);
@@ -284,6 +291,7 @@ impl Snapshot {
                     self.stats.steps += 1;
                     self.stats.total_hold += held;
                     self.stats.max_hold = self.stats.max_hold.max(held);
+                    release(g);
                     r
                 };
                 sink.records(&buf)?;
