@@ -245,8 +245,8 @@ pub fn bgsave(srv: &Shared, store: &mut Store, schedule: bool) -> Result<bool, E
                 &tmp,
                 |w| snap.write_rdb(&me, &file_aux(), w),
                 || {
-                    let g = files.insert(p.file_lock.lock());
-                    let _ = g;
+                    // Held until the rename and the directory fsync are done.
+                    files = Some(p.file_lock.lock());
                     if p.save_gen.load(Ordering::Relaxed) != gen {
                         return Err(io::Error::new(
                             io::ErrorKind::Interrupted,
