@@ -19,11 +19,7 @@ pub async fn run(
     if let Ok(cwd) = std::env::current_dir() {
         config.dir = cwd.display().to_string();
     }
-    let mut shared = Shared::new(config);
-    if let Some(f) = set_level {
-        Arc::get_mut(&mut shared).expect("fresh").log_level = Some(f);
-    }
-    let srv = shared;
+    let srv = Shared::with_log_level(config, set_level);
     // The dump is loaded before any client can connect.
     {
         let srv = srv.clone();

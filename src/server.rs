@@ -109,6 +109,14 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
+        Shared::with_log_level(config, None)
+    }
+
+    /// `new`, with the hook CONFIG SET loglevel calls.
+    pub fn with_log_level(
+        config: Config,
+        log_level: Option<crate::logging::LevelSetter>,
+    ) -> Arc<Shared> {
         let (tx, _) = watch::channel(false);
         let mut store = Store::new(config.databases as usize);
         store.limits = crate::store::EncodingLimits::from_config(&config);
@@ -136,7 +144,7 @@ impl Shared {
             idle_timeout: AtomicU64::new(0),
             last_save: AtomicU64::new(crate::util::now_ms() / 1000),
             tcp_port: AtomicU64::new(config.port as u64),
-            log_level: None,
+            log_level,
             scripts: Arc::new(crate::scripting::Busy::default()),
             lua: Mutex::new(None),
             persist: Default::default(),
