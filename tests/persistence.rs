@@ -86,7 +86,10 @@ fn populate(c: &mut redis::Connection) {
         let f = format!("field{i}");
         let _: i64 = q(c, &[b"HSET", b"h:big", f.as_bytes(), b"value"]);
     }
-    let _: () = q(c, &[b"HSET", b"h:longval", b"f", "x".repeat(100).as_bytes()]);
+    let _: () = q(
+        c,
+        &[b"HSET", b"h:longval", b"f", "x".repeat(100).as_bytes()],
+    );
     let _: () = q(c, &[b"PEXPIREAT", b"h:small", far]);
     let _: i64 = q(c, &[b"SADD", b"set:int", b"1", b"2", b"-3", b"100000"]);
     let _: i64 = q(c, &[b"SADD", b"set:str", b"a", b"b", b"c"]);
@@ -122,7 +125,10 @@ fn info_field(c: &mut redis::Connection, field: &str) -> String {
 
 fn wait_bgsave(c: &mut redis::Connection) {
     assert!(
-        wait_until(Duration::from_secs(60), || info_field(c, "rdb_bgsave_in_progress") == "0"),
+        wait_until(Duration::from_secs(60), || info_field(
+            c,
+            "rdb_bgsave_in_progress"
+        ) == "0"),
         "BGSAVE did not finish"
     );
 }
@@ -146,16 +152,23 @@ fn save_then_restart_restores_everything() {
     let path = data.path().join("dump.rdb");
     assert!(path.exists());
     assert!(
-        std::fs::read_dir(data.path())
+        std::fs::read_dir(data.path()).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("temp-")),
+            .file_name()
+            .to_string_lossy()
+            .starts_with("temp-")),
         "temp file left behind"
     );
     let s = Server::with_data_dir(data.path(), "save = \"\"\n");
     assert!(s.logs().contains("DB loaded from disk"), "{}", s.logs());
     let mut c = s.client();
     assert_eq!(dataset(&mut c), expected);
-    assert!(info_field(&mut c, "rdb_last_load_keys_loaded").parse::<u64>().unwrap() > 15);
+    assert!(
+        info_field(&mut c, "rdb_last_load_keys_loaded")
+            .parse::<u64>()
+            .unwrap()
+            > 15
+    );
 
     // redis-check-rdb accepts the file the server wrote
     if let Some(check) = peer("redis-check-rdb") {
@@ -242,7 +255,9 @@ fn bgsave_is_a_point_in_time_under_concurrent_writers() {
     assert_eq!(r, "Background saving started");
     let again = redis::cmd("BGSAVE").query::<String>(&mut c).unwrap_err();
     assert!(
-        again.to_string().contains("Background save already in progress")
+        again
+            .to_string()
+            .contains("Background save already in progress")
             || info_field(&mut c, "rdb_bgsave_in_progress") == "0",
         "{again}"
     );
@@ -273,7 +288,11 @@ fn bgsave_is_a_point_in_time_under_concurrent_writers() {
             .arg(format!("list:{w}"))
             .query(&mut c)
             .unwrap();
-        assert_eq!(counter.unwrap_or(0), len, "writer {w}: not one point in time");
+        assert_eq!(
+            counter.unwrap_or(0),
+            len,
+            "writer {w}: not one point in time"
+        );
         in_file += len;
     }
     assert!(
@@ -297,13 +316,18 @@ fn save_points_trigger_a_background_save() {
     assert_eq!(cfg, vec!["save".to_string(), "1 1".to_string()]);
     let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut c).unwrap();
     assert!(
-        wait_until(Duration::from_secs(8), || info_field(&mut c, "rdb_saves") != "0"),
+        wait_until(Duration::from_secs(8), || info_field(&mut c, "rdb_saves")
+            != "0"),
         "no save within 8 s; logs:\n{}",
         s.logs()
     );
     wait_bgsave(&mut c);
     assert!(data.path().join("dump.rdb").exists());
-    assert!(s.logs().contains("changes in 1 seconds. Saving..."), "{}", s.logs());
+    assert!(
+        s.logs().contains("changes in 1 seconds. Saving..."),
+        "{}",
+        s.logs()
+    );
     // CONFIG SET save "" disables it; bad values are refused
     let err = redis::cmd("CONFIG")
         .arg("SET")
@@ -334,12 +358,22 @@ fn corrupt_or_truncated_dump_stops_startup_and_is_left_alone() {
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x5a;
-    for (name, bytes) in [("flipped", flipped), ("truncated", good[..good.len() - 20].to_vec())] {
+    for (name, bytes) in [
+        ("flipped", flipped),
+        ("truncated", good[..good.len() - 20].to_vec()),
+    ] {
         std::fs::write(&path, &bytes).unwrap();
         let (status, out) = start_expect_exit(data.path(), "", Duration::from_secs(20));
         assert_eq!(status.code(), Some(1), "{name}: {out}");
-        assert!(out.contains("dump.rdb"), "{name}: message must name the file: {out}");
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name}: file was modified");
+        assert!(
+            out.contains("dump.rdb"),
+            "{name}: message must name the file: {out}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{name}: file was modified"
+        );
     }
 }
 
@@ -377,7 +411,11 @@ fn full_disk_fails_bgsave_keeps_old_file_and_recovers() {
     let _umount = Tmpfs(mnt.path().to_path_buf());
     let s = Server::with_data_dir(mnt.path(), "save = \"3600 1\"\n");
     let mut c = s.client();
-    let _: () = redis::cmd("SET").arg("small").arg("1").query(&mut c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("small")
+        .arg("1")
+        .query(&mut c)
+        .unwrap();
     let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
     let path = mnt.path().join("dump.rdb");
     let old = std::fs::read(&path).unwrap();
@@ -388,21 +426,37 @@ fn full_disk_fails_bgsave_keeps_old_file_and_recovers() {
     for i in 0..300 {
         let mut v = vec![0u8; 2048];
         rng.fill_bytes(&mut v);
-        let _: () = redis::cmd("SET").arg(format!("big{i}")).arg(v).query(&mut c).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("big{i}"))
+            .arg(v)
+            .query(&mut c)
+            .unwrap();
     }
     let r: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
     assert_eq!(r, "Background saving started");
     wait_bgsave(&mut c);
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
-    assert_eq!(std::fs::read(&path).unwrap(), old, "the previous dump must stay intact");
-    assert_eq!(files_in(mnt.path()), vec!["dump.rdb", "filler"], "temp file left");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        old,
+        "the previous dump must stay intact"
+    );
+    assert_eq!(
+        files_in(mnt.path()),
+        vec!["dump.rdb", "filler"],
+        "temp file left"
+    );
     assert!(
         s.logs().contains("No space left on device"),
         "the log must give the OS error: {}",
         s.logs()
     );
     // writes are refused with MISCONF, reads still work
-    let err = redis::cmd("SET").arg("x").arg("1").query::<()>(&mut c).unwrap_err();
+    let err = redis::cmd("SET")
+        .arg("x")
+        .arg("1")
+        .query::<()>(&mut c)
+        .unwrap_err();
     assert!(err.to_string().contains("MISCONF"), "{err}");
     let mut raw = RespConn::connect(s.port);
     assert_eq!(

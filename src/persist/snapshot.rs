@@ -38,6 +38,9 @@ const STEP_KEYS: usize = 1000;
 const STEP_SLOTS: usize = 16 * 1024;
 /// Encoded bytes per lock hold, roughly (one huge value may exceed it).
 const STEP_BYTES: usize = 1 << 20;
+/// Time per lock hold: a step also ends once it took this long (checked
+/// every few keys), whatever the counts, so slow encodings cannot stall.
+const STEP_TIME: Duration = Duration::from_millis(1);
 
 const PAGE_BITS: u32 = 12;
 const PAGE: u32 = 1 << PAGE_BITS;
@@ -260,7 +263,7 @@ impl Snapshot {
         self.done.store(true, Ordering::Relaxed);
         gc(&mut srv.store.lock());
         let s = self.stats;
-        tracing::debug!(
+        tracing::info!(
             "snapshot: {} steps, {} keys walked, longest lock hold {:?}, total {:?}",
             s.steps,
             s.keys_walked,
@@ -353,11 +356,15 @@ impl Snapshot {
         let db = &mut store.dbs[k];
         let mut snap = db.snap.take().expect("found above");
         let (mut keys, mut slots) = (0, 0);
+        let t = Instant::now();
         while snap.cursor < snap.limit
             && keys < self.step_keys
             && slots < self.step_slots
             && buf.len() < STEP_BYTES
         {
+            if keys % 16 == 15 && t.elapsed() >= STEP_TIME {
+                break;
+            }
             let i = snap.cursor;
             snap.cursor += 1;
             slots += 1;

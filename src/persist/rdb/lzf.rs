@@ -50,9 +50,9 @@ const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3); // 264
 
 #[inline]
-fn hash3(b: &[u8], i: usize) -> usize {
+fn hash3(b: &[u8], i: usize, hlog: usize) -> usize {
     let v = ((b[i] as u32) << 16) | ((b[i + 1] as u32) << 8) | b[i + 2] as u32;
-    (v.wrapping_mul(2654435761) >> (32 - HLOG)) as usize
+    (v.wrapping_mul(2654435761) >> (32 - hlog)) as usize
 }
 
 /// Compress `input`; None when the result would not be shorter than
@@ -62,7 +62,10 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         return None;
     }
     let mut out: Vec<u8> = Vec::with_capacity(max_out.min(input.len()));
-    let mut table = vec![usize::MAX; 1 << HLOG];
+    // A table no bigger than the input needs: a 16K-slot table per short
+    // string made compression (and so snapshot steps) far slower.
+    let hlog = (usize::BITS - input.len().leading_zeros()).clamp(4, HLOG as u32) as usize;
+    let mut table = vec![usize::MAX; 1 << hlog];
     let mut lit_start = 0; // first byte of the pending literal run
     let mut i = 0;
     let n = input.len();
@@ -75,7 +78,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     }
 
     while i + 2 < n {
-        let h = hash3(input, i);
+        let h = hash3(input, i, hlog);
         let cand = table[h];
         table[h] = i;
         if cand != usize::MAX && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
@@ -98,7 +101,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             let end = i + len;
             let mut j = i + 1;
             while j < end && j + 2 < n {
-                table[hash3(input, j)] = j;
+                table[hash3(input, j, hlog)] = j;
                 j += 1;
             }
             i = end;
