@@ -577,7 +577,11 @@ fn shutdown_is_graceful() {
     let e = q::<()>(&mut c, &["SHUTDOWN", "ABORT"]).unwrap_err();
     assert_eq!(err_text(e), "ERR No shutdown in progress.");
     // When the final save fails, SHUTDOWN fails and the server stays up.
-    let _: () = q(&mut c, &["CONFIG", "SET", "dir", "/nonexistent-rsredis-dir"]).unwrap();
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "dbfilename", "no-such-dir/dump.rdb"],
+    )
+    .unwrap();
     let e = q::<()>(&mut c, &["SHUTDOWN", "SAVE"]).unwrap_err();
     assert_eq!(err_text(e), "ERR Errors trying to SHUTDOWN. Check logs.");
     assert!(wait_until(Duration::from_secs(2), || s
