@@ -522,3 +522,80 @@ fn real_redis_dump_loads_at_startup() {
     let mut c = s.client();
     assert_eq!(dataset(&mut c), expected);
 }
+
+/// SHUTDOWN follows 7.0: saves by default when save points are set, SAVE
+/// forces it, NOSAVE skips it; SIGTERM saves like a plain SHUTDOWN.
+#[test]
+fn shutdown_saves_per_redis_rules() {
+    let cases: [(&str, Option<&str>, bool); 5] = [
+        ("save = \"3600 1\"\n", Some("SHUTDOWN"), true),
+        ("save = \"3600 1\"\n", Some("NOSAVE"), false),
+        ("save = \"\"\n", Some("SHUTDOWN"), false),
+        ("save = \"\"\n", Some("SAVE"), true),
+        ("save = \"3600 1\"\n", None, true), // SIGTERM
+    ];
+    for (cfg, how, saved) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let mut s = Server::with_data_dir(data.path(), cfg);
+        let mut c = s.client();
+        let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+        match how {
+            Some("SHUTDOWN") => {
+                let _ = redis::cmd("SHUTDOWN").query::<()>(&mut c);
+            }
+            Some(arg) => {
+                let _ = redis::cmd("SHUTDOWN").arg(arg).query::<()>(&mut c);
+            }
+            None => {
+                Command::new("kill")
+                    .args(["-TERM", &s.pid().to_string()])
+                    .status()
+                    .unwrap();
+            }
+        }
+        let st = s.wait_exit(Duration::from_secs(10)).expect("server exits");
+        assert!(st.success(), "{cfg} {how:?}: {st:?}");
+        assert_eq!(
+            data.path().join("dump.rdb").exists(),
+            saved,
+            "{cfg} {how:?}: {}",
+            s.logs()
+        );
+        assert_eq!(
+            files_in(data.path())
+                .iter()
+                .filter(|f| f.starts_with("temp-"))
+                .count(),
+            0
+        );
+    }
+}
+
+/// A BGSAVE cut short by SHUTDOWN NOSAVE leaves no temp file behind.
+#[test]
+fn shutdown_during_bgsave_cleans_up() {
+    let data = tempfile::tempdir().unwrap();
+    let mut s = Server::with_data_dir(data.path(), "save = \"\"\n");
+    let mut c = s.client();
+    for b in 0..50 {
+        let mut p = redis::pipe();
+        for i in 0..1000 {
+            p.set(format!("k:{b}:{i}"), "x".repeat(100)).ignore();
+        }
+        p.query::<()>(&mut c).unwrap();
+    }
+    let r: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
+    assert_eq!(r, "Background saving started");
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    let st = s.wait_exit(Duration::from_secs(10)).expect("server exits");
+    assert!(st.success());
+    assert_eq!(
+        files_in(data.path())
+            .iter()
+            .filter(|f| f.starts_with("temp-"))
+            .count(),
+        0,
+        "{:?}",
+        files_in(data.path())
+    );
+}

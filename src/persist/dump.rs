@@ -328,6 +328,13 @@ pub fn cron(srv: &Shared) {
 /// The save on the way out (SIGTERM/SIGINT), when `save` points are set and
 /// SHUTDOWN did not already save or refuse to.
 pub fn final_save(srv: &Shared) {
+    // A running BGSAVE is stopped first (like Redis killing its child); its
+    // thread removes its temp file on the way out.
+    snapshot::cancel(&mut srv.store.lock());
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while srv.persist.bgsave_in_progress.load(Ordering::Relaxed) && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     if srv.persist.final_save_done.swap(true, Ordering::Relaxed)
         || srv.config.read().save.0.is_empty()
     {

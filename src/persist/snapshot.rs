@@ -399,6 +399,12 @@ impl Snapshot {
                 (snap.encode)(&mut buf, e.key.as_bytes(), &e.value, e.expire);
                 self.stats.keys_walked += 1;
                 if buf.len() >= STEP_BYTES {
+                    if self.done.load(Ordering::Relaxed) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            "the snapshot was cancelled",
+                        ));
+                    }
                     sink.records(&buf)?;
                     buf.clear();
                 }
