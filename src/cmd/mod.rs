@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod persist;
 pub mod pubsub;
 pub mod scan;
 pub mod scripting;
@@ -271,6 +272,7 @@ pub fn table() -> &'static Table {
             config::COMMANDS,
             command::COMMANDS,
             zsets::COMMANDS,
+            persist::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();
