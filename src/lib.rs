@@ -13,6 +13,7 @@ pub mod logging;
 pub mod net;
 pub mod node;
 pub mod pubsub;
+pub mod repl;
 pub mod resp;
 pub mod scripting;
 pub mod sentinel;

@@ -37,6 +37,9 @@ pub trait ReplSink: Send {
 #[derive(Default)]
 pub struct Propagator {
     pub offset: u64,
+    /// On a replica, local effects are not propagated: the master's stream is
+    /// passed on verbatim with `feed_raw` (same replid and offsets as the master).
+    pub replica_mode: bool,
     selected_db: Option<usize>,
     sinks: Vec<Box<dyn ReplSink>>,
     scratch: BytesMut,
@@ -50,12 +53,32 @@ impl Propagator {
     }
 
     pub fn has_sinks(&self) -> bool {
-        !self.sinks.is_empty()
+        !self.sinks.is_empty() && !self.replica_mode
+    }
+
+    /// Drop every sink (the backlog is recreated by replication when needed).
+    pub fn clear_sinks(&mut self) {
+        self.sinks.clear();
+        self.selected_db = None;
+    }
+
+    /// The next propagated command starts with a SELECT (new replicas, promotion).
+    pub fn reset_select(&mut self) {
+        self.selected_db = None;
+    }
+
+    /// Append bytes that are already replication stream (PING, REPLCONF GETACK,
+    /// a master's stream passed on by a replica): they count in the offset.
+    pub fn feed_raw(&mut self, stream: &[u8]) {
+        self.offset += stream.len() as u64;
+        for s in &mut self.sinks {
+            s.feed(stream);
+        }
     }
 
     /// Emit one command's effects; several are wrapped in MULTI/EXEC so they apply atomically.
     pub fn propagate(&mut self, effects: &[Effect]) {
-        if self.sinks.is_empty() || effects.is_empty() {
+        if self.sinks.is_empty() || effects.is_empty() || self.replica_mode {
             return;
         }
         self.scratch.clear();
