@@ -445,7 +445,7 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if expire != 0 {
         dst.set_expire_idx(idx, expire);
     }
-    dst.entry_mut(idx).lru = e.lru;
+    dst.set_lru(idx, e.lru);
     ctx.dirty(1);
     ctx.out.int(1);
     Ok(())

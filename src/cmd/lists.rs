@@ -213,10 +213,9 @@ fn list_idx(db: &mut Db, key: &[u8]) -> Result<Option<u32>, Error> {
         return Ok(None);
     };
     let clock = (db.now / 1000) as u32;
-    let e = db.entry_mut(idx);
-    match e.value {
+    match db.entry(idx).value {
         Value::List(_) => {
-            e.lru = clock;
+            db.set_lru(idx, clock);
             Ok(Some(idx))
         }
         _ => Err(Error::WrongType),

@@ -105,7 +105,7 @@ fn lookup_sets_read(db: &mut Db, keys: &[Bytes]) -> Result<Vec<Option<u32>>, Err
                     return Err(Error::WrongType);
                 }
                 db.hits += 1;
-                db.entry_mut(idx).lru = clock;
+                db.set_lru(idx, clock);
                 v.push(Some(idx));
             }
         }

@@ -86,8 +86,7 @@ fn too_big() -> Error {
 fn lookup_write(db: &mut Db, key: &[u8]) -> Option<u32> {
     let idx = db.lookup(key)?;
     let clock = (db.now / 1000) as u32;
-    let e = db.entry_mut(idx);
-    e.lru = e.lru.max(clock);
+    db.bump_lru(idx, clock);
     Some(idx)
 }
 

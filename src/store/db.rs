@@ -59,6 +59,12 @@ pub struct Db {
     pub lazy_expired: Vec<SmallBytes>,
     pub hits: u64,
     pub misses: u64,
+    /// State of a running snapshot over this db's contents (persist::snapshot);
+    /// None when no snapshot runs: the hooks then cost one branch.
+    pub(crate) snap: Option<Box<crate::persist::snapshot::DbSnap>>,
+    /// Old contents emptied by FLUSHDB/FLUSHALL while a snapshot still needed
+    /// them: the snapshot job takes them from here (and frees them).
+    pub(crate) detached: Vec<Db>,
 }
 
 #[inline]
@@ -105,11 +111,76 @@ impl Db {
         slot(&self.chunks, idx).as_ref().expect("live slab slot")
     }
 
+    /// Write access to a live slab entry. This is the hooked path: a running
+    /// snapshot saves the entry's pre-image first. Use `set_lru` for access-time
+    /// updates that do not change data.
     #[inline]
     pub fn entry_mut(&mut self, idx: u32) -> &mut Entry {
+        self.before_change(idx);
+        self.slot_mut(idx)
+    }
+
+    /// Unhooked mutable access, for bookkeeping that is not data (LRU, `vol`).
+    #[inline]
+    fn slot_mut(&mut self, idx: u32) -> &mut Entry {
         self.chunks[(idx >> CHUNK_BITS) as usize][idx as usize & (CHUNK - 1)]
             .as_mut()
             .expect("live slab slot")
+    }
+
+    /// Set the access time (OBJECT IDLETIME) without counting as a change.
+    #[inline]
+    pub fn set_lru(&mut self, idx: u32, clock: u32) {
+        self.slot_mut(idx).lru = clock;
+    }
+
+    /// Raise the access time to `clock` (never lowers it).
+    #[inline]
+    pub fn bump_lru(&mut self, idx: u32, clock: u32) {
+        let e = self.slot_mut(idx);
+        e.lru = e.lru.max(clock);
+    }
+
+    /// Snapshot hook: called before any change to the entry at `idx` (value,
+    /// TTL, delete, overwrite) and before a key is inserted at a reused slot.
+    /// One predictable branch when no snapshot runs.
+    #[inline(always)]
+    fn before_change(&mut self, idx: u32) {
+        if self.snap.is_some() {
+            self.snap_preimage(idx);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn snap_preimage(&mut self, idx: u32) {
+        let Some(snap) = self.snap.as_mut() else {
+            return;
+        };
+        if snap.cancelled() {
+            self.snap = None;
+            return;
+        }
+        snap.preimage(idx, slot(&self.chunks, idx).as_ref());
+    }
+
+    /// Number of slab positions (live or free) ever allocated.
+    pub(crate) fn slab_len(&self) -> u32 {
+        (self.chunks.len().saturating_sub(1) * CHUNK + self.chunks.last().map_or(0, |c| c.len()))
+            as u32
+    }
+
+    /// The entry at a slab position, if occupied.
+    #[inline]
+    pub(crate) fn slot_at(&self, idx: u32) -> Option<&Entry> {
+        slot(&self.chunks, idx).as_ref()
+    }
+
+    /// Make room for `additional` more keys (RDB RESIZEDB hint).
+    pub fn reserve(&mut self, additional: usize) {
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        self.table
+            .reserve(additional, |&i| hasher.hash_one(key_at(chunks, i)));
     }
 
     /// Slab position of `key`, ignoring TTLs.
@@ -145,8 +216,7 @@ impl Db {
             Some(idx) => {
                 self.hits += 1;
                 let clock = (self.now / 1000) as u32;
-                let e = self.entry_mut(idx);
-                e.lru = clock;
+                self.set_lru(idx, clock);
                 Some(&self.entry(idx).value)
             }
             None => {
@@ -169,6 +239,8 @@ impl Db {
 
     fn alloc_slot(&mut self, e: Entry) -> u32 {
         if let Some(idx) = self.free.pop() {
+            // A reused position: a snapshot must not walk the new key.
+            self.before_change(idx);
             self.chunks[(idx >> CHUNK_BITS) as usize][idx as usize & (CHUNK - 1)] = Some(e);
             return idx;
         }
@@ -188,7 +260,7 @@ impl Db {
         if let Some(idx) = self.find(key) {
             let expired = self.is_expired(idx);
             let clock = (self.now / 1000) as u32;
-            let e = self.entry_mut(idx);
+            let e = self.entry_mut(idx); // hooked: the overwrite saves the pre-image
             e.value = value;
             e.lru = clock;
             if !keep_ttl || expired {
@@ -215,23 +287,24 @@ impl Db {
 
     /// Set or clear (0) the absolute expiry of a slab entry.
     pub fn set_expire_idx(&mut self, idx: u32, when: u64) {
+        self.before_change(idx);
         let vol = self.entry(idx).vol;
         if when == 0 {
             if vol != NO_TTL {
                 self.volatile.swap_remove(vol as usize);
                 if let Some(&moved) = self.volatile.get(vol as usize) {
-                    self.entry_mut(moved).vol = vol;
+                    self.slot_mut(moved).vol = vol;
                 }
             }
-            let e = self.entry_mut(idx);
+            let e = self.slot_mut(idx);
             e.expire = 0;
             e.vol = NO_TTL;
         } else {
             if vol == NO_TTL {
                 self.volatile.push(idx);
-                self.entry_mut(idx).vol = (self.volatile.len() - 1) as u32;
+                self.slot_mut(idx).vol = (self.volatile.len() - 1) as u32;
             }
-            self.entry_mut(idx).expire = when;
+            self.slot_mut(idx).expire = when;
         }
     }
 
@@ -248,6 +321,7 @@ impl Db {
     }
 
     fn remove_idx(&mut self, idx: u32) -> Entry {
+        self.before_change(idx);
         self.set_expire_idx(idx, 0);
         let chunks = &self.chunks;
         let hash = self.hasher.hash_one(key_at(chunks, idx));
@@ -277,7 +351,18 @@ impl Db {
 
     /// Empty the database, returning the old contents so the caller can drop
     /// them outside the critical section (FLUSHALL ASYNC).
+    ///
+    /// While a snapshot still needs the old contents they are parked in
+    /// `detached` for the snapshot job (no per-key work here) and the caller
+    /// gets an empty Db carrying only the hit/miss counters.
     pub fn take_all(&mut self) -> Db {
+        if self.snap.is_some() || !self.detached.is_empty() {
+            return self.take_all_detaching();
+        }
+        self.take_all_plain()
+    }
+
+    fn take_all_plain(&mut self) -> Db {
         for flags in self.watched.values() {
             for f in flags {
                 f.store(true, Ordering::Relaxed);
@@ -292,7 +377,34 @@ impl Db {
         std::mem::replace(self, fresh)
     }
 
+    #[cold]
+    fn take_all_detaching(&mut self) -> Db {
+        let (mut parked, free): (Vec<Db>, Vec<Db>) = std::mem::take(&mut self.detached)
+            .into_iter()
+            .partition(|d| d.snap.as_ref().is_some_and(|s| !s.cancelled()));
+        let snap = self.snap.take().filter(|s| !s.cancelled());
+        let mut old = self.take_all_plain();
+        if let Some(snap) = snap {
+            old.snap = Some(snap);
+            let out = Db {
+                hits: old.hits,
+                misses: old.misses,
+                detached: free,
+                ..Default::default()
+            };
+            parked.push(old);
+            self.detached = parked;
+            out
+        } else {
+            // Only what no snapshot needs goes back to be freed.
+            old.detached = free;
+            self.detached = parked;
+            old
+        }
+    }
+
     /// Swap contents with another db; watchers of both stay with their db number.
+    /// A running snapshot's state describes the slab, so it moves with it.
     pub fn swap_contents(&mut self, other: &mut Db) {
         for db in [&*self, &*other] {
             for flags in db.watched.values() {
@@ -312,6 +424,7 @@ impl Db {
         std::mem::swap(&mut self.len, &mut other.len);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.hasher, &mut other.hasher);
+        std::mem::swap(&mut self.snap, &mut other.snap);
     }
 
     /// Visit occupied slots from `cursor`; stops after `count` entries or

@@ -139,6 +139,8 @@ pub struct Store {
     pub limits: EncodingLimits,
     /// Clients blocked on keys, in arrival order per key.
     pub blocking: crate::blocking::Blocking,
+    /// The running (or last) snapshot's "done" flag (persist::snapshot).
+    pub snapshot: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// When small collections switch from their compact encoding to the general one.
@@ -197,6 +199,7 @@ impl Store {
             lazy_all_dbs: true,
             limits: EncodingLimits::default(),
             blocking: Default::default(),
+            snapshot: None,
         }
     }
 
