@@ -34,6 +34,17 @@ pub struct Loaded {
     pub aux: Vec<(String, Vec<u8>)>,
 }
 
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("dbs", &self.dbs.len())
+            .field("keys", &self.keys)
+            .field("expired_skipped", &self.expired_skipped)
+            .field("aux", &self.aux)
+            .finish()
+    }
+}
+
 /// Largest capacity we pre-allocate from a length read in the file (a
 /// corrupt length must not make us allocate gigabytes up front).
 const MAX_PREALLOC: usize = 1 << 16;

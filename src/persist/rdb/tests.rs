@@ -275,6 +275,330 @@ fn round_trip_without_compression() {
     assert_eq!(l.keys, 1);
 }
 
+// ------------------------------------------------------------ hand-built files
+
+/// A file from raw record bytes: header, records, EOF and a real CRC.
+fn file(version: u32, records: &[u8]) -> Vec<u8> {
+    let mut b = format!("REDIS{version:04}").into_bytes();
+    b.extend_from_slice(records);
+    b.push(0xFF);
+    let c = crc64::crc64(&b);
+    b.extend_from_slice(&c.to_le_bytes());
+    b
+}
+
+fn str_rec(out: &mut Vec<u8>, s: &[u8]) {
+    write::put_string(out, s, false);
+}
+
+fn err_of(bytes: &[u8]) -> String {
+    match load(bytes, &opts()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn get_str(db: &mut Db, k: &[u8]) -> Vec<u8> {
+    match db.get(k) {
+        Some(Value::Str(s)) => s.as_bytes().to_vec(),
+        _ => panic!("no string at {k:?}"),
+    }
+}
+
+#[test]
+fn old_types_and_opcodes() {
+    let mut r = Vec::new();
+    // AUX with an int-encoded value.
+    r.push(OP_AUX);
+    str_rec(&mut r, b"aof-base");
+    str_rec(&mut r, b"0");
+    r.push(OP_FUNCTION2);
+    str_rec(
+        &mut r,
+        b"#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+    );
+    r.extend_from_slice(&[OP_SELECTDB, 3, OP_RESIZEDB, 10, 1]);
+    // LRU/LFU hints are ignored.
+    r.extend_from_slice(&[OP_IDLE, 5, OP_FREQ, 9]);
+    // Type 1 list.
+    r.push(T_LIST);
+    str_rec(&mut r, b"list");
+    r.push(3);
+    for e in [&b"a"[..], b"12", b"c"] {
+        str_rec(&mut r, e);
+    }
+    // Type 3 zset with ASCII scores (inf/-inf special lengths).
+    r.push(T_ZSET);
+    str_rec(&mut r, b"zold");
+    r.push(3);
+    str_rec(&mut r, b"x");
+    r.extend_from_slice(&[3, b'1', b'.', b'5']);
+    str_rec(&mut r, b"y");
+    r.push(254);
+    str_rec(&mut r, b"z");
+    r.push(255);
+    // Old EXPIRETIME in seconds (far future).
+    r.push(OP_EXPIRETIME);
+    r.extend_from_slice(&4_000_000_000u32.to_le_bytes());
+    r.push(T_STRING);
+    str_rec(&mut r, b"secs");
+    str_rec(&mut r, b"v");
+    // Zipmap hash.
+    r.push(T_HASH_ZIPMAP);
+    str_rec(&mut r, b"zm");
+    str_rec(&mut r, &[1, 1, b'f', 1, 0, b'v', 0xFF]);
+    // Ziplist list (6.x), hand-built: "ab", 7.
+    let zl = {
+        let mut b = vec![0u8; 10];
+        b.extend_from_slice(&[0, 0x02, b'a', b'b', 4, 0xF8]);
+        b.push(0xFF);
+        let t = b.len() as u32;
+        b[..4].copy_from_slice(&t.to_le_bytes());
+        b[8..10].copy_from_slice(&2u16.to_le_bytes());
+        b
+    };
+    r.push(T_LIST_ZIPLIST);
+    str_rec(&mut r, b"zl");
+    str_rec(&mut r, &zl);
+    // Quicklist (6.x): one ziplist node.
+    r.push(T_LIST_QUICKLIST);
+    str_rec(&mut r, b"ql");
+    r.push(1);
+    str_rec(&mut r, &zl);
+    // Hash ziplist "ab" -> 7.
+    r.push(T_HASH_ZIPLIST);
+    str_rec(&mut r, b"hz");
+    str_rec(&mut r, &zl);
+    // Zset ziplist "ab" score 7.
+    r.push(T_ZSET_ZIPLIST);
+    str_rec(&mut r, b"zz");
+    str_rec(&mut r, &zl);
+    // Quicklist 2 with a PLAIN node and a PACKED one.
+    let mut lp = listpack::Builder::new();
+    lp.push(b"packed");
+    r.push(T_LIST_QUICKLIST_2);
+    str_rec(&mut r, b"q2");
+    r.extend_from_slice(&[2, 1]);
+    str_rec(&mut r, b"plain element");
+    r.push(2);
+    str_rec(&mut r, &lp.finish());
+    // An empty listpack hash is skipped.
+    r.push(T_HASH_LISTPACK);
+    str_rec(&mut r, b"empty");
+    str_rec(&mut r, &listpack::Builder::new().finish());
+    let f = file(9, &r);
+    let mut l = load(&f[..], &opts()).unwrap();
+    assert_eq!(l.keys, 9);
+    assert_eq!(l.aux, vec![("aof-base".to_string(), b"0".to_vec())]);
+    let db = &mut l.dbs[3];
+    let Some(Value::List(list)) = db.get(b"list") else {
+        panic!()
+    };
+    assert_eq!(list.iter().collect::<Vec<_>>(), [&b"a"[..], b"12", b"c"]);
+    let Some(Value::ZSet(z)) = db.get(b"zold") else {
+        panic!()
+    };
+    assert_eq!(z.score(b"x"), Some(1.5));
+    assert_eq!(z.score(b"y"), Some(f64::INFINITY));
+    assert_eq!(z.score(b"z"), Some(f64::NEG_INFINITY));
+    assert_eq!(get_str(db, b"secs"), b"v");
+    assert_eq!(
+        db.entry(db.find(b"secs").unwrap()).expire,
+        4_000_000_000_000
+    );
+    let Some(Value::Hash(h)) = db.get(b"zm") else {
+        panic!()
+    };
+    assert_eq!(h.get(b"f"), Some(&b"v"[..]));
+    for k in [&b"zl"[..], b"ql"] {
+        let Some(Value::List(list)) = db.get(k) else {
+            panic!()
+        };
+        assert_eq!(list.iter().collect::<Vec<_>>(), [&b"ab"[..], b"7"]);
+    }
+    let Some(Value::Hash(h)) = db.get(b"hz") else {
+        panic!()
+    };
+    assert_eq!(h.get(b"ab"), Some(&b"7"[..]));
+    let Some(Value::ZSet(z)) = db.get(b"zz") else {
+        panic!()
+    };
+    assert_eq!(z.score(b"ab"), Some(7.0));
+    let Some(Value::List(list)) = db.get(b"q2") else {
+        panic!()
+    };
+    assert_eq!(
+        list.iter().collect::<Vec<_>>(),
+        [&b"plain element"[..], b"packed"]
+    );
+    assert!(db.get(b"empty").is_none());
+}
+
+#[test]
+fn loaded_encodings_follow_limits() {
+    // A 100-field hash written as type 4 becomes a listpack, like Redis; a
+    // type-2 set of integers becomes an intset.
+    let mut r = vec![OP_SELECTDB, 0, T_HASH];
+    str_rec(&mut r, b"h");
+    write::put_len(&mut r, 100);
+    for i in 0..100 {
+        str_rec(&mut r, format!("f{i}").as_bytes());
+        str_rec(&mut r, b"v");
+    }
+    r.push(T_SET);
+    str_rec(&mut r, b"s");
+    r.push(3);
+    for m in [&b"1"[..], b"2", b"3"] {
+        str_rec(&mut r, m);
+    }
+    let mut l = load(&file(10, &r)[..], &opts()).unwrap();
+    assert_eq!(l.dbs[0].get(b"h").unwrap().encoding(), "listpack");
+    assert_eq!(l.dbs[0].get(b"s").unwrap().encoding(), "intset");
+    let mut o = opts();
+    o.limits.hash_max_listpack_entries = 10;
+    let mut l = load(&file(10, &r)[..], &o).unwrap();
+    assert_eq!(l.dbs[0].get(b"h").unwrap().encoding(), "hashtable");
+}
+
+#[test]
+fn expired_keys_dropped_or_kept() {
+    let mut r = vec![OP_SELECTDB, 0, OP_EXPIRETIME_MS];
+    r.extend_from_slice(&1000u64.to_le_bytes());
+    r.push(T_STRING);
+    str_rec(&mut r, b"old");
+    str_rec(&mut r, b"v");
+    r.push(T_STRING);
+    str_rec(&mut r, b"live");
+    str_rec(&mut r, b"v");
+    let f = file(10, &r);
+    let l = load(&f[..], &opts()).unwrap();
+    assert_eq!((l.keys, l.expired_skipped), (1, 1));
+    let mut o = opts();
+    o.drop_expired = false;
+    let l = load(&f[..], &o).unwrap();
+    assert_eq!((l.keys, l.expired_skipped), (2, 0));
+    let db = &l.dbs[0];
+    assert_eq!(db.entry(db.find(b"old").unwrap()).expire, 1000);
+    assert_eq!(db.entry(db.find(b"live").unwrap()).expire, 0);
+}
+
+#[test]
+fn corrupt_inputs_give_clear_errors() {
+    let good = write_dbs(&sample_dbs());
+    // Flipped byte inside a value: checksum mismatch (or a parse error).
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 0x01;
+    let e = err_of(&bad);
+    assert!(e.contains("checksum mismatch") || e.contains("byte"), "{e}");
+    // Flip in the stored checksum itself.
+    let mut bad = good.clone();
+    bad[n - 3] ^= 0x10;
+    let e = err_of(&bad);
+    assert!(e.starts_with("RDB checksum mismatch (file says 0x"), "{e}");
+    assert!(e.contains(", computed 0x"), "{e}");
+    // Truncated.
+    let e = err_of(&good[..good.len() / 2]);
+    assert!(
+        e.contains("unexpected end of file at byte") && e.contains("(truncated?)"),
+        "{e}"
+    );
+    let e = err_of(&good[..good.len() - 4]);
+    assert!(e.contains("checksum is missing"), "{e}");
+    // Zero checksum: accepted.
+    let mut zero = good.clone();
+    zero[n - 8..].fill(0);
+    assert!(load(&zero[..], &opts()).is_ok());
+    // Bad length encoding.
+    let e = err_of(&file(10, &[OP_SELECTDB, 0x82]));
+    assert_eq!(e, "invalid length encoding 0x82 at byte 10");
+    // Unknown type.
+    let e = err_of(&file(10, &[OP_SELECTDB, 0, 99, 1, b'k']));
+    assert_eq!(e, "unknown value type 99 at byte 11");
+    // Stream / module: refused with the key named.
+    let e = err_of(&file(10, &[19, 1, b'x', 0]));
+    assert_eq!(
+        e,
+        "unsupported value type 19 (stream) for key 'x' at byte 9"
+    );
+    let e = err_of(&file(10, &[7, 1, b'm']));
+    assert!(
+        e.starts_with("unsupported value type 7 (module) for key 'm'"),
+        "{e}"
+    );
+    // Version 11 and garbage.
+    let e = err_of(&file(11, &[]));
+    assert!(e.contains("RDB format version 11"), "{e}");
+    assert!(err_of(b"HELLO").contains("not an RDB file"));
+    assert!(err_of(b"REDISabcd\xff").contains("bad version"));
+    // DB out of range, duplicate key, bad listpack blob, bad LZF.
+    let mut o = opts();
+    o.databases = 2;
+    let e = load(&file(10, &[OP_SELECTDB, 5])[..], &o)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("SELECTDB 5") && e.contains("2 databases"), "{e}");
+    let dup = [T_STRING, 1, b'k', 1, b'v', T_STRING, 1, b'k', 1, b'w'];
+    assert!(err_of(&file(10, &dup)).contains("duplicate key 'k' in DB 0"));
+    let mut r = vec![T_HASH_LISTPACK];
+    str_rec(&mut r, b"h");
+    str_rec(&mut r, &[9, 0, 0, 0, 1, 0, 5, 1, 0xFF]);
+    let e = err_of(&file(10, &r));
+    assert!(
+        e.contains("corrupt listpack") && e.contains("key 'h'"),
+        "{e}"
+    );
+    let lzf = [T_STRING, 1, b'k', 0xC3, 2, 10, 0x20, 0x00];
+    assert!(err_of(&file(10, &lzf)).contains("corrupt LZF"));
+    let lzf = [T_STRING, 1, b'k', 0xC3, 1, 0x80, 0x7f, 0xff, 0xff, 0xff, 0];
+    assert!(err_of(&file(10, &lzf)).contains("corrupt length"));
+    // NaN score and duplicate members.
+    let mut r = vec![T_ZSET_2];
+    str_rec(&mut r, b"z");
+    r.push(1);
+    str_rec(&mut r, b"m");
+    r.extend_from_slice(&f64::NAN.to_le_bytes());
+    assert!(err_of(&file(10, &r)).contains("NaN score"));
+    let r = [T_SET, 1, b's', 2, 1, b'a', 1, b'a'];
+    assert!(err_of(&file(10, &r)).contains("duplicate set member 'a'"));
+    // Module aux refused.
+    assert!(err_of(&file(10, &[OP_MODULE_AUX])).contains("MODULE_AUX"));
+}
+
+#[test]
+fn fuzzed_inputs_never_panic() {
+    use rand::{Rng, SeedableRng};
+    // Without the large collections: each load stays cheap.
+    let mut dbs = sample_dbs();
+    for k in [&b"l:big"[..], b"h:big", b"h:200", b"set:bigints", b"z:big"] {
+        dbs[0].remove_any(k);
+    }
+    let good = write_dbs(&dbs);
+    let mut zeroed = good.clone();
+    let n = zeroed.len();
+    zeroed[n - 8..].fill(0);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(42);
+    for i in 0..3000 {
+        let base = if i % 2 == 0 { &good } else { &zeroed };
+        let mut v = base.clone();
+        match i % 3 {
+            0 => v.truncate(rng.gen_range(0..v.len())),
+            1 => {
+                for _ in 0..rng.gen_range(1..4) {
+                    let p = rng.gen_range(0..v.len());
+                    v[p] ^= 1 << rng.gen_range(0..8);
+                }
+            }
+            _ => {
+                let p = rng.gen_range(0..v.len());
+                v[p] = rng.gen();
+                v.truncate(rng.gen_range(p..=v.len()));
+            }
+        }
+        let _ = load(&v[..], &opts());
+    }
+}
+
 #[test]
 fn tmp_dump_for_check() {
     if let Ok(p) = std::env::var("RDB_DUMP_TO") {
