@@ -265,8 +265,12 @@ async fn full_sync(
     // registered there too, so it starts exactly after the snapshot.
     let (snap, offset, replid, rx, pending) = {
         let mut store = srv.store.lock();
-        let snap = payload::begin(&mut store)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e))?;
+        let snap = if rc.rdb_filter_empty {
+            payload::Snap::Empty
+        } else {
+            payload::begin(&mut store)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e))?
+        };
         let offset = store.repl.offset;
         store.repl.reset_select();
         let (rx, pending) = attach_stream(&srv, &link.info);
@@ -287,7 +291,6 @@ async fn full_sync(
         ("repl-id", replid.clone()),
         ("repl-offset", offset.to_string()),
     ];
-    let empty = rc.rdb_filter_empty;
     if eof_form {
         let mark = crate::util::random_hex40();
         wr.write_all(format!("$EOF:{}\r\n", mark).as_bytes()).await?;
@@ -298,7 +301,7 @@ async fn full_sync(
                 tx,
                 buf: Vec::with_capacity(64 * 1024),
             };
-            let r = write_payload(snap, &srv2, &aux, &mut w, empty);
+            let r = payload::write(snap, &srv2, &aux, &mut w);
             r.and_then(|_| w.flush_buf())
         });
         while let Some(c) = chunks.recv().await {
@@ -318,7 +321,7 @@ async fn full_sync(
         let srv2 = srv.clone();
         let mut job = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&p2)?);
-            write_payload(snap, &srv2, &aux, &mut f, empty)?;
+            payload::write(snap, &srv2, &aux, &mut f)?;
             let f = f.into_inner().map_err(|e| e.into_error())?;
             f.sync_all()?;
             Ok(f.metadata()?.len())
@@ -358,23 +361,6 @@ async fn full_sync(
     // After a diskless transfer the replica can't tell where the payload ends
     // and the stream begins until it saw the mark: stream after its first ACK.
     Ok(Some((rx, pending, eof_form && psync)))
-}
-
-fn write_payload(
-    snap: payload::Snap,
-    srv: &Shared,
-    aux: &[(&str, String)],
-    out: &mut dyn std::io::Write,
-    empty: bool,
-) -> std::io::Result<()> {
-    if empty {
-        let mut st = crate::store::Store::new(1);
-        let s = payload::begin(&mut st)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e))?;
-        drop(snap);
-        return payload::write(s, srv, aux, out);
-    }
-    payload::write(snap, srv, aux, out)
 }
 
 /// An `io::Write` on a blocking thread that hands 64 KB chunks to the async sender.

@@ -9,24 +9,35 @@ use crate::store::{Db, Store};
 use std::io::{Read, Write};
 
 /// A point-in-time view of the dataset, taken under the keyspace lock.
-pub struct Snap {
-    /// Until the snapshot module lands, the payload is an empty dataset.
-    _private: (),
+pub enum Snap {
+    Full(crate::persist::snapshot::Snapshot),
+    /// `REPLCONF rdb-filter-only ""` (redis-cli --replica): no keys at all.
+    Empty,
 }
 
 /// Begin a snapshot. Called with the keyspace lock held (the caller reads
 /// `master_repl_offset` in the same critical section).
-pub fn begin(_store: &mut Store) -> Result<Snap, String> {
-    Ok(Snap { _private: () })
+pub fn begin(store: &mut Store) -> Result<Snap, String> {
+    crate::persist::snapshot::begin(store)
+        .map(Snap::Full)
+        .map_err(|e| e.to_string())
 }
 
 /// Write the snapshot as an RDB file, outside the keyspace lock (blocking thread).
 pub fn write(
-    _snap: Snap,
-    _srv: &Shared,
+    snap: Snap,
+    srv: &Shared,
     aux: &[(&str, String)],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    match snap {
+        Snap::Full(s) => s.write_rdb(srv, aux, out),
+        Snap::Empty => write_empty(aux, out),
+    }
+}
+
+/// An RDB with the aux fields and no keys.
+fn write_empty(aux: &[(&str, String)], out: &mut dyn Write) -> std::io::Result<()> {
     let mut v = b"REDIS0010".to_vec();
     let string = |v: &mut Vec<u8>, s: &[u8]| {
         // 6-bit, 14-bit or 32-bit length prefix.
@@ -41,29 +52,42 @@ pub fn write(
         }
         v.extend_from_slice(s);
     };
-    for (k, val) in [("redis-ver", crate::REDIS_VERSION.to_string())]
-        .iter()
-        .map(|(k, v)| (*k, v.clone()))
-        .chain(aux.iter().map(|(k, v)| (*k, v.clone())))
-    {
+    let ver = [("redis-ver", crate::REDIS_VERSION.to_string())];
+    for (k, val) in ver.iter().chain(aux.iter()) {
         v.push(0xFA);
         string(&mut v, k.as_bytes());
         string(&mut v, val.as_bytes());
     }
     v.push(0xFF);
-    // A zero checksum means "not computed"; every loader accepts it.
-    v.extend_from_slice(&[0; 8]);
+    let crc = crate::persist::rdb::crc64::crc64(&v);
+    v.extend_from_slice(&crc.to_le_bytes());
     out.write_all(&v)
 }
 
-/// Load an RDB stream into fresh databases.
-pub fn load(mut r: impl Read, srv: &Shared) -> Result<Vec<Db>, String> {
-    let mut head = [0u8; 9];
-    r.read_exact(&mut head).map_err(|e| e.to_string())?;
-    if &head[..5] != b"REDIS" {
-        return Err("Wrong signature trying to load DB from file".into());
-    }
-    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string())?;
-    let n = srv.config.read().databases as usize;
-    Ok((0..n).map(|_| Db::new()).collect())
+/// Load an RDB stream into fresh databases; also returns the master stream's
+/// DB (`repl-stream-db` aux field, 0 when absent).
+pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
+    let opts = {
+        let c = srv.config.read();
+        crate::persist::rdb::LoadOpts {
+            databases: c.databases as usize,
+            now_ms: crate::util::now_ms(),
+            // Keys already expired stay: the master will send their DELs.
+            drop_expired: false,
+            limits: crate::store::EncodingLimits::from_config(&c),
+        }
+    };
+    let loaded = crate::persist::rdb::load(r, &opts).map_err(|e| e.to_string())?;
+    let db = loaded
+        .aux
+        .iter()
+        .find(|(k, _)| k == "repl-stream-db")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+        .unwrap_or(0);
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys,
+        loaded.expired_skipped
+    );
+    Ok((loaded.dbs, db))
 }

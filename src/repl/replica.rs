@@ -296,7 +296,6 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
             ("?".to_string(), "-1".to_string(), id)
         }
     };
-    crate::resp::encode_command(&mut req, &["PSYNC", psync_id.as_str(), psync_off.as_str()]);
     wr.write_all(&req).await?;
     if has_auth {
         let a = r.reply(timeout).await?;
@@ -313,6 +312,11 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
             tracing::info!("(Non critical) Master does not understand REPLCONF {}: {}", what, l);
         }
     }
+    // PSYNC only after the REPLCONF replies: a master refuses PSYNC while
+    // replies to this connection are still pending.
+    let mut req = BytesMut::new();
+    crate::resp::encode_command(&mut req, &["PSYNC", psync_id.as_str(), psync_off.as_str()]);
+    wr.write_all(&req).await?;
     tracing::info!("Trying a partial resynchronization (request {}:{}).", psync_id, psync_off);
     let reply = r.reply(timeout).await?;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
@@ -433,7 +437,7 @@ async fn full_load(
     }
     drop(tx);
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-    let dbs = loader
+    let (dbs, stream_db) = loader
         .await
         .map_err(|e| io_err(e.to_string()))?
         .map_err(|e| io_err(format!("Failed trying to load the MASTER synchronization DB from socket: {}", e)))?;
@@ -461,7 +465,7 @@ async fn full_load(
         srv.repl.disconnect_replicas();
         if let Some(m) = srv.repl.master.lock().as_mut() {
             m.transfer = None;
-            m.stream_db = 0;
+            m.stream_db = stream_db;
         }
     }
     tracing::info!("MASTER <-> REPLICA sync: Finished with success");
