@@ -153,10 +153,7 @@ fn replication_gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Res
         if !replica {
             let min = r.min_to_write.load(Relaxed);
             let lag = r.min_max_lag.load(Relaxed);
-            if min > 0
-                && lag > 0
-                && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min
-            {
+            if min > 0 && lag > 0 && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min {
                 return Err(Error::msg("NOREPLICAS Not enough good replicas to write."));
             }
         } else if r.read_only.load(Relaxed) {
@@ -165,12 +162,11 @@ fn replication_gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Res
             ));
         }
     }
-    if replica
-        && !cmd.is(flags::STALE)
-        && !r.link_up.load(Relaxed)
-        && !r.serve_stale.load(Relaxed)
+    if replica && !cmd.is(flags::STALE) && !r.link_up.load(Relaxed) && !r.serve_stale.load(Relaxed)
     {
-        return Err(Error::msg("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
+        return Err(Error::msg(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        ));
     }
     Ok(())
 }

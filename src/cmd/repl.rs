@@ -352,15 +352,15 @@ mod tests {
     fn wait_without_replicas_and_bad_args() {
         let mut h = Harness::new();
         assert_eq!(h.run("WAIT 0 0"), ":0\r\n");
-        assert_eq!(
-            h.run("WAIT 1 -1"),
-            "-ERR timeout is negative\r\n"
-        );
+        assert_eq!(h.run("WAIT 1 -1"), "-ERR timeout is negative\r\n");
         assert_eq!(
             h.run("WAIT x 0"),
             "-ERR value is not an integer or out of range\r\n"
         );
-        assert_eq!(h.run("REPLICAOF h notaport"), "-ERR Invalid master port\r\n");
+        assert_eq!(
+            h.run("REPLICAOF h notaport"),
+            "-ERR Invalid master port\r\n"
+        );
         assert_eq!(h.run("REPLICAOF no one"), "+OK\r\n");
     }
 }

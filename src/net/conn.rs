@@ -278,7 +278,8 @@ async fn wait_for_acks(
         }
         let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
         let until = until.min(Instant::now() + Duration::from_millis(100));
-        let _ = tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed()).await;
+        let _ =
+            tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed()).await;
     }
 }
 

@@ -18,9 +18,15 @@ pub fn section(srv: &Shared, store: &Store, s: &mut String) {
             let _ = write!(s, "master_host:{}\r\n", m.host);
             let _ = write!(s, "master_port:{}\r\n", m.port);
             let up = m.state == LinkState::Connected;
-            let _ = write!(s, "master_link_status:{}\r\n", if up { "up" } else { "down" });
+            let _ = write!(
+                s,
+                "master_link_status:{}\r\n",
+                if up { "up" } else { "down" }
+            );
             let io = match m.last_io {
-                Some(t) if m.handle.is_some() || m.transfer.is_some() => t.elapsed().as_secs() as i64,
+                Some(t) if m.handle.is_some() || m.transfer.is_some() => {
+                    t.elapsed().as_secs() as i64
+                }
                 _ => -1,
             };
             let _ = write!(s, "master_last_io_seconds_ago:{}\r\n", io);
@@ -32,9 +38,7 @@ pub fn section(srv: &Shared, store: &Store, s: &mut String) {
             let _ = write!(s, "slave_read_repl_offset:{}\r\n", store.repl.offset);
             let _ = write!(s, "slave_repl_offset:{}\r\n", store.repl.offset);
             if m.state == LinkState::Sync {
-                let (total, read, last) = m
-                    .transfer
-                    .unwrap_or((-1, 0, std::time::Instant::now()));
+                let (total, read, last) = m.transfer.unwrap_or((-1, 0, std::time::Instant::now()));
                 let _ = write!(s, "master_sync_total_bytes:{}\r\n", total);
                 let _ = write!(s, "master_sync_read_bytes:{}\r\n", read);
                 let left = if total >= 0 { total - read as i64 } else { -1 };

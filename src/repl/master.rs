@@ -91,7 +91,9 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream, inbuf: BytesMut, client:
         acks: false,
     };
     let result = match start {
-        Start::Partial { rx, pending, .. } => link.stream(&mut rd, &mut wr, rx, pending, true).await,
+        Start::Partial { rx, pending, .. } => {
+            link.stream(&mut rd, &mut wr, rx, pending, true).await
+        }
         Start::Full { psync, .. } => {
             match full_sync(&mut link, &rc, psync, &name, &mut rd, &mut wr).await {
                 Ok(Some((rx, pending, wait_ack))) => {
@@ -263,19 +265,31 @@ async fn full_sync(
     };
     // Snapshot and offset in one critical section; the stream receiver is
     // registered there too, so it starts exactly after the snapshot.
-    let (snap, offset, replid, rx, pending) = {
+    // Another snapshot (BGSAVE) may be running: wait for it, with keep-alives.
+    let mut tries = 0;
+    let (snap, offset, replid, rx, pending) = loop {
         let mut store = srv.store.lock();
         let snap = if rc.rdb_filter_empty {
             payload::Snap::Empty
         } else {
-            payload::begin(&mut store)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e))?
+            match payload::begin(&mut store) {
+                Ok(s) => s,
+                Err(e) if tries < 120 => {
+                    drop(store);
+                    tries += 1;
+                    tracing::debug!("full sync waits for the running snapshot: {}", e);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    wr.write_all(b"\n").await?;
+                    continue;
+                }
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::Other, e)),
+            }
         };
         let offset = store.repl.offset;
         store.repl.reset_select();
         let (rx, pending) = attach_stream(&srv, &link.info);
         let replid = srv.repl.ids.lock().replid.clone();
-        (snap, offset, replid, rx, pending)
+        break (snap, offset, replid, rx, pending);
     };
     tracing::info!(
         "Starting BGSAVE for SYNC with target: {}",
@@ -293,7 +307,8 @@ async fn full_sync(
     ];
     if eof_form {
         let mark = crate::util::random_hex40();
-        wr.write_all(format!("$EOF:{}\r\n", mark).as_bytes()).await?;
+        wr.write_all(format!("$EOF:{}\r\n", mark).as_bytes())
+            .await?;
         let (tx, mut chunks) = mpsc::channel::<Vec<u8>>(16);
         let srv2 = srv.clone();
         let writer = tokio::task::spawn_blocking(move || {
@@ -304,12 +319,23 @@ async fn full_sync(
             let r = payload::write(snap, &srv2, &aux, &mut w);
             r.and_then(|_| w.flush_buf())
         });
+        // On a write error the writer is still awaited, so the snapshot slot
+        // is only released once the snapshot is really over.
+        let mut failed = None;
         while let Some(c) = chunks.recv().await {
-            wr.write_all(&c).await?;
+            if let Err(e) = wr.write_all(&c).await {
+                failed = Some(e);
+                break;
+            }
         }
-        writer
+        drop(chunks);
+        let written = writer
             .await
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))??;
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        written?;
         wr.write_all(mark.as_bytes()).await?;
     } else {
         let path = std::path::PathBuf::from(format!(
@@ -329,7 +355,15 @@ async fn full_sync(
         let len = loop {
             tokio::select! {
                 r = &mut job => break r.map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))?,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    if let Err(e) = wr.write_all(b"\n").await {
+                        // The replica is gone: stop the snapshot, wait for its job, clean up.
+                        crate::persist::snapshot::cancel(&mut srv.store.lock());
+                        let _ = job.await;
+                        let _ = std::fs::remove_file(&path);
+                        return Err(e);
+                    }
+                }
             }
         };
         let len = match len {

@@ -22,15 +22,22 @@ fn io_err(s: impl Into<String>) -> std::io::Error {
 
 /// Point the node at a master (REPLICAOF host port, or `replicaof` at boot).
 /// `cached`: try a partial resync with our own replid/offset. Keyspace lock held.
-pub fn set_master(srv: &Shared, store: &mut crate::store::Store, host: &str, port: u16, cached: bool) {
+pub fn set_master(
+    srv: &Shared,
+    store: &mut crate::store::Store,
+    host: &str,
+    port: u16,
+    cached: bool,
+) {
     let was_master = !srv.repl.is_replica();
-    let stream_db = srv
+    let stream_db = srv.repl.master.lock().as_ref().map_or(0, |m| m.stream_db);
+    if let Some(h) = srv
         .repl
         .master
         .lock()
         .as_ref()
-        .map_or(0, |m| m.stream_db);
-    if let Some(h) = srv.repl.master.lock().as_ref().and_then(|m| m.handle.clone()) {
+        .and_then(|m| m.handle.clone())
+    {
         h.kill();
     }
     *srv.repl.master.lock() = Some(MasterLink {
@@ -262,7 +269,10 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         && !pong.starts_with("-NOPERM")
         && !pong.starts_with("-ERR operation not permitted")
     {
-        return Err(io_err(format!("Error reply to PING from master: '{}'", pong)));
+        return Err(io_err(format!(
+            "Error reply to PING from master: '{}'",
+            pong
+        )));
     }
     let mut req = BytesMut::new();
     let has_auth = !auth.is_empty();
@@ -309,7 +319,11 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         }
         let l = r.reply(timeout).await?;
         if l.starts_with('-') {
-            tracing::info!("(Non critical) Master does not understand REPLCONF {}: {}", what, l);
+            tracing::info!(
+                "(Non critical) Master does not understand REPLCONF {}: {}",
+                what,
+                l
+            );
         }
     }
     // PSYNC only after the REPLCONF replies: a master refuses PSYNC while
@@ -317,7 +331,11 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
     let mut req = BytesMut::new();
     crate::resp::encode_command(&mut req, &["PSYNC", psync_id.as_str(), psync_off.as_str()]);
     wr.write_all(&req).await?;
-    tracing::info!("Trying a partial resynchronization (request {}:{}).", psync_id, psync_off);
+    tracing::info!(
+        "Trying a partial resynchronization (request {}:{}).",
+        psync_id,
+        psync_off
+    );
     let reply = r.reply(timeout).await?;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
@@ -345,12 +363,18 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         tracing::info!("Successful partial resynchronization with master.");
         tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
-        return Err(io_err(format!("Master is currently unable to PSYNC but should be in the future: {}", reply)));
+        return Err(io_err(format!(
+            "Master is currently unable to PSYNC but should be in the future: {}",
+            reply
+        )));
     } else {
         if let Some(m) = srv.repl.master.lock().as_mut() {
             m.cached = false;
         }
-        return Err(io_err(format!("Unexpected reply to PSYNC from master: {}", reply)));
+        return Err(io_err(format!(
+            "Unexpected reply to PSYNC from master: {}",
+            reply
+        )));
     }
     if let Some(m) = srv.repl.master.lock().as_mut() {
         m.cached = true;
@@ -370,17 +394,26 @@ async fn full_load(
 ) -> IoResult<()> {
     let header = r.reply(timeout).await?;
     let Some(h) = header.strip_prefix('$') else {
-        return Err(io_err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{}')", header)));
+        return Err(io_err(format!(
+            "Bad protocol from MASTER, the first byte is not '$' (we received '{}')",
+            header
+        )));
     };
     let mark = h.strip_prefix("EOF:").map(|m| m.as_bytes().to_vec());
     let mut left: i64 = match &mark {
         Some(m) if m.len() == 40 => -1,
         Some(_) => return Err(io_err("bad EOF mark from master")),
-        None => h.parse().map_err(|_| io_err("bad bulk length from master"))?,
+        None => h
+            .parse()
+            .map_err(|_| io_err("bad bulk length from master"))?,
     };
     tracing::info!(
         "MASTER <-> REPLICA sync: receiving {} from master to {}",
-        if left >= 0 { format!("{} bytes", left) } else { "streamed RDB".to_string() },
+        if left >= 0 {
+            format!("{} bytes", left)
+        } else {
+            "streamed RDB".to_string()
+        },
         "parser"
     );
     if let Some(m) = srv.repl.master.lock().as_mut() {
@@ -388,7 +421,16 @@ async fn full_load(
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     let srv2 = srv.clone();
-    let loader = tokio::task::spawn_blocking(move || payload::load(ChanReader { rx, cur: Vec::new(), pos: 0 }, &srv2));
+    let loader = tokio::task::spawn_blocking(move || {
+        payload::load(
+            ChanReader {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+            },
+            &srv2,
+        )
+    });
     let mut read_total: u64 = 0;
     let mut tail: Vec<u8> = Vec::new();
     loop {
@@ -440,7 +482,12 @@ async fn full_load(
     let (dbs, stream_db) = loader
         .await
         .map_err(|e| io_err(e.to_string()))?
-        .map_err(|e| io_err(format!("Failed trying to load the MASTER synchronization DB from socket: {}", e)))?;
+        .map_err(|e| {
+            io_err(format!(
+                "Failed trying to load the MASTER synchronization DB from socket: {}",
+                e
+            ))
+        })?;
     {
         let mut store = srv.store.lock();
         if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
@@ -519,8 +566,12 @@ async fn stream_loop(
     // CLIENT KILL TYPE master can drop the link.
     let id = srv.next_client_id.fetch_add(1, Ordering::Relaxed);
     let (ptx, _prx) = tokio::sync::mpsc::unbounded_channel();
-    let peer = r.rd.peer_addr().unwrap_or_else(|_| "0.0.0.0:0".parse().unwrap());
-    let local = r.rd.local_addr().unwrap_or_else(|_| "0.0.0.0:0".parse().unwrap());
+    let peer =
+        r.rd.peer_addr()
+            .unwrap_or_else(|_| "0.0.0.0:0".parse().unwrap());
+    let local =
+        r.rd.local_addr()
+            .unwrap_or_else(|_| "0.0.0.0:0".parse().unwrap());
     let handle = Arc::new(ClientHandle::new(id, peer, local, ptx));
     let mut client = Client::new(handle.clone(), true);
     client.master_link = true;
@@ -587,7 +638,14 @@ async fn stream_loop(
                                 // The offset before the GETACK itself.
                                 acks.push(store.repl.offset);
                             } else {
-                                exec::execute(srv, &mut store, &mut client, &mut out, &mut post, args);
+                                exec::execute(
+                                    srv,
+                                    &mut store,
+                                    &mut client,
+                                    &mut out,
+                                    &mut post,
+                                    args,
+                                );
                                 out.buf.clear();
                                 post.clear();
                             }
