@@ -268,28 +268,31 @@ async fn full_sync(
     // Another snapshot (BGSAVE) may be running: wait for it, with keep-alives.
     let mut tries = 0;
     let (snap, offset, replid, rx, pending) = loop {
-        let mut store = srv.store.lock();
-        let snap = if rc.rdb_filter_empty {
-            payload::Snap::Empty
-        } else {
-            match payload::begin(&mut store) {
-                Ok(s) => s,
-                Err(e) if tries < 120 => {
-                    drop(store);
-                    tries += 1;
-                    tracing::debug!("full sync waits for the running snapshot: {}", e);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    wr.write_all(b"\n").await?;
-                    continue;
-                }
-                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::Other, e)),
-            }
+        let attempt = {
+            let mut store = srv.store.lock();
+            let snap = if rc.rdb_filter_empty {
+                Ok(payload::Snap::Empty)
+            } else {
+                payload::begin(&mut store)
+            };
+            snap.map(|snap| {
+                let offset = store.repl.offset;
+                store.repl.reset_select();
+                let (rx, pending) = attach_stream(&srv, &link.info);
+                let replid = srv.repl.ids.lock().replid.clone();
+                (snap, offset, replid, rx, pending)
+            })
         };
-        let offset = store.repl.offset;
-        store.repl.reset_select();
-        let (rx, pending) = attach_stream(&srv, &link.info);
-        let replid = srv.repl.ids.lock().replid.clone();
-        break (snap, offset, replid, rx, pending);
+        match attempt {
+            Ok(started) => break started,
+            Err(e) if tries < 120 => {
+                tries += 1;
+                tracing::debug!("full sync waits for the running snapshot: {}", e);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                wr.write_all(b"\n").await?;
+            }
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
     };
     tracing::info!(
         "Starting BGSAVE for SYNC with target: {}",
@@ -331,7 +334,7 @@ async fn full_sync(
         drop(chunks);
         let written = writer
             .await
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))?;
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         if let Some(e) = failed {
             return Err(e);
         }
@@ -354,7 +357,7 @@ async fn full_sync(
         });
         let len = loop {
             tokio::select! {
-                r = &mut job => break r.map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))?,
+                r = &mut job => break r.map_err(|e| std::io::Error::other(e.to_string()))?,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {
                     if let Err(e) = wr.write_all(b"\n").await {
                         // The replica is gone: stop the snapshot, wait for its job, clean up.
@@ -377,7 +380,7 @@ async fn full_sync(
         let p3 = path.clone();
         let data = tokio::task::spawn_blocking(move || std::fs::read(&p3))
             .await
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e.to_string()))?;
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let _ = std::fs::remove_file(&path);
         wr.write_all(&data?).await?;
     }

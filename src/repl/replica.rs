@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 type IoResult<T> = std::io::Result<T>;
 
 fn io_err(s: impl Into<String>) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::Other, s.into())
+    std::io::Error::other(s.into())
 }
 
 /// Point the node at a master (REPLICAOF host port, or `replicaof` at boot).
