@@ -122,21 +122,44 @@ pub async fn supervisor(srv: Arc<Shared>) {
 
 /// Master-side periodic work: stream PINGs, the good-replica count, output limits.
 fn cron(srv: &Shared, last_ping: &mut Instant) {
-    let (period, max_lag, min_write, limit) = {
+    let (period, max_lag, limit, size, ttl) = {
         let c = srv.config.read();
         (
             c.repl_ping_replica_period.max(1) as u64,
             c.min_replicas_max_lag as u64,
-            c.min_replicas_to_write,
             super::replica_hard_limit(&c.client_output_buffer_limit),
+            c.repl_backlog_size as usize,
+            c.repl_backlog_ttl as u64,
         )
     };
-    srv.repl.feed.lock().hard_limit = limit;
+    {
+        let mut feed = srv.repl.feed.lock();
+        feed.hard_limit = limit;
+        // CONFIG SET repl-backlog-size takes effect here, keeping the newest history.
+        if let Some(b) = feed.backlog.as_mut() {
+            b.resize(size);
+        }
+    }
     let now = super::mono_ms(srv);
     srv.repl
         .good_replicas
         .store(srv.repl.count_good(max_lag, now), Ordering::Relaxed);
-    let _ = min_write;
+    // A master without replicas for repl-backlog-ttl seconds frees its backlog
+    // (replicas never do: they must be able to PSYNC after a promotion).
+    let since = srv.repl.no_replicas_since.load(Ordering::Relaxed);
+    if ttl > 0 && since >= 0 && !srv.repl.is_replica() && now.saturating_sub(since as u64) > ttl * 1000 {
+        let mut store = srv.store.lock();
+        let mut feed = srv.repl.feed.lock();
+        if feed.backlog.is_some() && feed.outs.is_empty() && srv.repl.replicas.lock().is_empty() {
+            feed.backlog = None;
+            drop(feed);
+            store.repl.clear_sinks();
+            tracing::info!(
+                "Replication backlog freed after {} seconds without connected replicas.",
+                ttl
+            );
+        }
+    }
     if !srv.repl.is_replica()
         && !srv.repl.replicas.lock().is_empty()
         && last_ping.elapsed() >= Duration::from_secs(period)
