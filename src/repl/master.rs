@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What a connection told us with REPLCONF, and how its sync starts.
 #[derive(Default)]
@@ -231,10 +231,37 @@ impl Link<'_> {
     }
 }
 
-type Started = (mpsc::UnboundedReceiver<Bytes>, Arc<AtomicU64>, bool);
+type Streaming = (mpsc::UnboundedReceiver<Bytes>, Arc<AtomicU64>, bool);
 
-/// Wait for the snapshot slot, take the snapshot, send `+FULLRESYNC` and the
-/// RDB. Returns the stream receiver (None for rdb-only transfers) and whether
+/// A replica waiting for a full sync. Replicas that wait together share one
+/// snapshot (Redis's diskless delay window): the first to get the snapshot
+/// slot starts it for every waiting replica of the same payload form.
+pub struct Joiner {
+    info: Arc<ReplicaInfo>,
+    eof: bool,
+    empty: bool,
+    tx: oneshot::Sender<Started>,
+}
+
+/// A snapshot started for a replica: the FULLRESYNC point, its stream
+/// receiver (registered in the same critical section) and the payload feed.
+struct Started {
+    replid: String,
+    offset: u64,
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    pending: Arc<AtomicU64>,
+    data: mpsc::Receiver<Payload>,
+}
+
+enum Payload {
+    /// Disk form: the file is complete, `$<len>` goes first.
+    Len(u64),
+    Data(Bytes),
+    End(Result<(), String>),
+}
+
+/// Wait for a snapshot (with keep-alives), send `+FULLRESYNC` and the RDB.
+/// Returns the stream receiver (None for rdb-only transfers) and whether
 /// streaming must wait for the first ACK.
 async fn full_sync(
     link: &mut Link<'_>,
@@ -243,148 +270,97 @@ async fn full_sync(
     name: &str,
     rd: &mut OwnedReadHalf,
     wr: &mut OwnedWriteHalf,
-) -> std::io::Result<Option<Started>> {
+) -> std::io::Result<Option<Streaming>> {
     let srv = link.srv.clone();
     let (disk_mode, delay) = {
         let c = srv.config.read();
         (!c.repl_diskless_sync, c.repl_diskless_sync_delay as u64)
     };
     let eof_form = rc.capa_eof && !disk_mode;
-    // Keep-alive newlines while we wait (not part of the offset).
+    // Keep-alive newlines while we wait (not part of the offset). Other
+    // replicas arriving meanwhile join the same snapshot.
+    let (tx, mut started_rx) = oneshot::channel();
+    srv.repl.full_waiting.lock().push(Joiner {
+        info: link.info.clone(),
+        eof: eof_form,
+        empty: rc.rdb_filter_empty,
+        tx,
+    });
     let wait_until = Instant::now() + Duration::from_secs(if eof_form { delay } else { 0 });
+    let mut early = None;
     while Instant::now() < wait_until {
         let left = wait_until - Instant::now();
-        tokio::time::sleep(left.min(Duration::from_secs(1))).await;
-        wr.write_all(b"\n").await?;
-    }
-    let gate = loop {
         tokio::select! {
-            g = srv.snapshot_gate_lock() => break g,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
-        }
-    };
-    // Snapshot and offset in one critical section; the stream receiver is
-    // registered there too, so it starts exactly after the snapshot.
-    // Another snapshot (BGSAVE) may be running: wait for it, with keep-alives.
-    let mut tries = 0;
-    let (snap, offset, replid, rx, pending) = loop {
-        let attempt = {
-            let mut store = srv.store.lock();
-            let snap = if rc.rdb_filter_empty {
-                Ok(payload::Snap::Empty)
-            } else {
-                payload::begin(&mut store)
-            };
-            snap.map(|snap| {
-                let offset = store.repl.offset;
-                store.repl.reset_select();
-                let (rx, pending) = attach_stream(&srv, &link.info);
-                let replid = srv.repl.ids.lock().replid.clone();
-                (snap, offset, replid, rx, pending)
-            })
-        };
-        match attempt {
-            Ok(started) => break started,
-            Err(e) if tries < 120 => {
-                tries += 1;
-                tracing::debug!("full sync waits for the running snapshot: {}", e);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                wr.write_all(b"\n").await?;
+            _ = tokio::time::sleep(left.min(Duration::from_secs(1))) => wr.write_all(b"\n").await?,
+            // Another replica's window ended first and its snapshot includes us.
+            s = &mut started_rx => {
+                early = Some(s);
+                break;
             }
-            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+    let mut tries = 0;
+    let started = loop {
+        if let Some(s) = early.take() {
+            break s.map_err(|_| std::io::Error::other("snapshot abandoned"))?;
+        }
+        tokio::select! {
+            s = &mut started_rx => break s.map_err(|_| std::io::Error::other("snapshot abandoned"))?,
+            gate = srv.repl.snapshot_gate.clone().lock_owned() => {
+                if let Err(e) = start_snapshot(&srv, gate) {
+                    // A BGSAVE may be running: try again shortly.
+                    tries += 1;
+                    if tries > 120 {
+                        return Err(std::io::Error::other(e));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    wr.write_all(b"\n").await?;
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
         }
     };
     tracing::info!(
         "Starting BGSAVE for SYNC with target: {}",
         if eof_form { "replicas sockets" } else { "disk" }
     );
+    let Started {
+        replid,
+        offset,
+        rx,
+        pending,
+        mut data,
+    } = started;
     if psync {
         wr.write_all(format!("+FULLRESYNC {} {}\r\n", replid, offset).as_bytes())
             .await?;
     }
     link.info.state.store(SEND_BULK, Ordering::Relaxed);
-    let aux = vec![
-        ("repl-stream-db", "0".to_string()),
-        ("repl-id", replid.clone()),
-        ("repl-offset", offset.to_string()),
-    ];
+    let mark = crate::util::random_hex40();
+    let mut header_sent = false;
     if eof_form {
-        let mark = crate::util::random_hex40();
         wr.write_all(format!("$EOF:{}\r\n", mark).as_bytes())
             .await?;
-        let (tx, mut chunks) = mpsc::channel::<Vec<u8>>(16);
-        let srv2 = srv.clone();
-        let writer = tokio::task::spawn_blocking(move || {
-            let mut w = ChanWriter {
-                tx,
-                buf: Vec::with_capacity(64 * 1024),
-            };
-            let r = payload::write(snap, &srv2, &aux, &mut w);
-            r.and_then(|_| w.flush_buf())
-        });
-        // On a write error the writer is still awaited, so the snapshot slot
-        // is only released once the snapshot is really over.
-        let mut failed = None;
-        while let Some(c) = chunks.recv().await {
-            if let Err(e) = wr.write_all(&c).await {
-                failed = Some(e);
-                break;
-            }
-        }
-        drop(chunks);
-        let written = writer
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        written?;
-        wr.write_all(mark.as_bytes()).await?;
-    } else {
-        let path = std::path::PathBuf::from(format!(
-            "temp-repl-{}-{}.rdb",
-            std::process::id(),
-            link.info.id
-        ));
-        let p2 = path.clone();
-        let srv2 = srv.clone();
-        let mut job = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&p2)?);
-            payload::write(snap, &srv2, &aux, &mut f)?;
-            let f = f.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            Ok(f.metadata()?.len())
-        });
-        let len = loop {
-            tokio::select! {
-                r = &mut job => break r.map_err(|e| std::io::Error::other(e.to_string()))?,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                    if let Err(e) = wr.write_all(b"\n").await {
-                        // The replica is gone: stop the snapshot, wait for its job, clean up.
-                        crate::persist::snapshot::cancel(&mut srv.store.lock());
-                        let _ = job.await;
-                        let _ = std::fs::remove_file(&path);
-                        return Err(e);
-                    }
-                }
-            }
-        };
-        let len = match len {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(e);
-            }
-        };
-        wr.write_all(format!("${}\r\n", len).as_bytes()).await?;
-        let p3 = path.clone();
-        let data = tokio::task::spawn_blocking(move || std::fs::read(&p3))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let _ = std::fs::remove_file(&path);
-        wr.write_all(&data?).await?;
+        header_sent = true;
     }
-    drop(gate);
+    loop {
+        tokio::select! {
+            msg = data.recv() => match msg {
+                Some(Payload::Len(n)) => {
+                    wr.write_all(format!("${}\r\n", n).as_bytes()).await?;
+                    header_sent = true;
+                }
+                Some(Payload::Data(b)) => wr.write_all(&b).await?,
+                Some(Payload::End(Ok(()))) => break,
+                Some(Payload::End(Err(e))) => return Err(std::io::Error::other(e)),
+                None => return Err(std::io::Error::other("snapshot job ended early")),
+            },
+            _ = tokio::time::sleep(Duration::from_secs(1)), if !header_sent => wr.write_all(b"\n").await?,
+        }
+    }
+    if eof_form {
+        wr.write_all(mark.as_bytes()).await?;
+    }
     tracing::info!("Synchronization with replica {} succeeded", name);
     let _ = rd;
     if rc.rdb_only {
@@ -398,6 +374,161 @@ async fn full_sync(
     // After a diskless transfer the replica can't tell where the payload ends
     // and the stream begins until it saw the mark: stream after its first ACK.
     Ok(Some((rx, pending, eof_form && psync)))
+}
+
+/// With the snapshot slot held: take one snapshot for every waiting replica
+/// of the first waiter's payload form, register their streams at the same
+/// offset, and start the job that produces the payload (it keeps the slot).
+fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> Result<(), String> {
+    let mut store = srv.store.lock();
+    let mut waiting = srv.repl.full_waiting.lock();
+    waiting.retain(|j| !j.tx.is_closed());
+    let Some(first) = waiting.first() else {
+        return Ok(());
+    };
+    let (eof, empty) = (first.eof, first.empty);
+    let snap = if empty {
+        payload::Snap::Empty
+    } else {
+        payload::begin(&mut store)?
+    };
+    let offset = store.repl.offset;
+    store.repl.reset_select();
+    let replid = srv.repl.ids.lock().replid.clone();
+    let (group, rest): (Vec<Joiner>, Vec<Joiner>) = waiting
+        .drain(..)
+        .partition(|j| j.eof == eof && j.empty == empty);
+    *waiting = rest;
+    drop(waiting);
+    let mut feeds = Vec::new();
+    for j in group {
+        let (rx, pending) = attach_stream(srv, &j.info);
+        let (dtx, data) = mpsc::channel(64);
+        let started = Started {
+            replid: replid.clone(),
+            offset,
+            rx,
+            pending,
+            data,
+        };
+        if j.tx.send(started).is_ok() {
+            feeds.push(dtx);
+        } else {
+            srv.repl.feed.lock().outs.retain(|o| o.id != j.info.id);
+        }
+    }
+    drop(store);
+    if feeds.len() > 1 {
+        tracing::info!("One snapshot feeds {} replicas", feeds.len());
+    }
+    let aux = vec![
+        ("repl-stream-db", "0".to_string()),
+        ("repl-id", replid),
+        ("repl-offset", offset.to_string()),
+    ];
+    tokio::spawn(produce(srv.clone(), gate, snap, eof, aux, feeds));
+    Ok(())
+}
+
+/// Send one message to every replica still listening; false when none is left.
+async fn fan_out(feeds: &mut Vec<mpsc::Sender<Payload>>, msg: impl Fn() -> Payload) -> bool {
+    let mut alive = Vec::with_capacity(feeds.len());
+    for f in feeds.drain(..) {
+        if f.send(msg()).await.is_ok() {
+            alive.push(f);
+        }
+    }
+    *feeds = alive;
+    !feeds.is_empty()
+}
+
+/// Write the snapshot (straight into the sockets' feeds, or through a temp
+/// file for the `$len` form) and release the snapshot slot when done.
+async fn produce(
+    srv: Arc<Shared>,
+    gate: tokio::sync::OwnedMutexGuard<()>,
+    snap: payload::Snap,
+    eof: bool,
+    aux: Vec<(&'static str, String)>,
+    mut feeds: Vec<mpsc::Sender<Payload>>,
+) {
+    let result: Result<(), String> = if eof {
+        let (tx, mut chunks) = mpsc::channel::<Vec<u8>>(16);
+        let srv2 = srv.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut w = ChanWriter {
+                tx,
+                buf: Vec::with_capacity(64 * 1024),
+            };
+            payload::write(snap, &srv2, &aux, &mut w).and_then(|_| w.flush_buf())
+        });
+        while let Some(c) = chunks.recv().await {
+            let b = Bytes::from(c);
+            if !fan_out(&mut feeds, || Payload::Data(b.clone())).await {
+                // Every replica is gone: stop the snapshot.
+                crate::persist::snapshot::cancel(&mut srv.store.lock());
+                break;
+            }
+        }
+        drop(chunks);
+        match writer.await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        let path = std::path::PathBuf::from(format!(
+            "temp-repl-{}-{}.rdb",
+            std::process::id(),
+            crate::util::random_hex40()
+        ));
+        let p2 = path.clone();
+        let srv2 = srv.clone();
+        let mut job = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&p2)?);
+            payload::write(snap, &srv2, &aux, &mut f)?;
+            let f = f.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::read(&p2)
+        });
+        // If every replica went away meanwhile, stop the snapshot early.
+        let r = loop {
+            tokio::select! {
+                r = &mut job => break r,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if feeds.iter().all(|f| f.is_closed()) {
+                        crate::persist::snapshot::cancel(&mut srv.store.lock());
+                    }
+                }
+            }
+        };
+        let _ = std::fs::remove_file(&path);
+        match r {
+            Ok(Ok(data)) => {
+                let data = Bytes::from(data);
+                let len = data.len() as u64;
+                if fan_out(&mut feeds, || Payload::Len(len)).await {
+                    let mut off = 0;
+                    while off < data.len() {
+                        let end = (off + 64 * 1024).min(data.len());
+                        let piece = data.slice(off..end);
+                        if !fan_out(&mut feeds, || Payload::Data(piece.clone())).await {
+                            break;
+                        }
+                        off = end;
+                    }
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    if let Err(e) = &result {
+        tracing::warn!("Replication snapshot failed: {}", e);
+    }
+    fan_out(&mut feeds, || Payload::End(result.clone())).await;
+    drop(gate);
 }
 
 /// An `io::Write` on a blocking thread that hands 64 KB chunks to the async sender.
@@ -428,12 +559,5 @@ impl std::io::Write for ChanWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl Shared {
-    /// One snapshot at a time (a second full sync waits for the running one).
-    pub async fn snapshot_gate_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.repl.snapshot_gate.lock().await
     }
 }

@@ -201,7 +201,9 @@ pub struct Repl {
     pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
     /// One snapshot at a time for full syncs.
-    pub snapshot_gate: tokio::sync::Mutex<()>,
+    pub snapshot_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Replicas waiting for a full sync (they share the next snapshot).
+    pub full_waiting: Mutex<Vec<master::Joiner>>,
     /// When the last replica went away (backlog TTL), ms since start; -1 = replicas attached.
     pub no_replicas_since: AtomicI64,
 }
@@ -234,7 +236,8 @@ impl Default for Repl {
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
-            snapshot_gate: tokio::sync::Mutex::new(()),
+            snapshot_gate: Arc::new(tokio::sync::Mutex::new(())),
+            full_waiting: Mutex::new(Vec::new()),
             no_replicas_since: AtomicI64::new(0),
         }
     }

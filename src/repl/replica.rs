@@ -147,7 +147,11 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
     // A master without replicas for repl-backlog-ttl seconds frees its backlog
     // (replicas never do: they must be able to PSYNC after a promotion).
     let since = srv.repl.no_replicas_since.load(Ordering::Relaxed);
-    if ttl > 0 && since >= 0 && !srv.repl.is_replica() && now.saturating_sub(since as u64) > ttl * 1000 {
+    if ttl > 0
+        && since >= 0
+        && !srv.repl.is_replica()
+        && now.saturating_sub(since as u64) > ttl * 1000
+    {
         let mut store = srv.store.lock();
         let mut feed = srv.repl.feed.lock();
         if feed.backlog.is_some() && feed.outs.is_empty() && srv.repl.replicas.lock().is_empty() {
