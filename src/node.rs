@@ -7,18 +7,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub async fn run(
-    config: Config,
+    mut config: Config,
     set_level: Option<crate::logging::LevelSetter>,
 ) -> Result<(), String> {
     let dir = config.dir.clone();
     if dir != "." {
         std::env::set_current_dir(&dir).map_err(|e| format!("can't chdir to '{}': {}", dir, e))?;
     }
-    let mut shared = Shared::new(config);
-    if let Some(f) = set_level {
-        Arc::get_mut(&mut shared).expect("fresh").log_level = Some(f);
+    // Like Redis (CONFIG GET dir shows getcwd): from now on `dir` is absolute,
+    // so the dump path does not depend on the working directory.
+    if let Ok(cwd) = std::env::current_dir() {
+        config.dir = cwd.display().to_string();
     }
-    let srv = shared;
+    let srv = Shared::with_log_level(config, set_level);
+    // The dump is loaded before any client can connect.
+    {
+        let srv = srv.clone();
+        tokio::task::spawn_blocking(move || crate::persist::dump::load_at_startup(&srv))
+            .await
+            .map_err(|e| e.to_string())??;
+    }
     let listeners = crate::net::bind_all(&srv).await?;
     tracing::info!(
         "rsredis {} (Redis {} compatible) pid={} run_id={}",
@@ -31,6 +39,7 @@ pub async fn run(
         tracing::info!("Ready to accept connections on {}", a);
     }
     tokio::spawn(expire_loop(srv.clone()));
+    tokio::spawn(persist_loop(srv.clone()));
     tokio::spawn(crate::repl::replica::supervisor(srv.clone()));
     boot_replicaof(&srv)?;
     tokio::spawn(signals(srv.clone()));
@@ -41,6 +50,10 @@ pub async fn run(
     let deadline = Instant::now() + Duration::from_secs(5);
     while !srv.clients.lock().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    {
+        let srv = srv.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::persist::dump::final_save(&srv)).await;
     }
     tracing::info!("rsredis is now ready to exit, bye bye...");
     Ok(())
@@ -82,6 +95,21 @@ async fn signals(srv: Arc<Shared>) {
         _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
     }
     srv.begin_shutdown();
+}
+
+/// Persistence cron, once a second: scheduled BGSAVE and `save` points.
+async fn persist_loop(srv: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if srv.is_shutting_down() {
+            return;
+        }
+        if srv.scripts.running() {
+            continue;
+        }
+        let s = srv.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::persist::dump::cron(&s)).await;
+    }
 }
 
 /// Active expiry, `hz` times a second: per database, sample keys with a TTL

@@ -101,10 +101,22 @@ pub struct Shared {
     pub scripts: Arc<crate::scripting::Busy>,
     /// The Lua VM and script cache; only locked while the keyspace lock is held.
     pub lua: Mutex<Option<crate::scripting::Engine>>,
+    /// RDB persistence state (INFO persistence, MISCONF).
+    pub persist: crate::persist::dump::PersistState,
+    /// A weak handle on ourselves, for work that outlives a command (BGSAVE).
+    me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
+        Shared::with_log_level(config, None)
+    }
+
+    /// `new`, with the hook CONFIG SET loglevel calls.
+    pub fn with_log_level(
+        config: Config,
+        log_level: Option<crate::logging::LevelSetter>,
+    ) -> Arc<Shared> {
         let (tx, _) = watch::channel(false);
         let mut store = Store::new(config.databases as usize);
         store.limits = crate::store::EncodingLimits::from_config(&config);
@@ -132,13 +144,22 @@ impl Shared {
             idle_timeout: AtomicU64::new(0),
             last_save: AtomicU64::new(crate::util::now_ms() / 1000),
             tcp_port: AtomicU64::new(config.port as u64),
-            log_level: None,
+            log_level,
             scripts: Arc::new(crate::scripting::Busy::default()),
             lua: Mutex::new(None),
+            persist: Default::default(),
+            me: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
         s.config_changed();
-        Arc::new(s)
+        let arc = Arc::new(s);
+        let _ = arc.me.set(Arc::downgrade(&arc));
+        arc
+    }
+
+    /// A strong handle on the server (None only while it is being dropped).
+    pub fn arc(&self) -> Option<Arc<Shared>> {
+        self.me.get().and_then(|w| w.upgrade())
     }
 
     /// Refresh the hot-path copies after the config changed.
@@ -167,6 +188,7 @@ impl Shared {
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }
+        self.persist.refresh(&c);
     }
 
     #[inline]

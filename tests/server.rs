@@ -576,12 +576,17 @@ fn shutdown_is_graceful() {
     assert_eq!(err_text(e), "ERR syntax error");
     let e = q::<()>(&mut c, &["SHUTDOWN", "ABORT"]).unwrap_err();
     assert_eq!(err_text(e), "ERR No shutdown in progress.");
-    // No RDB persistence yet: SAVE cannot succeed, the server stays up.
+    // When the final save fails, SHUTDOWN fails and the server stays up.
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "dbfilename", "no-such-dir/dump.rdb"],
+    )
+    .unwrap();
     let e = q::<()>(&mut c, &["SHUTDOWN", "SAVE"]).unwrap_err();
     assert_eq!(err_text(e), "ERR Errors trying to SHUTDOWN. Check logs.");
     assert!(wait_until(Duration::from_secs(2), || s
         .logs()
-        .contains("RDB persistence is not available")));
+        .contains("Failed saving the DB")));
     let _: String = q(&mut c, &["PING"]).unwrap();
 
     let mut r = s.raw();

@@ -137,16 +137,20 @@ fn gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Erro
     if client.multi.is_some() && cmd.is(flags::NO_MULTI) {
         return Err(Error::err("Command not allowed inside a transaction"));
     }
-    replication_gate(srv, client, cmd)
-}
-
-/// Writes on replicas and masters short of good replicas; stale reads (§1.10).
-/// The master link's client applies the stream and is never refused.
-fn replication_gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Error> {
-    use std::sync::atomic::Ordering::Relaxed;
+    // The master link applies its master's stream whatever our local state.
     if client.master_link {
         return Ok(());
     }
+    // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
+    if srv.persist.writes_denied() && (cmd.is(flags::WRITE) || cmd.name == "ping") {
+        return Err(Error::msg(crate::persist::dump::MISCONF));
+    }
+    replication_gate(srv, cmd)
+}
+
+/// Writes on replicas and masters short of good replicas; stale reads (§1.10).
+fn replication_gate(srv: &Shared, cmd: &'static Command) -> Result<(), Error> {
+    use std::sync::atomic::Ordering::Relaxed;
     let r = &srv.repl;
     let replica = r.is_replica();
     if cmd.is(flags::WRITE) {

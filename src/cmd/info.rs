@@ -316,19 +316,44 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "current_save_keys_processed:0");
     line!(s, "current_save_keys_total:0");
     line!(s, "rdb_changes_since_last_save:{}", store.dirty);
-    line!(s, "rdb_bgsave_in_progress:0");
+    let p = &srv.persist;
+    let bg = p.bgsave_in_progress.load(Ordering::Relaxed);
+    line!(s, "rdb_bgsave_in_progress:{}", bg as u8);
     line!(
         s,
         "rdb_last_save_time:{}",
         srv.last_save.load(Ordering::Relaxed)
     );
-    line!(s, "rdb_last_bgsave_status:ok");
-    line!(s, "rdb_last_bgsave_time_sec:-1");
-    line!(s, "rdb_current_bgsave_time_sec:-1");
-    line!(s, "rdb_saves:0");
+    let failed = p.last_bgsave_failed.load(Ordering::Relaxed);
+    line!(
+        s,
+        "rdb_last_bgsave_status:{}",
+        if failed { "err" } else { "ok" }
+    );
+    line!(
+        s,
+        "rdb_last_bgsave_time_sec:{}",
+        p.last_bgsave_secs.load(Ordering::Relaxed)
+    );
+    let current = if bg {
+        let started = p.bgsave_started_ms.load(Ordering::Relaxed);
+        (crate::util::now_ms().saturating_sub(started) / 1000) as i64
+    } else {
+        -1
+    };
+    line!(s, "rdb_current_bgsave_time_sec:{}", current);
+    line!(s, "rdb_saves:{}", p.saves.load(Ordering::Relaxed));
     line!(s, "rdb_last_cow_size:0");
-    line!(s, "rdb_last_load_keys_expired:0");
-    line!(s, "rdb_last_load_keys_loaded:0");
+    line!(
+        s,
+        "rdb_last_load_keys_expired:{}",
+        p.last_load_keys_expired.load(Ordering::Relaxed)
+    );
+    line!(
+        s,
+        "rdb_last_load_keys_loaded:{}",
+        p.last_load_keys_loaded.load(Ordering::Relaxed)
+    );
     line!(s, "aof_enabled:0");
     line!(s, "aof_rewrite_in_progress:0");
     line!(s, "aof_rewrite_scheduled:0");

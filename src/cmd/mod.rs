@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod scan;
@@ -273,6 +274,7 @@ pub fn table() -> &'static Table {
             command::COMMANDS,
             zsets::COMMANDS,
             repl::COMMANDS,
+            persist::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();

@@ -1,4 +1,4 @@
-//! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSH*, TIME, LASTSAVE,
+//! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSH*, TIME,
 //! SHUTDOWN, DEBUG, SLOWLOG, MEMORY.
 
 use super::{cmd, container, flags::*, Command, Ctx, Post, NOKEYS};
@@ -68,17 +68,6 @@ pub static COMMANDS: &[Command] = &[
         "",
         "Return the current server time",
         time,
-    ),
-    cmd(
-        "lastsave",
-        1,
-        LS | FAST,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "Get the UNIX time stamp of the last successful save to disk",
-        lastsave,
     ),
     cmd(
         "shutdown",
@@ -294,8 +283,9 @@ fn release(old: Vec<Db>, lazy: bool) {
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lazy = flush_mode(args)?;
     let i = ctx.client.db;
+    // Counted first: while a snapshot runs the old contents go to it instead.
+    let removed = ctx.store.dbs[i].len() as u64;
     let old = empty_db(ctx.store, i);
-    let removed = old.len() as u64;
     release(vec![old], lazy);
     ctx.dirty(removed);
     ctx.propagate(args.to_vec());
@@ -306,9 +296,18 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lazy = flush_mode(args)?;
     let n = ctx.store.dbs.len();
+    let removed = ctx.store.keys_total() as u64;
+    // Like Redis: a running background save is pointless now; with save
+    // points set, the (empty) dataset is saved right away.
+    let save_points = !ctx.srv.config.read().save.0.is_empty();
+    if save_points {
+        crate::persist::snapshot::cancel(ctx.store);
+    }
     let old: Vec<Db> = (0..n).map(|i| empty_db(ctx.store, i)).collect();
-    let removed: u64 = old.iter().map(|d| d.len() as u64).sum();
     release(old, lazy);
+    if save_points {
+        let _ = crate::persist::dump::save_now(ctx.srv, ctx.store);
+    }
     ctx.dirty(removed);
     ctx.propagate(args.to_vec());
     ctx.out.ok();
@@ -320,12 +319,6 @@ fn time(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.out.array(2);
     ctx.out.bulk_int((us / 1_000_000) as i64);
     ctx.out.bulk_int((us % 1_000_000) as i64);
-    Ok(())
-}
-
-fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    ctx.out
-        .int(ctx.srv.last_save.load(Ordering::Relaxed) as i64);
     Ok(())
 }
 
@@ -347,18 +340,25 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if abort {
         return Err(Error::err("No shutdown in progress."));
     }
-    if save {
-        tracing::warn!(
-            "SHUTDOWN SAVE requested, but RDB persistence is not available yet: the dataset cannot be saved"
-        );
-        if !force {
-            tracing::warn!(
-                "Errors trying to shut down the server. Check the logs for more information."
-            );
-            return Err(Error::err("Errors trying to SHUTDOWN. Check logs."));
+    // Redis 7.0: save when asked to, or by default when save points are set.
+    let save_points = !ctx.srv.config.read().save.0.is_empty();
+    if !nosave && (save || save_points) {
+        crate::persist::snapshot::cancel(ctx.store);
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if crate::persist::dump::save_now(ctx.srv, ctx.store).is_err() {
+            if !force {
+                tracing::warn!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
+                return Err(Error::err("Errors trying to SHUTDOWN. Check logs."));
+            }
+            tracing::warn!("FORCE given: shutting down without saving");
         }
-        tracing::warn!("FORCE given: shutting down without saving");
     }
+    ctx.srv
+        .persist
+        .final_save_done
+        .store(true, Ordering::Relaxed);
     tracing::info!("SHUTDOWN requested by client {}", ctx.client.handle.addr);
     ctx.post.push(Post::Shutdown);
     Ok(())
@@ -385,6 +385,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -401,6 +403,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 // Like Redis: the whole server stops, keyspace lock held.
                 std::thread::sleep(Duration::from_secs_f64(secs));
             }
+            ctx.out.ok();
+        }
+        ("reload", 2) => {
+            crate::persist::dump::debug_reload(ctx.srv, ctx.store)?;
             ctx.out.ok();
         }
         ("set-active-expire", 3) => {

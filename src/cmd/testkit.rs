@@ -33,7 +33,11 @@ impl Default for Harness {
 
 impl Harness {
     pub fn new() -> Harness {
-        let srv = Shared::new(Config::default());
+        // No save points: FLUSHALL/SHUTDOWN in unit tests must not write dump files.
+        let srv = Shared::new(Config {
+            save: crate::config::SavePoints(Vec::new()),
+            ..Config::default()
+        });
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let addr = "127.0.0.1:1".parse().unwrap();
         let client = Client::new(Arc::new(ClientHandle::new(1, addr, addr, tx)), true);

@@ -137,6 +137,37 @@ impl ConfVal for Vec<String> {
     }
 }
 
+/// `save` points: (seconds, changes) pairs; none disables automatic saves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavePoints(pub Vec<(u64, u64)>);
+
+impl ConfVal for SavePoints {
+    fn parse(s: &str, _: Kind) -> Result<Self, String> {
+        let nums: Vec<&str> = s.split_whitespace().collect();
+        if nums.len() % 2 != 0 {
+            return Err("Invalid save parameters".into());
+        }
+        let mut v = Vec::new();
+        for pair in nums.chunks(2) {
+            match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
+                (Ok(secs), Ok(changes)) => v.push((secs, changes)),
+                _ => return Err("Invalid save parameters".into()),
+            }
+        }
+        Ok(SavePoints(v))
+    }
+    fn show(&self) -> String {
+        self.0
+            .iter()
+            .map(|(s, c)| format!("{s} {c}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    fn toml(&self) -> String {
+        toml_string(&self.show())
+    }
+}
+
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
@@ -208,6 +239,10 @@ params! {
     tcp_keepalive: i64 = 300, "tcp-keepalive", Kind::Int(0, i32::MAX as i64), true;
     dir: String = ".".into(), "dir", Kind::Str, true;
     dbfilename: String = "dump.rdb".into(), "dbfilename", Kind::Str, true;
+    save: SavePoints = SavePoints(vec![(3600, 1), (300, 100), (60, 10000)]), "save", Kind::Str, true;
+    rdbcompression: bool = true, "rdbcompression", Kind::Bool, true;
+    rdbchecksum: bool = true, "rdbchecksum", Kind::Bool, false;
+    stop_writes_on_bgsave_error: bool = true, "stop-writes-on-bgsave-error", Kind::Bool, true;
     loglevel: String = "notice".into(), "loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true;
     logfile: String = String::new(), "logfile", Kind::Str, false;
     proto_max_bulk_len: i64 = 512 * MB, "proto-max-bulk-len", Kind::Memory(MB, i64::MAX), true;

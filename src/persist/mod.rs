@@ -4,6 +4,7 @@
 pub mod rdb;
 
 // ---- snapshots and the dump file (wip-snap) ----
+pub mod dump;
 pub mod snapshot;
 
 use rdb::{LoadOpts, Loaded, RdbError};
@@ -12,5 +13,5 @@ use std::path::Path;
 /// Load an RDB file from disk.
 pub fn load_file(path: &Path, opts: &LoadOpts) -> Result<Loaded, RdbError> {
     let f = std::fs::File::open(path).map_err(RdbError::from)?;
-    rdb::load(std::io::BufReader::with_capacity(1 << 20, f), opts)
+    rdb::load_bufread(&mut std::io::BufReader::with_capacity(1 << 20, f), opts)
 }

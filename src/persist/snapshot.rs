@@ -38,6 +38,9 @@ const STEP_KEYS: usize = 1000;
 const STEP_SLOTS: usize = 16 * 1024;
 /// Encoded bytes per lock hold, roughly (one huge value may exceed it).
 const STEP_BYTES: usize = 1 << 20;
+/// Time per lock hold: a step also ends once it took this long (checked
+/// every few keys), whatever the counts, so slow encodings cannot stall.
+const STEP_TIME: Duration = Duration::from_millis(1);
 
 const PAGE_BITS: u32 = 12;
 const PAGE: u32 = 1 << PAGE_BITS;
@@ -248,13 +251,19 @@ impl Snapshot {
     ) -> io::Result<()> {
         let r = (|| {
             let mut sink = RdbSink::new(out, extra_aux)?;
-            self.drive(|| srv.store.lock(), &mut sink)?;
+            // A fair unlock hands the lock to a waiting client instead of
+            // letting the job barge back in for its next step.
+            self.drive(
+                || srv.store.lock(),
+                parking_lot::MutexGuard::unlock_fair,
+                &mut sink,
+            )?;
             sink.finish()
         })();
         self.done.store(true, Ordering::Relaxed);
         gc(&mut srv.store.lock());
         let s = self.stats;
-        tracing::debug!(
+        tracing::info!(
             "snapshot: {} steps, {} keys walked, longest lock hold {:?}, total {:?}",
             s.steps,
             s.keys_walked,
@@ -268,6 +277,7 @@ impl Snapshot {
     pub(crate) fn drive<G: DerefMut<Target = Store>>(
         &mut self,
         mut lock: impl FnMut() -> G,
+        mut release: impl FnMut(G),
         sink: &mut impl Sink,
     ) -> io::Result<()> {
         let mut buf = Vec::with_capacity(STEP_BYTES + STEP_BYTES / 4);
@@ -284,6 +294,7 @@ impl Snapshot {
                     self.stats.steps += 1;
                     self.stats.total_hold += held;
                     self.stats.max_hold = self.stats.max_hold.max(held);
+                    release(g);
                     r
                 };
                 sink.records(&buf)?;
@@ -345,11 +356,15 @@ impl Snapshot {
         let db = &mut store.dbs[k];
         let mut snap = db.snap.take().expect("found above");
         let (mut keys, mut slots) = (0, 0);
+        let t = Instant::now();
         while snap.cursor < snap.limit
             && keys < self.step_keys
             && slots < self.step_slots
             && buf.len() < STEP_BYTES
         {
+            if keys % 16 == 15 && t.elapsed() >= STEP_TIME {
+                break;
+            }
             let i = snap.cursor;
             snap.cursor += 1;
             slots += 1;
@@ -384,6 +399,12 @@ impl Snapshot {
                 (snap.encode)(&mut buf, e.key.as_bytes(), &e.value, e.expire);
                 self.stats.keys_walked += 1;
                 if buf.len() >= STEP_BYTES {
+                    if self.done.load(Ordering::Relaxed) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            "the snapshot was cancelled",
+                        ));
+                    }
                     sink.records(&buf)?;
                     buf.clear();
                 }

@@ -646,3 +646,88 @@ pub fn fill_all_types(port: u16, tag: &str) {
     c.call(&["SET", &format!("{tag}db2"), "two"]);
     c.call(&["SADD", &format!("{tag}db2set"), "x", "y"]);
 }
+
+// ---- persistence helpers (wip-snap: tests/persistence.rs) ----
+
+impl Server {
+    /// A server whose `dir` is `data_dir` (kept across restarts); its config
+    /// file lives in a tempdir of its own.
+    pub fn with_data_dir(data_dir: &Path, extra: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("node.toml");
+        let mut text = String::from("port = 0\nenable-debug-command = \"local\"\n");
+        text.push_str(&format!("dir = {:?}\n", data_dir.display().to_string()));
+        text.push_str(extra);
+        std::fs::write(&config_path, text).expect("write config");
+        Server::launch(dir, config_path)
+    }
+}
+
+/// Start rsredis on `data_dir` expecting it to exit during startup (e.g. a
+/// corrupt dump). Returns its exit status and everything it printed.
+pub fn start_expect_exit(
+    data_dir: &Path,
+    extra: &str,
+    timeout: Duration,
+) -> (std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("node.toml");
+    let mut text = String::from("port = 0\n");
+    text.push_str(&format!("dir = {:?}\n", data_dir.display().to_string()));
+    text.push_str(extra);
+    std::fs::write(&config_path, text).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+        .arg("server")
+        .arg("--config")
+        .arg(&config_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rsredis");
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rsredis did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
+    let _ = child.stderr.take().unwrap().read_to_string(&mut out);
+    (status, out)
+}
+
+impl RealRedis {
+    /// Like `start`, with extra redis-server arguments (e.g. `--dir`).
+    pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
+        let bin = peer("redis-server")?;
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let real = RealRedis { child, port };
+            let up = wait_until(Duration::from_secs(10), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up && serves_pid(port, real.child.id()) {
+                return Some(real);
+            }
+        }
+        panic!("could not start redis-server");
+    }
+}

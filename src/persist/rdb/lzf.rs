@@ -44,25 +44,33 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
-const HLOG: usize = 14;
+/// Largest hash table: 2^14 slots of u32.
+const MAX_HLOG: u32 = 14;
 const MAX_LIT: usize = 32;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3); // 264
 
 #[inline]
-fn hash3(b: &[u8], i: usize) -> usize {
+fn hash3(b: &[u8], i: usize, hlog: u32) -> usize {
     let v = ((b[i] as u32) << 16) | ((b[i + 1] as u32) << 8) | b[i + 2] as u32;
-    (v.wrapping_mul(2654435761) >> (32 - HLOG)) as usize
+    (v.wrapping_mul(2654435761) >> (32 - hlog)) as usize
+}
+
+#[inline]
+fn table_hit(cand: usize) -> bool {
+    cand != u32::MAX as usize
 }
 
 /// Compress `input`; None when the result would not be shorter than
 /// `max_out` bytes (then the caller stores the string uncompressed).
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    if input.is_empty() {
+    if input.is_empty() || input.len() >= u32::MAX as usize {
         return None;
     }
     let mut out: Vec<u8> = Vec::with_capacity(max_out.min(input.len()));
-    let mut table = vec![usize::MAX; 1 << HLOG];
+    // A table sized to the input: short strings (the common case) stay cheap.
+    let hlog = (usize::BITS - input.len().leading_zeros()).clamp(8, MAX_HLOG);
+    let mut table = vec![u32::MAX; 1 << hlog];
     let mut lit_start = 0; // first byte of the pending literal run
     let mut i = 0;
     let n = input.len();
@@ -75,10 +83,10 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     }
 
     while i + 2 < n {
-        let h = hash3(input, i);
-        let cand = table[h];
-        table[h] = i;
-        if cand != usize::MAX && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
+        let h = hash3(input, i, hlog);
+        let cand = table[h] as usize;
+        table[h] = i as u32;
+        if table_hit(cand) && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
             let off = i - cand - 1;
             let maxlen = (n - i).min(MAX_REF);
             let mut len = 3;
@@ -98,7 +106,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             let end = i + len;
             let mut j = i + 1;
             while j < end && j + 2 < n {
-                table[hash3(input, j)] = j;
+                table[hash3(input, j, hlog)] = j as u32;
                 j += 1;
             }
             i = end;

@@ -17,7 +17,7 @@ mod read;
 mod write;
 pub mod ziplist;
 
-pub use read::{load, LoadOpts, Loaded};
+pub use read::{load, load_bufread, LoadOpts, Loaded};
 pub use write::{encode_entry, encode_entry_with, RdbWriter};
 
 /// The version we write (Redis 7.0). Loading accepts 1..=RDB_VERSION.

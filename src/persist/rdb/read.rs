@@ -7,7 +7,7 @@ use crate::store::list::List;
 use crate::store::set::{Member, Set, Table};
 use crate::store::zset::ZSet;
 use crate::store::{Db, EncodingLimits, SmallBytes, Value};
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 /// What `load` needs to know.
 #[derive(Debug, Clone)]
@@ -223,9 +223,16 @@ impl Build<'_> {
         h
     }
 
-    fn hash_set(&self, h: &mut Hash, f: &[u8], v: &[u8]) -> Result<(), RdbError> {
+    /// `any_size`: like Redis for listpack/ziplist blobs, only the entry
+    /// count decides the encoding, not the element sizes.
+    fn hash_set(&self, h: &mut Hash, f: &[u8], v: &[u8], any_size: bool) -> Result<(), RdbError> {
         let l = self.limits;
-        if h.set(f, v, l.hash_max_listpack_entries, l.hash_max_listpack_value) {
+        let max_value = if any_size {
+            usize::MAX
+        } else {
+            l.hash_max_listpack_value
+        };
+        if h.set(f, v, l.hash_max_listpack_entries, max_value) {
             Ok(())
         } else {
             Err(self.err(&format!("duplicate hash field '{}'", show_key(f))))
@@ -256,23 +263,29 @@ impl Build<'_> {
         }
     }
 
-    fn zadd(&self, z: &mut ZSet, m: &[u8], score: f64) -> Result<(), RdbError> {
+    /// `any_size`: see `hash_set`.
+    fn zadd(&self, z: &mut ZSet, m: &[u8], score: f64, any_size: bool) -> Result<(), RdbError> {
         if score.is_nan() {
             return Err(self.err("NaN score"));
         }
         let l = self.limits;
-        match z.insert(
-            m,
-            score,
-            l.zset_max_listpack_entries,
-            l.zset_max_listpack_value,
-        ) {
+        let max_value = if any_size {
+            usize::MAX
+        } else {
+            l.zset_max_listpack_value
+        };
+        match z.insert(m, score, l.zset_max_listpack_entries, max_value) {
             None => Ok(()),
             Some(_) => Err(self.err(&format!("duplicate zset member '{}'", show_key(m)))),
         }
     }
 
-    fn hash_from_pairs(&self, elems: &[Elem], kind: &str) -> Result<Option<Value>, RdbError> {
+    fn hash_from_pairs(
+        &self,
+        elems: &[Elem],
+        kind: &str,
+        any_size: bool,
+    ) -> Result<Option<Value>, RdbError> {
         if elems.len() % 2 != 0 {
             return Err(self.blob_err(kind, "odd number of elements for a hash".into()));
         }
@@ -281,7 +294,7 @@ impl Build<'_> {
         }
         let mut h = self.new_hash(elems.len() / 2);
         for p in elems.chunks_exact(2) {
-            self.hash_set(&mut h, &p[0].to_vec(), &p[1].to_vec())?;
+            self.hash_set(&mut h, &p[0].to_vec(), &p[1].to_vec(), any_size)?;
         }
         Ok(Some(Value::Hash(Box::new(h))))
     }
@@ -300,7 +313,7 @@ impl Build<'_> {
                 Elem::Str(s) => parse_score(s)
                     .ok_or_else(|| self.blob_err(kind, "score is not a number".into()))?,
             };
-            self.zadd(&mut z, &p[0].to_vec(), score)?;
+            self.zadd(&mut z, &p[0].to_vec(), score, true)?;
         }
         Ok(Some(Value::ZSet(Box::new(z))))
     }
@@ -315,8 +328,7 @@ fn parse_score(s: &[u8]) -> Option<f64> {
     }
 }
 
-fn elems_to_list(b: &Build, list: &mut List, elems: &[Elem]) {
-    let _ = b;
+fn elems_to_list(list: &mut List, elems: &[Elem]) {
     for e in elems {
         match e {
             Elem::Str(s) => list.push_back(s),
@@ -363,7 +375,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 } else {
                     rd.ascii_double()?
                 };
-                b.zadd(&mut z, &m, score)?;
+                b.zadd(&mut z, &m, score, false)?;
             }
             if z.is_empty() {
                 return Ok(None);
@@ -376,7 +388,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             for _ in 0..n {
                 let f = rd.string()?;
                 let v = rd.string()?;
-                b.hash_set(&mut h, &f, &v)?;
+                b.hash_set(&mut h, &f, &v, false)?;
             }
             if h.is_empty() {
                 return Ok(None);
@@ -390,13 +402,13 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 .iter()
                 .flat_map(|(f, v)| [Elem::Str(f), Elem::Str(v)])
                 .collect();
-            b.hash_from_pairs(&elems, "zipmap")
+            b.hash_from_pairs(&elems, "zipmap", false)
         }
         T_LIST_ZIPLIST => {
             let blob = rd.string()?;
             let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
             let mut l = b.list();
-            elems_to_list(b, &mut l, &elems);
+            elems_to_list(&mut l, &elems);
             if l.is_empty() {
                 return Ok(None);
             }
@@ -418,7 +430,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             let blob = rd.string()?;
             let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
             if t == T_HASH_ZIPLIST {
-                b.hash_from_pairs(&elems, "ziplist")
+                b.hash_from_pairs(&elems, "ziplist", true)
             } else {
                 b.zset_from_pairs(&elems, "ziplist")
             }
@@ -427,7 +439,7 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             let blob = rd.string()?;
             let elems = listpack::decode(&blob).map_err(|e| b.blob_err("listpack", e))?;
             if t == T_HASH_LISTPACK {
-                b.hash_from_pairs(&elems, "listpack")
+                b.hash_from_pairs(&elems, "listpack", true)
             } else {
                 b.zset_from_pairs(&elems, "listpack")
             }
@@ -445,13 +457,13 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
                 match (t, container) {
                     (T_LIST_QUICKLIST, _) => {
                         let elems = ziplist::decode(&blob).map_err(|e| b.blob_err("ziplist", e))?;
-                        elems_to_list(b, &mut l, &elems);
+                        elems_to_list(&mut l, &elems);
                     }
                     (_, 1) => l.push_back(&blob),
                     (_, 2) => {
                         let elems =
                             listpack::decode(&blob).map_err(|e| b.blob_err("listpack", e))?;
-                        elems_to_list(b, &mut l, &elems);
+                        elems_to_list(&mut l, &elems);
                     }
                     (_, c) => {
                         return Err(b.err(&format!("unknown quicklist container type {c}")));
@@ -475,14 +487,19 @@ fn known_type(t: u8) -> bool {
 /// whole file in memory).
 ///
 /// `r` is read through an internal buffer, so bytes after the RDB's end may
-/// be consumed from it: when the RDB is followed by other data (a
-/// replication stream), pass a reader limited to the payload (`Read::take`).
+/// be consumed from it. When the RDB is followed by other data (a
+/// replication stream, the EOF mark of a diskless transfer), use
+/// [`load_bufread`] instead, or limit the reader to the payload (`Read::take`).
 pub fn load(r: impl Read, opts: &LoadOpts) -> Result<Loaded, RdbError> {
-    let mut rd = Rd {
-        r: BufReader::with_capacity(1 << 16, r),
-        pos: 0,
-        crc: 0,
-    };
+    load_bufread(&mut BufReader::with_capacity(1 << 16, r), opts)
+}
+
+/// Like [`load`], reading from a buffered reader the caller keeps: exactly
+/// the RDB's bytes (through its checksum) are consumed, whatever follows stays
+/// in `r` (e.g. the replication stream after a `$<len>` payload, or the
+/// 40-byte mark after an `EOF:` one).
+pub fn load_bufread<R: BufRead>(r: &mut R, opts: &LoadOpts) -> Result<Loaded, RdbError> {
+    let mut rd = Rd { r, pos: 0, crc: 0 };
     let magic: [u8; 9] = rd.arr().map_err(|_| {
         RdbError::new("not an RDB file: shorter than the 9-byte \"REDIS0010\" header")
     })?;

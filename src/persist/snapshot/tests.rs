@@ -293,6 +293,7 @@ fn run_seed(seed: u64, keys: usize, ops_per_step: usize, step_keys: usize) {
             }
             g
         },
+        drop,
         &mut sink,
     )
     .unwrap();
@@ -374,7 +375,7 @@ fn lost_source_fails_cleanly() {
     st.dbs = vec![Db::new()]; // replaced wholesale (e.g. a full sync load)
     let lock = parking_lot::Mutex::new(st);
     let mut sink = Collect::default();
-    let r = snap.drive(|| lock.lock(), &mut sink);
+    let r = snap.drive(|| lock.lock(), drop, &mut sink);
     assert!(r.is_err());
 }
 
@@ -425,7 +426,12 @@ fn snapshot_stall_1m_keys() {
     }
     let mut sink = Count(0);
     let t = Instant::now();
-    snap.drive(|| shared.lock(), &mut sink).unwrap();
+    snap.drive(
+        || shared.lock(),
+        parking_lot::MutexGuard::unlock_fair,
+        &mut sink,
+    )
+    .unwrap();
     let total = t.elapsed();
     stop.store(true, Ordering::Relaxed);
     let (worst, writes) = writer.join().unwrap();
@@ -462,6 +468,7 @@ fn rdb_snapshot_loads_back_as_of_begin() {
                 }
                 g
             },
+            drop,
             &mut sink,
         )
         .unwrap();

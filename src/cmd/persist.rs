@@ -1,0 +1,107 @@
+//! Persistence commands: SAVE, BGSAVE, LASTSAVE (the machinery lives in
+//! `crate::persist`).
+
+use super::{cmd, flags::*, Command, Ctx, NOKEYS};
+use crate::error::{CmdResult, Error};
+use crate::persist::dump;
+use crate::util::eq_ic;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+pub static COMMANDS: &[Command] = &[
+    cmd(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        NOKEYS,
+        "server",
+        "1.0.0",
+        "",
+        "Synchronously save the dataset to disk",
+        save,
+    ),
+    cmd(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        NOKEYS,
+        "server",
+        "1.0.0",
+        "[SCHEDULE]",
+        "Asynchronously save the dataset to disk",
+        bgsave,
+    ),
+    cmd(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        NOKEYS,
+        "server",
+        "1.0.0",
+        "",
+        "Get the UNIX time stamp of the last successful save to disk",
+        lastsave,
+    ),
+];
+
+fn save(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    dump::save(ctx.srv, ctx.store)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if eq_ic(&args[1], "schedule") => true,
+        _ => return Err(Error::Syntax),
+    };
+    if dump::bgsave(ctx.srv, ctx.store, schedule)? {
+        ctx.out.simple("Background saving started");
+    } else {
+        ctx.out.simple("Background saving scheduled");
+    }
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.out
+        .int(ctx.srv.last_save.load(Ordering::Relaxed) as i64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::Harness;
+
+    #[test]
+    fn save_and_bgsave_in_a_temp_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = Harness::new();
+        h.srv.config.write().dir = dir.path().display().to_string();
+        h.run("SET a 1");
+        assert_eq!(h.run("SAVE"), "+OK\r\n");
+        assert!(dir.path().join("dump.rdb").exists());
+        assert_eq!(h.run("BGSAVE x"), "-ERR syntax error\r\n");
+        let r = h.run("BGSAVE");
+        assert_eq!(r, "+Background saving started\r\n");
+        for _ in 0..200 {
+            if !h
+                .srv
+                .persist
+                .bgsave_in_progress
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(h
+            .run("INFO persistence")
+            .contains("rdb_last_bgsave_status:ok"));
+        assert!(!dir
+            .path()
+            .join(format!("temp-bg-{}.rdb", std::process::id()))
+            .exists());
+    }
+}
