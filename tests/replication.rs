@@ -340,9 +340,20 @@ fn chained_replica_and_promotion_continue_by_partial_resync() {
     let b = replica_of(a.port);
     let c = replica_of(a.port);
     assert!(up(b.port) && up(c.port));
+    // A's stream is on DB 2 when D hangs off B: D's snapshot from B must say
+    // so (repl-stream-db), since B passes A's stream on without a new SELECT.
+    let mut a2 = RespConn::connect(a.port);
+    a2.c("SELECT 2");
+    a2.c("SET db2-before 1");
+    assert!(wait_caught_up(a.port, b.port, T));
     // D hangs off B: same replid and offsets as A.
     let d = replica_of(b.port);
     assert!(up(d.port));
+    a2.c("SET db2-after 1");
+    assert!(wait_caught_up(a.port, d.port, T));
+    let mut dc = RespConn::connect(d.port);
+    dc.c("SELECT 2");
+    assert_eq!(dc.c("GET db2-after"), "$1\r\n1\r\n");
     let mut ac = RespConn::connect(a.port);
     ac.c("SET chained 1");
     assert!(wait_caught_up(a.port, d.port, T));

@@ -395,6 +395,12 @@ fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> 
     let offset = store.repl.offset;
     store.repl.reset_select();
     let replid = srv.repl.ids.lock().replid.clone();
+    // A master's next command carries a SELECT; a replica passes its master's
+    // stream on verbatim, so the snapshot names the DB that stream is on.
+    let stream_db = match srv.repl.master.lock().as_ref() {
+        Some(m) if srv.repl.is_replica() => m.stream_db,
+        _ => 0,
+    };
     let (group, rest): (Vec<Joiner>, Vec<Joiner>) = waiting
         .drain(..)
         .partition(|j| j.eof == eof && j.empty == empty);
@@ -422,7 +428,7 @@ fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> 
         tracing::info!("One snapshot feeds {} replicas", feeds.len());
     }
     let aux = vec![
-        ("repl-stream-db", "0".to_string()),
+        ("repl-stream-db", stream_db.to_string()),
         ("repl-id", replid),
         ("repl-offset", offset.to_string()),
     ];

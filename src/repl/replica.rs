@@ -679,11 +679,13 @@ async fn stream_loop(
                         }
                         store.repl.feed_raw(&r.buf[*s..*e]);
                     }
+                    // In the same critical section: a sub-replica's snapshot
+                    // records which DB the passed-on stream has selected.
+                    if let Some(m) = srv.repl.master.lock().as_mut() {
+                        m.stream_db = client.db;
+                    }
                 }
                 r.buf.advance(start);
-                if let Some(m) = srv.repl.master.lock().as_mut() {
-                    m.stream_db = client.db;
-                }
                 for a in acks {
                     wr.write_all(&ack_frame(a)).await?;
                 }
