@@ -179,11 +179,11 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
 /// Connect, sync and stream until the master changes; reconnect after errors.
 async fn link_loop(srv: Arc<Shared>, gen: u64) {
     loop {
-        if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
+        if srv.repl.link_gen.load(Ordering::SeqCst) != gen || srv.is_shutting_down() {
             return;
         }
         let r = run_once(&srv, gen).await;
-        if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
+        if srv.repl.link_gen.load(Ordering::SeqCst) != gen || srv.is_shutting_down() {
             return;
         }
         link_down(&srv);
