@@ -193,3 +193,30 @@ fn redis_cli_rdb_and_check_rdb() {
     assert_eq!(c.c("PING"), "+PONG\r\n");
     assert!(wait_info(m.port, "replication", "connected_slaves", "0", T));
 }
+
+/// masterauth/masteruser and replica-announce-ip/port reach a real master
+/// the way a real replica sends them (§1.1).
+#[test]
+fn auth_and_announced_address_seen_by_a_real_master() {
+    let Some(m) = real() else { return };
+    let mut mc = RespConn::connect(m.port);
+    mc.c("CONFIG SET requirepass s3cret");
+    mc.c("AUTH s3cret");
+    mc.c("SET k v");
+    let r = Server::with_config(
+        "masteruser = \"default\"\nmasterauth = \"s3cret\"\nreplica-announce-ip = \"10.1.2.3\"\nreplica-announce-port = 7000\n",
+    );
+    let reply = RespConn::connect(r.port).c(&format!("REPLICAOF 127.0.0.1 {}", m.port));
+    assert_eq!(reply, "+OK\r\n");
+    assert!(wait_info(
+        r.port,
+        "replication",
+        "master_link_status",
+        "up",
+        T
+    ));
+    assert!(wait_until(T, || mc
+        .c("INFO replication")
+        .contains("slave0:ip=10.1.2.3,port=7000,state=online")));
+    assert_eq!(RespConn::connect(r.port).c("GET k"), "$1\r\nv\r\n");
+}

@@ -490,3 +490,36 @@ fn stale_data_refused_while_the_master_link_is_down() {
     assert_eq!(c.c("CONFIG SET replica-serve-stale-data yes"), "+OK\r\n");
     assert_eq!(c.c("GET a"), "$-1\r\n");
 }
+
+#[test]
+fn replica_over_the_output_buffer_limit_is_dropped() {
+    let m = Server::with_config(
+        "repl-diskless-sync-delay = 0\nclient-output-buffer-limit = \"normal 0 0 0 replica 1mb 0 0 pubsub 32mb 8mb 60\"\n",
+    );
+    // A fake replica that syncs and then never reads.
+    let mut raw = m.raw();
+    raw.roundtrip(&resp(&["REPLCONF", "capa", "eof"]), b"+OK\r\n");
+    raw.send(&resp(&["PSYNC", "?", "-1"]));
+    let _ = read_until(&mut raw, |g| {
+        find(g, b"$EOF:").is_some_and(|i| g.len() >= i + 47 + 40 + 9)
+    });
+    assert!(wait_info(m.port, "replication", "connected_slaves", "1", T));
+    raw.send(&resp(&["REPLCONF", "ACK", "0"]));
+    let mut c = RespConn::connect(m.port);
+    let big = "x".repeat(100_000);
+    for i in 0..300 {
+        c.call(&["SET", &format!("big{i}"), &big]);
+    }
+    assert!(
+        wait_info(m.port, "replication", "connected_slaves", "0", T),
+        "{}\n{}",
+        m.logs(),
+        c.c("INFO replication")
+    );
+    assert!(
+        m.logs().contains("overcoming of output buffer limits"),
+        "{}",
+        m.logs()
+    );
+    assert_eq!(c.c("PING"), "+PONG\r\n");
+}

@@ -31,8 +31,9 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     let (mut rd, mut wr) = stream.split();
     // Registered once for the connection's life, not once per request:
     // shutdown reaches connections through this too (Shared::begin_shutdown kills every client).
-    let killed = handle.kill_notify.notified();
-    tokio::pin!(killed);
+    // Boxed so it can be dropped before a handover: a registered waiter
+    // would otherwise swallow the next kill meant for the replica link.
+    let mut killed = Box::pin(handle.kill_notify.notified());
     if srv.is_shutting_down() {
         handle.kill();
     }
@@ -102,6 +103,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
         }
         if flow == Flow::Handover {
             // PSYNC/SYNC: the connection now belongs to the replication master side.
+            drop(killed);
             crate::repl::master::serve(srv.clone(), stream, inbuf, client).await;
             return;
         }

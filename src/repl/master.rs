@@ -65,6 +65,7 @@ pub fn attach_stream(
         pending: pending.clone(),
         handle: info.handle.clone(),
         addr: format!("{}:{}", info.ip, info.port),
+        soft_since: None,
     });
     (rx, pending)
 }
@@ -177,7 +178,12 @@ impl Link<'_> {
                             Err(_) => break,
                         }
                     }
-                    wr.write_all(&buf).await?;
+                    // A replica that stopped reading blocks this write: a kill
+                    // (output-buffer limit, CLIENT KILL) must still end it.
+                    tokio::select! {
+                        r = wr.write_all(&buf) => r?,
+                        _ = &mut killed => return Ok(()),
+                    }
                     pending.fetch_sub(buf.len() as u64, Ordering::Relaxed);
                     self.srv.stats.net_output_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
                 }
@@ -190,6 +196,9 @@ impl Link<'_> {
                     }
                 }
                 _ = tick.tick() => {
+                    if handle.killed.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
                     if self.acks {
                         let timeout = self.srv.config.read().repl_timeout as u64 * 1000;
                         let last = self.info.last_ack_ms.load(Ordering::Relaxed);

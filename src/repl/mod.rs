@@ -90,6 +90,8 @@ pub struct StreamOut {
     pub pending: Arc<AtomicU64>,
     pub handle: Arc<ClientHandle>,
     pub addr: String,
+    /// Since when the pending bytes are above the soft limit.
+    pub soft_since: Option<Instant>,
 }
 
 /// The replication stream's destination: the backlog plus every replica's
@@ -98,8 +100,15 @@ pub struct StreamOut {
 pub struct Feed {
     pub backlog: Option<Backlog>,
     pub outs: Vec<StreamOut>,
-    /// Replica output-buffer hard limit in bytes (0 = none).
-    pub hard_limit: u64,
+    /// The `slave` class of client-output-buffer-limit (0 = no limit).
+    pub limits: OutputLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
 }
 
 impl Feed {
@@ -111,11 +120,18 @@ impl Feed {
             return;
         }
         let bytes = Bytes::copy_from_slice(data);
-        let limit = self.hard_limit;
-        self.outs.retain(|o| {
+        let limits = self.limits;
+        self.outs.retain_mut(|o| {
             let pending = o.pending.fetch_add(bytes.len() as u64, Ordering::Relaxed)
                 + bytes.len() as u64;
-            if limit > 0 && pending > limit {
+            let soft_expired = if limits.soft > 0 && pending > limits.soft {
+                let since = *o.soft_since.get_or_insert_with(Instant::now);
+                since.elapsed().as_secs() >= limits.soft_secs
+            } else {
+                o.soft_since = None;
+                false
+            };
+            if (limits.hard > 0 && pending > limits.hard) || soft_expired {
                 tracing::warn!(
                     "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits (pending {} bytes).",
                     o.id,
@@ -219,7 +235,7 @@ impl Default for Repl {
             feed: Arc::new(Mutex::new(Feed {
                 backlog: None,
                 outs: Vec::new(),
-                hard_limit: 256 * 1024 * 1024,
+                limits: replica_limits(""),
             })),
             replicas: Mutex::new(Vec::new()),
             master: Mutex::new(None),
@@ -323,15 +339,25 @@ pub fn mono_ms(srv: &crate::server::Shared) -> u64 {
     srv.started.elapsed().as_millis() as u64
 }
 
-/// The hard limit (bytes) of the replica class in `client-output-buffer-limit`.
-pub fn replica_hard_limit(spec: &str) -> u64 {
+/// The replica class (`slave`/`replica`) of `client-output-buffer-limit`;
+/// Redis's default (256mb 64mb 60) when absent.
+pub fn replica_limits(spec: &str) -> OutputLimits {
     let parts: Vec<&str> = spec.split_whitespace().collect();
     for c in parts.chunks(4) {
         if c.len() == 4 && matches!(c[0].to_ascii_lowercase().as_str(), "slave" | "replica") {
-            return crate::config::parse_memory(c[1]).unwrap_or(0).max(0) as u64;
+            let mem = |s: &str| crate::config::parse_memory(s).unwrap_or(0).max(0) as u64;
+            return OutputLimits {
+                hard: mem(c[1]),
+                soft: mem(c[2]),
+                soft_secs: c[3].parse().unwrap_or(0),
+            };
         }
     }
-    256 * 1024 * 1024
+    OutputLimits {
+        hard: 256 * 1024 * 1024,
+        soft: 64 * 1024 * 1024,
+        soft_secs: 60,
+    }
 }
 
 #[cfg(test)]
@@ -339,12 +365,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hard_limit_parsing() {
-        assert_eq!(
-            replica_hard_limit("normal 0 0 0 slave 268435456 67108864 60 pubsub 1 1 1"),
-            268435456
-        );
-        assert_eq!(replica_hard_limit("replica 1mb 0 0"), 1024 * 1024);
+    fn output_limit_parsing() {
+        let l = replica_limits("normal 0 0 0 slave 268435456 67108864 60 pubsub 1 1 1");
+        assert_eq!((l.hard, l.soft, l.soft_secs), (268435456, 67108864, 60));
+        let l = replica_limits("replica 1mb 0 0");
+        assert_eq!((l.hard, l.soft), (1024 * 1024, 0));
+    }
+
+    #[test]
+    fn feed_drops_a_replica_over_the_hard_limit() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (ptx, _prx) = mpsc::unbounded_channel();
+        let a = "127.0.0.1:1".parse().unwrap();
+        let handle = Arc::new(ClientHandle::new(7, a, a, ptx));
+        let mut feed = Feed {
+            backlog: Some(Backlog::new(64, 1)),
+            outs: vec![StreamOut {
+                id: 7,
+                tx,
+                pending: Arc::new(AtomicU64::new(0)),
+                handle: handle.clone(),
+                addr: "x".into(),
+                soft_since: None,
+            }],
+            limits: OutputLimits {
+                hard: 10,
+                soft: 0,
+                soft_secs: 0,
+            },
+        };
+        feed.push(b"12345");
+        assert_eq!(rx.try_recv().unwrap(), Bytes::from_static(b"12345"));
+        feed.push(b"678901");
+        assert!(feed.outs.is_empty());
+        assert!(handle.killed.load(Ordering::Relaxed));
+        assert_eq!(feed.backlog.as_ref().unwrap().histlen(), 11);
     }
 
     #[test]

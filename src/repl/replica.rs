@@ -127,14 +127,14 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
         (
             c.repl_ping_replica_period.max(1) as u64,
             c.min_replicas_max_lag as u64,
-            super::replica_hard_limit(&c.client_output_buffer_limit),
+            super::replica_limits(&c.client_output_buffer_limit),
             c.repl_backlog_size as usize,
             c.repl_backlog_ttl as u64,
         )
     };
     {
         let mut feed = srv.repl.feed.lock();
-        feed.hard_limit = limit;
+        feed.limits = limit;
         // CONFIG SET repl-backlog-size takes effect here, keeping the newest history.
         if let Some(b) = feed.backlog.as_mut() {
             b.resize(size);
