@@ -353,6 +353,10 @@ async fn full_sync(
         header_sent = true;
     }
     loop {
+        // CLIENT KILL (or the output limit) during the transfer.
+        if link.client.handle.killed.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("killed during the transfer"));
+        }
         tokio::select! {
             msg = data.recv() => match msg {
                 Some(Payload::Len(n)) => {

@@ -314,6 +314,20 @@ mod tests {
     }
 
     #[test]
+    fn replica_mode_passes_raw_stream_and_drops_local_effects() {
+        let cap = Arc::new(Mutex::new(Vec::new()));
+        let mut st = Store::new(1);
+        st.repl.add_sink(Box::new(Capture(cap.clone())));
+        st.repl.replica_mode = true;
+        st.effect(0, vec![Bytes::from("DEL"), Bytes::from("a")]);
+        st.flush_effects();
+        assert!(cap.lock().unwrap().is_empty());
+        st.repl.feed_raw(b"*1\r\n$4\r\nping\r\n");
+        assert_eq!(st.repl.offset, 14);
+        assert_eq!(cap.lock().unwrap().len(), 14);
+    }
+
+    #[test]
     fn lazy_expiry_becomes_del_effect() {
         let mut st = Store::new(1);
         st.set_now(1000);
