@@ -113,6 +113,8 @@ pub struct JobStats {
     /// The longest time the job held the keyspace lock in one step.
     pub max_hold: Duration,
     pub total_hold: Duration,
+    /// Steps that held the lock longer than 2 ms (preemption, huge values).
+    pub holds_over_2ms: u64,
 }
 
 /// A point in time of the keyspace, to be written by `write_rdb`.
@@ -264,10 +266,11 @@ impl Snapshot {
         gc(&mut srv.store.lock());
         let s = self.stats;
         tracing::info!(
-            "snapshot: {} steps, {} keys walked, longest lock hold {:?}, total {:?}",
+            "snapshot: {} steps, {} keys walked, longest lock hold {:?} ({} over 2 ms), total {:?}",
             s.steps,
             s.keys_walked,
             s.max_hold,
+            s.holds_over_2ms,
             s.total_hold
         );
         r
@@ -294,6 +297,9 @@ impl Snapshot {
                     self.stats.steps += 1;
                     self.stats.total_hold += held;
                     self.stats.max_hold = self.stats.max_hold.max(held);
+                    if held > Duration::from_millis(2) {
+                        self.stats.holds_over_2ms += 1;
+                    }
                     release(g);
                     r
                 };
