@@ -220,3 +220,14 @@ fn auth_and_announced_address_seen_by_a_real_master() {
         .contains("slave0:ip=10.1.2.3,port=7000,state=online")));
     assert_eq!(RespConn::connect(r.port).c("GET k"), "$1\r\nv\r\n");
 }
+
+/// The `$<len>` payload form (repl-diskless-sync no), loaded by a real replica.
+#[test]
+fn real_replica_loads_the_length_form() {
+    let Some(r) = real() else { return };
+    let m = Server::with_config("repl-diskless-sync = false\n");
+    fill_all_types(m.port, "len");
+    follow(r.port, m.port);
+    RespConn::connect(m.port).c("SET after 1");
+    assert_same(m.port, r.port);
+}

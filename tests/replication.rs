@@ -393,7 +393,21 @@ fn chained_replica_and_promotion_continue_by_partial_resync() {
     assert!(wait_caught_up(b.port, c.port, T) && wait_caught_up(b.port, d.port, T));
     assert_eq!(cc.c("GET after-promotion"), "$3\r\nyes\r\n");
     assert!(same_dataset(&dataset(b.port, 3), &dataset(c.port, 3)));
+    // The old master comes back and follows B: it first offers its own
+    // history (PSYNC <old replid> <offset+1>); partial or full, it converges.
     signal(a.pid(), "CONT");
+    let mut ac = RespConn::connect(a.port);
+    assert_eq!(ac.c(&format!("REPLICAOF 127.0.0.1 {}", b.port)), "+OK\r\n");
+    assert!(up(a.port));
+    assert!(wait_caught_up(b.port, a.port, T));
+    assert!(
+        a.logs().contains(&format!(
+            "Trying a partial resynchronization (request {old_id}:"
+        )),
+        "{}",
+        a.logs()
+    );
+    assert_eq!(ac.c("GET after-promotion"), "$3\r\nyes\r\n");
 }
 
 #[test]
