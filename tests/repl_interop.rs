@@ -13,10 +13,16 @@ fn rs_master() -> Server {
     Server::with_config("repl-diskless-sync-delay = 0\n")
 }
 
+/// A real redis-server that loads a master's payload straight from the
+/// socket: with the default disk load a real replica saves it as dump.rdb in
+/// its working directory (the crate root), where the next real server would
+/// load it at startup (`dir` is a protected config, so it can't be moved).
 fn real() -> Option<RealRedis> {
-    let r = RealRedis::start()?;
-    RespConn::connect(r.port).c("CONFIG SET repl-diskless-sync-delay 0");
-    Some(r)
+    let server = RealRedis::start()?;
+    let mut c = RespConn::connect(server.port);
+    assert_eq!(c.c("CONFIG SET repl-diskless-sync-delay 0"), "+OK\r\n");
+    assert_eq!(c.c("CONFIG SET repl-diskless-load swapdb"), "+OK\r\n");
+    Some(server)
 }
 
 fn follow(replica: u16, master: u16) {
