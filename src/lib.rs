@@ -14,6 +14,7 @@ pub mod net;
 pub mod node;
 pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod resp;
 pub mod scripting;
 pub mod sentinel;

@@ -40,6 +40,8 @@ pub async fn run(
     }
     tokio::spawn(expire_loop(srv.clone()));
     tokio::spawn(persist_loop(srv.clone()));
+    tokio::spawn(crate::repl::replica::supervisor(srv.clone()));
+    boot_replicaof(&srv)?;
     tokio::spawn(signals(srv.clone()));
     crate::net::serve(srv.clone(), listeners).await;
 
@@ -55,6 +57,29 @@ pub async fn run(
     }
     tracing::info!("rsredis is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// `replicaof = "host port"` in the config: follow that master from the start
+/// (no cached history: the first PSYNC is `PSYNC ? -1`).
+fn boot_replicaof(srv: &Shared) -> Result<(), String> {
+    let spec = srv.config.read().replicaof.clone();
+    let parts: Vec<&str> = spec.split_whitespace().collect();
+    match parts.as_slice() {
+        [] => Ok(()),
+        [host, port] => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("replicaof: invalid master port '{}'", port))?;
+            let mut store = srv.store.lock();
+            crate::repl::replica::set_master(srv, &mut store, host, port, false);
+            // A fresh node has no history to offer: `set_master` keeps `cached` only for former masters.
+            if let Some(m) = srv.repl.master.lock().as_mut() {
+                m.cached = false;
+            }
+            Ok(())
+        }
+        _ => Err(format!("replicaof: expected \"host port\", got '{}'", spec)),
+    }
 }
 
 async fn signals(srv: Arc<Shared>) {

@@ -75,8 +75,8 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     pub stats: Stats,
     pub run_id: String,
-    /// Replication ID (INFO master_replid): 40 hex chars, distinct from run_id.
-    pub replid: RwLock<String>,
+    /// Replication: IDs, backlog, attached replicas, the link to our master.
+    pub repl: crate::repl::Repl,
     pub started: Instant,
     pub started_unix: u64,
     pub shutdown: watch::Sender<bool>,
@@ -127,7 +127,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             stats: Stats::default(),
             run_id: crate::util::random_hex40(),
-            replid: RwLock::new(crate::util::random_hex40()),
+            repl: crate::repl::Repl::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
             shutdown: tx,
@@ -177,6 +177,14 @@ impl Shared {
         self.scripts
             .threshold_ms
             .store(c.busy_reply_threshold as u64, Ordering::Relaxed);
+        let r = &self.repl;
+        r.read_only.store(c.replica_read_only, Ordering::Relaxed);
+        r.serve_stale
+            .store(c.replica_serve_stale_data, Ordering::Relaxed);
+        r.min_to_write
+            .store(c.min_replicas_to_write as u64, Ordering::Relaxed);
+        r.min_max_lag
+            .store(c.min_replicas_max_lag as u64, Ordering::Relaxed);
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }

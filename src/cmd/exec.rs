@@ -137,9 +137,40 @@ fn gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Erro
     if client.multi.is_some() && cmd.is(flags::NO_MULTI) {
         return Err(Error::err("Command not allowed inside a transaction"));
     }
+    // The master link applies its master's stream whatever our local state.
+    if client.master_link {
+        return Ok(());
+    }
     // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
     if srv.persist.writes_denied() && (cmd.is(flags::WRITE) || cmd.name == "ping") {
         return Err(Error::msg(crate::persist::dump::MISCONF));
+    }
+    replication_gate(srv, cmd)
+}
+
+/// Writes on replicas and masters short of good replicas; stale reads (§1.10).
+fn replication_gate(srv: &Shared, cmd: &'static Command) -> Result<(), Error> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let r = &srv.repl;
+    let replica = r.is_replica();
+    if cmd.is(flags::WRITE) {
+        if !replica {
+            let min = r.min_to_write.load(Relaxed);
+            let lag = r.min_max_lag.load(Relaxed);
+            if min > 0 && lag > 0 && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min {
+                return Err(Error::msg("NOREPLICAS Not enough good replicas to write."));
+            }
+        } else if r.read_only.load(Relaxed) {
+            return Err(Error::msg(
+                "READONLY You can't write against a read only replica.",
+            ));
+        }
+    }
+    if replica && !cmd.is(flags::STALE) && !r.link_up.load(Relaxed) && !r.serve_stale.load(Relaxed)
+    {
+        return Err(Error::msg(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        ));
     }
     Ok(())
 }
@@ -187,7 +218,11 @@ pub fn call(
         let db = client.db;
         store.effect(db, args.to_vec());
     }
+    let offset_before = store.repl.offset;
     store.flush_effects();
+    if store.repl.offset != offset_before {
+        client.woff = store.repl.offset;
+    }
     if !store.blocking.is_empty() {
         store.blocking.wake_ready(&mut store.dbs);
     }

@@ -426,9 +426,9 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "instantaneous_input_repl_kbps:0.00");
     line!(s, "instantaneous_output_repl_kbps:0.00");
     line!(s, "rejected_connections:{}", ld(&st.rejected_connections));
-    line!(s, "sync_full:0");
-    line!(s, "sync_partial_ok:0");
-    line!(s, "sync_partial_err:0");
+    line!(s, "sync_full:{}", ld(&srv.repl.sync_full));
+    line!(s, "sync_partial_ok:{}", ld(&srv.repl.sync_partial_ok));
+    line!(s, "sync_partial_err:{}", ld(&srv.repl.sync_partial_err));
     line!(s, "expired_keys:{}", store.stats.expired_keys);
     line!(s, "expired_stale_perc:0.00");
     line!(s, "expired_time_cap_reached_count:0");
@@ -464,20 +464,9 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "io_threaded_writes_processed:0");
 }
 
-/// The replication section of a master without replicas (§2.1 of the compat contract).
+/// The replication section (§2.1/§2.2 of the compat contract), kept with the replication state.
 fn replication_section(srv: &Shared, store: &Store, s: &mut String) {
-    s.push_str("# Replication\r\n");
-    line!(s, "role:master");
-    line!(s, "connected_slaves:0");
-    line!(s, "master_failover_state:no-failover");
-    line!(s, "master_replid:{}", srv.replid.read());
-    line!(s, "master_replid2:{}", "0".repeat(40));
-    line!(s, "master_repl_offset:{}", store.repl.offset);
-    line!(s, "second_repl_offset:-1");
-    line!(s, "repl_backlog_active:0");
-    line!(s, "repl_backlog_size:1048576");
-    line!(s, "repl_backlog_first_byte_offset:0");
-    line!(s, "repl_backlog_histlen:0");
+    crate::repl::info::section(srv, store, s);
 }
 
 /// (user, sys) CPU seconds from a /proc stat file.

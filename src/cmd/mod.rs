@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lists;
 pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod scan;
 pub mod scripting;
 pub mod server;
@@ -272,6 +273,7 @@ pub fn table() -> &'static Table {
             config::COMMANDS,
             command::COMMANDS,
             zsets::COMMANDS,
+            repl::COMMANDS,
             persist::COMMANDS,
         ];
         let mut all = Vec::new();
@@ -300,6 +302,15 @@ pub enum Post {
     /// The command found nothing and blocked (BLPOP...): wait for a wake-up,
     /// the deadline in `Client::blocked`, CLIENT UNBLOCK or a disconnect.
     Block,
+    /// PSYNC/SYNC accepted: after the pending output is written, the
+    /// connection is handed to the replication master side (`repl::master::serve`).
+    Replica,
+    /// WAIT: reply once `replicas` replicas acked `offset`, or at the deadline.
+    Wait {
+        offset: u64,
+        replicas: usize,
+        deadline: Option<std::time::Instant>,
+    },
 }
 
 /// Everything a handler may touch. The keyspace lock is held for its lifetime.

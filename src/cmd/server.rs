@@ -238,13 +238,9 @@ pub(super) fn io_text(e: &std::io::Error) -> String {
 
 // ---------------------------------------------------------------- INFO
 
-/// ROLE for a master without replicas: `master`, the replication offset, no replicas.
-/// The first element is what redis-rb and HAProxy setups check.
+/// ROLE: `master` or `slave` first (redis-rb and HAProxy setups check it).
 fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(ctx.store.repl.offset as i64);
-    ctx.out.array(0);
+    crate::repl::info::role(ctx.srv, ctx.store, ctx.out);
     Ok(())
 }
 

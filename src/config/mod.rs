@@ -259,6 +259,24 @@ params! {
     zset_max_listpack_entries: i64 = 128, "zset-max-listpack-entries" ["zset-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;
     zset_max_listpack_value: i64 = 64, "zset-max-listpack-value" ["zset-max-ziplist-value"], Kind::Int(0, i64::MAX), true;
     list_max_listpack_size: i64 = -2, "list-max-listpack-size" ["list-max-ziplist-size"], Kind::Int(-5, i64::MAX), true;
+    replicaof: String = String::new(), "replicaof" ["slaveof"], Kind::Str, false;
+    masterauth: String = String::new(), "masterauth", Kind::Str, true;
+    masteruser: String = String::new(), "masteruser", Kind::Str, true;
+    replica_priority: i64 = 100, "replica-priority" ["slave-priority"], Kind::Int(0, i32::MAX as i64), true;
+    replica_read_only: bool = true, "replica-read-only" ["slave-read-only"], Kind::Bool, true;
+    replica_serve_stale_data: bool = true, "replica-serve-stale-data" ["slave-serve-stale-data"], Kind::Bool, true;
+    replica_announce_ip: String = String::new(), "replica-announce-ip" ["slave-announce-ip"], Kind::Str, true;
+    replica_announce_port: i64 = 0, "replica-announce-port" ["slave-announce-port"], Kind::Int(0, 65535), true;
+    replica_announced: bool = true, "replica-announced", Kind::Bool, true;
+    min_replicas_to_write: i64 = 0, "min-replicas-to-write" ["min-slaves-to-write"], Kind::Int(0, i32::MAX as i64), true;
+    min_replicas_max_lag: i64 = 10, "min-replicas-max-lag" ["min-slaves-max-lag"], Kind::Int(0, i32::MAX as i64), true;
+    repl_backlog_size: i64 = MB, "repl-backlog-size", Kind::Memory(16 * 1024, i64::MAX), true;
+    repl_backlog_ttl: i64 = 3600, "repl-backlog-ttl", Kind::Int(0, i32::MAX as i64), true;
+    repl_ping_replica_period: i64 = 10, "repl-ping-replica-period" ["repl-ping-slave-period"], Kind::Int(1, i32::MAX as i64), true;
+    repl_timeout: i64 = 60, "repl-timeout", Kind::Int(1, i32::MAX as i64), true;
+    repl_diskless_sync: bool = true, "repl-diskless-sync", Kind::Bool, true;
+    repl_diskless_sync_delay: i64 = 5, "repl-diskless-sync-delay", Kind::Int(0, i32::MAX as i64), true;
+    client_output_buffer_limit: String = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into(), "client-output-buffer-limit", Kind::Str, true;
 }
 
 pub fn find_param(name: &str) -> Option<&'static Param> {

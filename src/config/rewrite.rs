@@ -28,6 +28,8 @@ pub fn render(cfg: &Config, old: &str) -> String {
     let mut written = std::collections::HashSet::new();
     for line in old.lines() {
         match line_key(line).and_then(|k| super::find_param(&k)) {
+            // Like Redis, a node that stopped replicating loses its replicaof line.
+            Some(p) if p.name == "replicaof" && cfg.replicaof.is_empty() => {}
             Some(p) => {
                 if written.insert(p.name) {
                     out.push_str(&format!("{} = {}\n", p.name, (p.toml)(cfg)));

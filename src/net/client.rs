@@ -167,6 +167,14 @@ pub struct Client {
     pub last_active: Option<Instant>,
     /// Set while the client is blocked on keys.
     pub blocked: Option<BlockState>,
+    /// What REPLCONF announced; PSYNC/SYNC turn the connection into a replica link.
+    pub replica: Option<Box<crate::repl::master::ReplicaConn>>,
+    /// This connection is a replica attached to us (CLIENT LIST flags=S).
+    pub replica_link: bool,
+    /// This client applies our master's stream: exempt from replica write gates, no replies.
+    pub master_link: bool,
+    /// Replication offset after this client's last propagated write (WAIT).
+    pub woff: u64,
 }
 
 /// What a blocked client waits for.
@@ -201,6 +209,10 @@ impl Client {
             last_cmd: "",
             blocked: None,
             last_active: None,
+            replica: None,
+            replica_link: false,
+            master_link: false,
+            woff: 0,
         }
     }
 
@@ -236,6 +248,12 @@ impl Client {
         m.ssub = self.ssubs.len();
         m.multi = self.multi.as_ref().map_or(-1, |q| q.len() as i64);
         let mut flags = String::new();
+        if self.master_link {
+            flags.push('M');
+        }
+        if self.replica_link {
+            flags.push('S');
+        }
         if self.handle.is_monitor.load(Ordering::Relaxed) {
             flags.push('O');
         }

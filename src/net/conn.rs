@@ -31,8 +31,9 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     let (mut rd, mut wr) = stream.split();
     // Registered once for the connection's life, not once per request:
     // shutdown reaches connections through this too (Shared::begin_shutdown kills every client).
-    let killed = handle.kill_notify.notified();
-    tokio::pin!(killed);
+    // Boxed so it can be dropped before a handover: a registered waiter
+    // would otherwise swallow the next kill meant for the replica link.
+    let mut killed = Box::pin(handle.kill_notify.notified());
     if srv.is_shutting_down() {
         handle.kill();
     }
@@ -100,6 +101,12 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                 flow = Flow::Close;
             }
         }
+        if flow == Flow::Handover {
+            // PSYNC/SYNC: the connection now belongs to the replication master side.
+            drop(killed);
+            crate::repl::master::serve(srv.clone(), stream, inbuf, client).await;
+            return;
+        }
         if flow == Flow::Close || handle.killed.load(Ordering::Relaxed) {
             break;
         }
@@ -115,6 +122,8 @@ enum Flow {
     Close,
     /// The first request of `batch` blocked on keys.
     Blocked,
+    /// The client became a replica (PSYNC/SYNC): hand the socket over.
+    Handover,
 }
 
 /// Write pending output; false when the peer is gone.
@@ -174,7 +183,7 @@ async fn process(
     }
 
     let mut flow = Flow::Continue;
-    if !batch.is_empty() {
+    while !batch.is_empty() {
         wait_if_paused(srv, batch).await;
         let mut post = Vec::new();
         // Uncontended: one try_lock. Contended: maybe a script holds the lock.
@@ -193,13 +202,31 @@ async fn process(
         };
         // One shared-counter update per batch, not per command: the line would bounce between cores.
         srv.stats.commands.fetch_add(done as u64, Ordering::Relaxed);
+        let wait = post.iter().find_map(|p| match p {
+            Post::Wait {
+                offset,
+                replicas,
+                deadline,
+            } => Some((*offset, *replicas, *deadline)),
+            _ => None,
+        });
         flow = apply_posts(srv, out, post);
+        if let (Some((offset, replicas, deadline)), Flow::Continue) = (wait, flow) {
+            // WAIT: answer it without the keyspace lock, then run the rest of the batch.
+            batch.drain(..done);
+            client.publish_meta(inbuf.len(), out.len());
+            let n = wait_for_acks(srv, client, offset, replicas, deadline).await;
+            out.proto = client.proto;
+            out.int(n as i64);
+            continue;
+        }
         if flow == Flow::Blocked {
             batch.drain(..done);
         } else {
             batch.clear();
         }
         client.publish_meta(inbuf.len(), out.len());
+        break;
     }
     if let Some(e) = proto_err {
         tracing::info!(
@@ -227,9 +254,35 @@ fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
                 flow = Flow::Close;
             }
             Post::Block => flow = Flow::Blocked,
+            Post::Replica => flow = Flow::Handover,
+            Post::Wait { .. } => {}
         }
     }
     flow
+}
+
+/// WAIT: until `replicas` replicas acked `offset`, the deadline, or a kill.
+async fn wait_for_acks(
+    srv: &Shared,
+    client: &Client,
+    offset: u64,
+    replicas: usize,
+    deadline: Option<Instant>,
+) -> usize {
+    let mut acks = srv.repl.acks.subscribe();
+    loop {
+        let n = srv.repl.count_acked(offset);
+        if n >= replicas
+            || deadline.is_some_and(|d| Instant::now() >= d)
+            || client.handle.killed.load(Ordering::Relaxed)
+        {
+            return n;
+        }
+        let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
+        let until = until.min(Instant::now() + Duration::from_millis(100));
+        let _ =
+            tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed()).await;
+    }
 }
 
 /// Wait while the first request of `batch` is blocked: until a write wakes it

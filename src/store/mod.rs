@@ -37,6 +37,9 @@ pub trait ReplSink: Send {
 #[derive(Default)]
 pub struct Propagator {
     pub offset: u64,
+    /// On a replica, local effects are not propagated: the master's stream is
+    /// passed on verbatim with `feed_raw` (same replid and offsets as the master).
+    pub replica_mode: bool,
     selected_db: Option<usize>,
     sinks: Vec<Box<dyn ReplSink>>,
     scratch: BytesMut,
@@ -50,12 +53,32 @@ impl Propagator {
     }
 
     pub fn has_sinks(&self) -> bool {
-        !self.sinks.is_empty()
+        !self.sinks.is_empty() && !self.replica_mode
+    }
+
+    /// Drop every sink (the backlog is recreated by replication when needed).
+    pub fn clear_sinks(&mut self) {
+        self.sinks.clear();
+        self.selected_db = None;
+    }
+
+    /// The next propagated command starts with a SELECT (new replicas, promotion).
+    pub fn reset_select(&mut self) {
+        self.selected_db = None;
+    }
+
+    /// Append bytes that are already replication stream (PING, REPLCONF GETACK,
+    /// a master's stream passed on by a replica): they count in the offset.
+    pub fn feed_raw(&mut self, stream: &[u8]) {
+        self.offset += stream.len() as u64;
+        for s in &mut self.sinks {
+            s.feed(stream);
+        }
     }
 
     /// Emit one command's effects; several are wrapped in MULTI/EXEC so they apply atomically.
     pub fn propagate(&mut self, effects: &[Effect]) {
-        if self.sinks.is_empty() || effects.is_empty() {
+        if self.sinks.is_empty() || effects.is_empty() || self.replica_mode {
             return;
         }
         self.scratch.clear();
@@ -288,6 +311,20 @@ mod tests {
              *2\r\n$3\r\nDEL\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
         );
         assert_eq!(st.repl.offset as usize, got.len());
+    }
+
+    #[test]
+    fn replica_mode_passes_raw_stream_and_drops_local_effects() {
+        let cap = Arc::new(Mutex::new(Vec::new()));
+        let mut st = Store::new(1);
+        st.repl.add_sink(Box::new(Capture(cap.clone())));
+        st.repl.replica_mode = true;
+        st.effect(0, vec![Bytes::from("DEL"), Bytes::from("a")]);
+        st.flush_effects();
+        assert!(cap.lock().unwrap().is_empty());
+        st.repl.feed_raw(b"*1\r\n$4\r\nping\r\n");
+        assert_eq!(st.repl.offset, 14);
+        assert_eq!(cap.lock().unwrap().len(), 14);
     }
 
     #[test]

@@ -490,6 +490,163 @@ pub mod reply {
     pub const SYNTAX: &str = "-ERR syntax error\r\n";
 }
 
+// ---- Replication helpers (tests/replication.rs, tests/repl_interop.rs) ----
+
+/// One field of `INFO <section>` on any server (rsredis or real), if present.
+pub fn info_field(port: u16, section: &str, field: &str) -> Option<String> {
+    let mut c = RespConn::try_connect(port).ok()?;
+    let reply = c.call(&["INFO", section]);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let prefix = format!("{field}:");
+    text.split("\r\n")
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+/// Wait until INFO `field` equals `value` (bounded); true on success.
+pub fn wait_info(port: u16, section: &str, field: &str, value: &str, timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        info_field(port, section, field).as_deref() == Some(value)
+    })
+}
+
+/// Wait until a replica's processed offset reaches its master's offset.
+pub fn wait_caught_up(master: u16, replica: u16, timeout: Duration) -> bool {
+    wait_until(timeout, || {
+        let m = info_field(master, "replication", "master_repl_offset");
+        let r = info_field(replica, "replication", "slave_repl_offset");
+        m.is_some() && m == r
+    })
+}
+
+/// A readable dump of databases 0..ndb: every key with its type, value and
+/// TTL (rounded to seconds), sorted; for comparing a master and its replicas.
+pub fn dataset(port: u16, ndb: usize) -> Vec<String> {
+    let mut c = RespConn::connect(port);
+    let mut out = Vec::new();
+    for db in 0..ndb {
+        c.call(&["SELECT", &db.to_string()]);
+        let keys = parse_flat(&c.call(&["KEYS", "*"]));
+        for k in keys {
+            let t = String::from_utf8_lossy(&c.call(&["TYPE", &k]))
+                .trim()
+                .to_string();
+            let v = match t.as_str() {
+                "+string" => c.call(&["GET", &k]),
+                "+list" => c.call(&["LRANGE", &k, "0", "-1"]),
+                "+set" => {
+                    let mut m = parse_flat(&c.call(&["SMEMBERS", &k]));
+                    m.sort();
+                    m.join(",").into_bytes()
+                }
+                "+hash" => {
+                    let f = parse_flat(&c.call(&["HGETALL", &k]));
+                    let mut pairs: Vec<String> =
+                        f.chunks(2).map(|p| format!("{}={}", p[0], p[1])).collect();
+                    pairs.sort();
+                    pairs.join(",").into_bytes()
+                }
+                "+zset" => c.call(&["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                _ => Vec::new(),
+            };
+            let pttl = String::from_utf8_lossy(&c.call(&["PTTL", &k]))
+                .trim()
+                .trim_start_matches(':')
+                .parse::<i64>()
+                .unwrap_or(-3);
+            let ttl = if pttl > 0 { (pttl + 500) / 1000 } else { pttl };
+            out.push(format!(
+                "db{db} {k} {t} {} ttl~{ttl}",
+                String::from_utf8_lossy(&v)
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// TTLs may differ by a second between nodes: compare datasets with that tolerance.
+pub fn same_dataset(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            let (xa, xt) = x.rsplit_once(" ttl~").unwrap();
+            let (ya, yt) = y.rsplit_once(" ttl~").unwrap();
+            let (xt, yt): (i64, i64) = (xt.parse().unwrap(), yt.parse().unwrap());
+            xa == ya && (xt - yt).abs() <= 1
+        })
+}
+
+/// The bulk strings of a flat RESP array reply (as text).
+pub fn parse_flat(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply);
+    let mut lines = text.split("\r\n");
+    let mut out = Vec::new();
+    let _ = lines.next();
+    while let Some(l) = lines.next() {
+        if l.starts_with('$') {
+            out.push(lines.next().unwrap_or("").to_string());
+        } else if let Some(i) = l.strip_prefix(':') {
+            out.push(i.to_string());
+        }
+    }
+    out
+}
+
+/// Send a signal to a process we started (SIGSTOP/SIGCONT/SIGKILL).
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
+
+/// Fill a server with values of every type, TTLs and several databases.
+pub fn fill_all_types(port: u16, tag: &str) {
+    let mut c = RespConn::connect(port);
+    for i in 0..50 {
+        c.call(&["SET", &format!("{tag}s{i}"), &format!("v{i}")]);
+    }
+    for n in ["100", "30000", "2000000000", "9000000000"] {
+        c.call(&["SET", &format!("{tag}int{n}"), n]);
+    }
+    c.call(&["SET", &format!("{tag}long"), &"ab".repeat(100)]);
+    c.call(&["SET", &format!("{tag}ttl"), "x", "EX", "1000"]);
+    c.call(&["RPUSH", &format!("{tag}list"), "a", "b", "c", "1", "2"]);
+    for i in 0..300 {
+        c.send(&[
+            &b"RPUSH"[..],
+            format!("{tag}biglist").as_bytes(),
+            format!("item-{i}").as_bytes(),
+        ]);
+    }
+    for _ in 0..300 {
+        c.read_reply();
+    }
+    c.call(&["SADD", &format!("{tag}iset"), "1", "2", "3", "100"]);
+    c.call(&["SADD", &format!("{tag}sset"), "a", "b", "c"]);
+    c.call(&["HSET", &format!("{tag}hash"), "f1", "v1", "f2", "v2"]);
+    for i in 0..200 {
+        c.send(&[
+            &b"HSET"[..],
+            format!("{tag}bighash").as_bytes(),
+            format!("f{i}").as_bytes(),
+            b"v",
+        ]);
+        c.send(&[
+            &b"ZADD"[..],
+            format!("{tag}bigzset").as_bytes(),
+            format!("{i}.5").as_bytes(),
+            format!("m{i}").as_bytes(),
+        ]);
+    }
+    for _ in 0..400 {
+        c.read_reply();
+    }
+    c.call(&["ZADD", &format!("{tag}zset"), "1", "a", "2.5", "b"]);
+    c.call(&["PEXPIRE", &format!("{tag}hash"), "500000"]);
+    c.call(&["SELECT", "2"]);
+    c.call(&["SET", &format!("{tag}db2"), "two"]);
+    c.call(&["SADD", &format!("{tag}db2set"), "x", "y"]);
+}
+
 // ---- persistence helpers (wip-snap: tests/persistence.rs) ----
 
 impl Server {
