@@ -3,6 +3,7 @@
 
 use super::{cmd, flags::*, Command, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
+use crate::repl::failover::{self as fo, State as FoState};
 use crate::repl::master::{attach_stream, ReplicaConn, Start};
 use crate::repl::{replica, ReplicaInfo, ONLINE, WAIT_BGSAVE};
 use crate::util::{eq_ic, parse_i64};
@@ -65,6 +66,17 @@ pub static COMMANDS: &[Command] = &[
         "host port",
         "Sets a Redis server as a replica of another, or promotes it to being a master.",
         replicaof,
+    ),
+    cmd(
+        "failover",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        NOKEYS,
+        "server",
+        "6.2.0",
+        "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
+        "Starts a coordinated failover from a server to one of its replicas.",
+        failover,
     ),
     cmd(
         "wait",
@@ -133,6 +145,9 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Refuse a sync we can't serve (a replica whose own link is down).
 fn sync_allowed(ctx: &Ctx) -> CmdResult {
+    if fo::state(ctx.srv) != FoState::None {
+        return Err(Error::msg("NOMASTERLINK Can't SYNC while failing over"));
+    }
     if ctx.srv.repl.is_replica() && !ctx.srv.repl.link_up.load(Ordering::Relaxed) {
         return Err(Error::msg(
             "NOMASTERLINK Can't SYNC while not connected with my master",
@@ -162,6 +177,9 @@ fn new_info(ctx: &mut Ctx, state: u8) -> Arc<ReplicaInfo> {
 }
 
 fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 && eq_ic(&args[3], "failover") {
+        psync_failover(ctx, &args[1])?;
+    }
     sync_allowed(ctx)?;
     let rc = ctx.client.replica.get_or_insert_with(Default::default);
     let name = rc.name(ctx.client.handle.addr);
@@ -231,6 +249,30 @@ fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// `PSYNC <replid> <offset> FAILOVER` from a master handing over to us:
+/// promote ourselves (the old ID stays valid up to our offset), then the
+/// ordinary PSYNC decision lets the old master continue by partial resync.
+fn psync_failover(ctx: &mut Ctx, replid: &[u8]) -> CmdResult {
+    tracing::warn!(
+        "Failover request received for replid {}.",
+        String::from_utf8_lossy(replid)
+    );
+    if !ctx.srv.repl.is_replica() {
+        return Err(Error::err("PSYNC FAILOVER can't be sent to a master."));
+    }
+    if replid != ctx.srv.repl.ids.lock().replid.as_bytes() {
+        return Err(Error::err("PSYNC FAILOVER replid must match my replid."));
+    }
+    replica::unset_master(ctx.srv, ctx.store);
+    tracing::info!(
+        "MASTER MODE enabled (failover request from 'id={} addr={} laddr={}')",
+        ctx.client.id,
+        ctx.client.handle.addr,
+        ctx.client.handle.laddr
+    );
+    Ok(())
+}
+
 fn sync(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     sync_allowed(ctx)?;
     let size = ctx.srv.config.read().repl_backlog_size as usize;
@@ -261,9 +303,17 @@ fn become_replica(ctx: &mut Ctx) {
 }
 
 fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if fo::state(ctx.srv) != FoState::None {
+        return Err(Error::err("REPLICAOF not allowed while failing over."));
+    }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
-        if ctx.srv.repl.is_replica() {
-            replica::set_no_master(ctx.srv, ctx.store);
+        if replica::unset_master(ctx.srv, ctx.store) {
+            tracing::info!(
+                "MASTER MODE enabled (user request from 'id={} addr={} laddr={}')",
+                ctx.client.id,
+                ctx.client.handle.addr,
+                ctx.client.handle.laddr
+            );
         }
         ctx.out.ok();
         return Ok(());
@@ -295,6 +345,78 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.client.id,
         ctx.client.handle.addr
     );
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] (Redis 7.0's
+/// argument rules, checks and error texts, in its order).
+fn failover(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 && eq_ic(&args[1], "abort") {
+        if fo::state(ctx.srv) == FoState::None {
+            return Err(Error::err("No failover in progress."));
+        }
+        fo::abort(ctx.srv, ctx.store, "Failover manually aborted");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut timeout: i64 = 0;
+    let mut force = false;
+    let mut target: Option<(String, i64)> = None;
+    let mut j = 1;
+    while j < args.len() {
+        if eq_ic(&args[j], "timeout") && j + 1 < args.len() && timeout == 0 {
+            timeout = parse_i64(&args[j + 1]).ok_or(Error::NotInteger)?;
+            if timeout <= 0 {
+                return Err(Error::err("FAILOVER timeout must be greater than 0"));
+            }
+            j += 2;
+        } else if eq_ic(&args[j], "to") && j + 2 < args.len() && target.is_none() {
+            let port = parse_i64(&args[j + 2]).ok_or(Error::NotInteger)?;
+            target = Some((String::from_utf8_lossy(&args[j + 1]).into_owned(), port));
+            j += 3;
+        } else if eq_ic(&args[j], "force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    if fo::state(ctx.srv) != FoState::None {
+        return Err(Error::err("FAILOVER already in progress."));
+    }
+    if ctx.srv.repl.is_replica() {
+        return Err(Error::err(
+            "FAILOVER is not valid when server is a replica.",
+        ));
+    }
+    if ctx.srv.repl.replicas.lock().is_empty() {
+        return Err(Error::err("FAILOVER requires connected replicas."));
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return Err(Error::err(
+            "FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ));
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let reps = ctx.srv.repl.replicas.lock();
+            let Some(r) = reps
+                .iter()
+                .find(|r| r.ip.eq_ignore_ascii_case(&host) && r.port as i64 == port)
+            else {
+                return Err(Error::err(
+                    "FAILOVER target HOST and PORT is not a replica.",
+                ));
+            };
+            if !r.online() {
+                return Err(Error::err("FAILOVER target replica is not online."));
+            }
+            Some((host, r.port))
+        }
+        None => None,
+    };
+    fo::begin(ctx.srv, target, timeout as u64, force);
     ctx.out.ok();
     Ok(())
 }

@@ -428,8 +428,10 @@ async fn lock_or_busy<'a>(
 }
 
 /// CLIENT PAUSE: hold the batch while a pause covers it (WRITE mode only holds writes).
+/// A FAILOVER in progress holds writes too, until it ends (no deadline).
 async fn wait_if_paused(srv: &Shared, batch: &[Request]) {
-    if !srv.pause_active.load(Ordering::Relaxed) {
+    if !srv.pause_active.load(Ordering::Relaxed) && !srv.repl.failover_pause.load(Ordering::Relaxed)
+    {
         return;
     }
     let has_write = batch.iter().any(|r| {
@@ -438,6 +440,7 @@ async fn wait_if_paused(srv: &Shared, batch: &[Request]) {
             .is_some_and(|c| c.is(flags::WRITE) || c.is(flags::MAY_REPLICATE))
     });
     loop {
+        let failover = has_write && srv.repl.failover_pause.load(Ordering::SeqCst);
         let until = {
             let p = srv.pause.lock();
             match *p {
@@ -449,10 +452,18 @@ async fn wait_if_paused(srv: &Shared, batch: &[Request]) {
                 _ => None,
             }
         };
-        let Some(until) = until else { return };
+        let wake = match (until, failover) {
+            (None, false) => return,
+            // The failover's end is signalled, and polled in case the signal raced us.
+            (until, true) => {
+                let poll = Instant::now() + Duration::from_millis(50);
+                until.map_or(poll, |u| u.min(poll))
+            }
+            (Some(until), false) => until,
+        };
         tokio::select! {
             _ = srv.pause_notify.notified() => {}
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(until)) => {}
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
         }
     }
 }

@@ -99,7 +99,11 @@ pub fn section(srv: &Shared, store: &Store, s: &mut String) {
         );
     }
     drop(reps);
-    let _ = write!(s, "master_failover_state:no-failover\r\n");
+    let _ = write!(
+        s,
+        "master_failover_state:{}\r\n",
+        super::failover::state(srv).name()
+    );
     let ids = srv.repl.ids.lock();
     let _ = write!(s, "master_replid:{}\r\n", ids.replid);
     let _ = write!(s, "master_replid2:{}\r\n", ids.replid2);

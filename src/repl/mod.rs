@@ -7,6 +7,7 @@
 //! stream a replica receives all agree with the one order of writes.
 
 pub mod backlog;
+pub mod failover;
 pub mod info;
 pub mod master;
 pub mod payload;
@@ -222,6 +223,10 @@ pub struct Repl {
     pub full_waiting: Mutex<Vec<master::Joiner>>,
     /// When the last replica went away (backlog TTL), ms since start; -1 = replicas attached.
     pub no_replicas_since: AtomicI64,
+    /// The FAILOVER command's state (lock order: after the keyspace lock).
+    pub failover: Mutex<failover::Failover>,
+    /// Hot-path flag: FAILOVER holds client writes (net/conn.rs).
+    pub failover_pause: AtomicBool,
 }
 
 impl Default for Repl {
@@ -255,6 +260,8 @@ impl Default for Repl {
             snapshot_gate: Arc::new(tokio::sync::Mutex::new(())),
             full_waiting: Mutex::new(Vec::new()),
             no_replicas_since: AtomicI64::new(0),
+            failover: Mutex::new(failover::Failover::default()),
+            failover_pause: AtomicBool::new(false),
         }
     }
 }

@@ -29,6 +29,30 @@ pub fn set_master(
     port: u16,
     cached: bool,
 ) {
+    point_at(srv, store, host, port, cached, true);
+}
+
+/// FAILOVER's hand-over: become a replica of the target (offering our own
+/// history) while our replicas stay attached, as Redis's replicationSetMaster
+/// does: the target keeps its link until it promotes itself, and the others
+/// follow once the new master's `+CONTINUE <newid>` arrives. Keyspace lock held.
+pub fn set_master_keep_replicas(
+    srv: &Shared,
+    store: &mut crate::store::Store,
+    host: &str,
+    port: u16,
+) {
+    point_at(srv, store, host, port, true, false);
+}
+
+fn point_at(
+    srv: &Shared,
+    store: &mut crate::store::Store,
+    host: &str,
+    port: u16,
+    cached: bool,
+    disconnect: bool,
+) {
     let was_master = !srv.repl.is_replica();
     let stream_db = srv.repl.master.lock().as_ref().map_or(0, |m| m.stream_db);
     if let Some(h) = srv
@@ -59,7 +83,9 @@ pub fn set_master(
         db.expire_deletes = false;
     }
     // Our replicas must follow the new history: they reconnect and PSYNC.
-    srv.repl.disconnect_replicas();
+    if disconnect {
+        srv.repl.disconnect_replicas();
+    }
     srv.repl.link_gen.fetch_add(1, Ordering::SeqCst);
     srv.config.write().replicaof = format!("{} {}", host, port);
     tracing::info!("Connecting to MASTER {}:{}", host, port);
@@ -69,8 +95,16 @@ pub fn set_master(
 /// REPLICAOF NO ONE: become a master; the old replid stays valid for PSYNC
 /// up to our offset (+1) so the other replicas of our old master continue.
 pub fn set_no_master(srv: &Shared, store: &mut crate::store::Store) {
+    if unset_master(srv, store) {
+        tracing::info!("MASTER MODE enabled (user request from 'id=? addr=? laddr=?')");
+    }
+}
+
+/// `set_no_master` without the log line (PSYNC FAILOVER and an aborted
+/// FAILOVER log their own reason). False if we were a master already.
+pub fn unset_master(srv: &Shared, store: &mut crate::store::Store) -> bool {
     if !srv.repl.is_replica() {
-        return;
+        return false;
     }
     if let Some(h) = srv.repl.master.lock().take().and_then(|m| m.handle) {
         h.kill();
@@ -89,8 +123,8 @@ pub fn set_no_master(srv: &Shared, store: &mut crate::store::Store) {
         .shift(crate::util::random_hex40(), store.repl.offset);
     srv.repl.disconnect_replicas();
     srv.config.write().replicaof.clear();
-    tracing::info!("MASTER MODE enabled (user request from 'id=? addr=? laddr=?')");
     srv.repl.link_changed.notify_one();
+    true
 }
 
 /// Runs for the node's life: (re)starts the master link when the master
@@ -164,9 +198,15 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
             );
         }
     }
+    // A waiting FAILOVER: its timeout (ACKs are watched by its own task too).
+    if super::failover::state(srv) == super::failover::State::WaitForSync {
+        super::failover::step(srv, &mut srv.store.lock());
+    }
+    // No PING while a FAILOVER waits: the target must ack an offset that stays put.
     if !srv.repl.is_replica()
         && !srv.repl.replicas.lock().is_empty()
         && last_ping.elapsed() >= Duration::from_secs(period)
+        && super::failover::state(srv) == super::failover::State::None
     {
         *last_ping = Instant::now();
         let mut store = srv.store.lock();
@@ -355,15 +395,43 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
     }
     // PSYNC only after the REPLCONF replies: a master refuses PSYNC while
     // replies to this connection are still pending.
+    // A master handing over with FAILOVER asks the target to promote itself.
+    let failing_over = super::failover::state(srv) == super::failover::State::InProgress;
     let mut req = BytesMut::new();
-    crate::resp::encode_command(&mut req, &["PSYNC", psync_id.as_str(), psync_off.as_str()]);
-    wr.write_all(&req).await?;
+    let mut psync = vec!["PSYNC", psync_id.as_str(), psync_off.as_str()];
+    if failing_over {
+        psync.push("FAILOVER");
+    }
+    crate::resp::encode_command(&mut req, &psync);
     tracing::info!(
         "Trying a partial resynchronization (request {}:{}).",
         psync_id,
         psync_off
     );
-    let reply = r.reply(timeout).await?;
+    if let Err(e) = wr.write_all(&req).await {
+        if failing_over {
+            super::failover::write_error(srv);
+        }
+        return Err(e);
+    }
+    let reply = match r.reply(timeout).await {
+        Ok(reply) => reply,
+        Err(e) if failing_over => format!("-Reading from master: {e}"),
+        Err(e) => return Err(e),
+    };
+    if failing_over {
+        let accepted = reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE");
+        if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
+            return Ok(());
+        }
+        if !accepted {
+            tracing::warn!("Unexpected reply to PSYNC FAILOVER from master: {}", reply);
+        }
+        super::failover::psync_answered(srv, accepted);
+        if !accepted {
+            return Ok(());
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
         let id = it.next().unwrap_or("").to_string();
