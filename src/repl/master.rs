@@ -345,11 +345,21 @@ async fn full_sync(
             .await?;
     }
     link.info.state.store(SEND_BULK, Ordering::Relaxed);
+    // repl-timeout also covers the transfer: a replica whose socket accepts
+    // no byte for that long is dropped (Redis: "timedout replica (full sync)").
+    let timeout = Duration::from_secs(srv.config.read().repl_timeout.max(1) as u64);
+    let stalled = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            tracing::warn!("Disconnecting timedout replica (full sync): {}", name);
+        }
+        e
+    };
     let mark = crate::util::random_hex40();
     let mut header_sent = false;
     if eof_form {
-        wr.write_all(format!("$EOF:{}\r\n", mark).as_bytes())
-            .await?;
+        write_progress(wr, format!("$EOF:{}\r\n", mark).as_bytes(), timeout)
+            .await
+            .map_err(stalled)?;
         header_sent = true;
     }
     loop {
@@ -360,10 +370,12 @@ async fn full_sync(
         tokio::select! {
             msg = data.recv() => match msg {
                 Some(Payload::Len(n)) => {
-                    wr.write_all(format!("${}\r\n", n).as_bytes()).await?;
+                    write_progress(wr, format!("${}\r\n", n).as_bytes(), timeout)
+                        .await
+                        .map_err(stalled)?;
                     header_sent = true;
                 }
-                Some(Payload::Data(b)) => wr.write_all(&b).await?,
+                Some(Payload::Data(b)) => write_progress(wr, &b, timeout).await.map_err(stalled)?,
                 Some(Payload::End(Ok(()))) => break,
                 Some(Payload::End(Err(e))) => return Err(std::io::Error::other(e)),
                 None => return Err(std::io::Error::other("snapshot job ended early")),
@@ -372,7 +384,9 @@ async fn full_sync(
         }
     }
     if eof_form {
-        wr.write_all(mark.as_bytes()).await?;
+        write_progress(wr, mark.as_bytes(), timeout)
+            .await
+            .map_err(stalled)?;
     }
     tracing::info!("Synchronization with replica {} succeeded", name);
     let _ = rd;
@@ -387,6 +401,30 @@ async fn full_sync(
     // After a diskless transfer the replica can't tell where the payload ends
     // and the stream begins until it saw the mark: stream after its first ACK.
     Ok(Some((rx, pending, eof_form && psync)))
+}
+
+/// Write all of `data`, failing with `TimedOut` when the socket takes no
+/// byte at all for `timeout` (a slow replica that keeps reading is fine).
+async fn write_progress(
+    wr: &mut OwnedWriteHalf,
+    data: &[u8],
+    timeout: Duration,
+) -> std::io::Result<()> {
+    let mut off = 0;
+    while off < data.len() {
+        match tokio::time::timeout(timeout, wr.write(&data[off..])).await {
+            Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no progress sending the snapshot",
+                ))
+            }
+            Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(Ok(n)) => off += n,
+            Ok(Err(e)) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// With the snapshot slot held: take one snapshot for every waiting replica
