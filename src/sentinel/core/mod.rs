@@ -1,9 +1,17 @@
 //! The pure Sentinel state machine (no sockets, no clock, no OS randomness).
 //! The driver feeds `Input`s with the current monotonic time and executes the returned `Action`s.
 
-#![allow(dead_code)]
-
+use std::collections::BTreeMap;
 use std::fmt;
+
+mod cmd;
+#[cfg(test)]
+mod sim;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use state::Sentinel;
 
 pub type Ms = u64;
 
@@ -112,6 +120,13 @@ pub enum Input {
     Hello {
         msg: String,
     },
+    /// Addition to the contract: a hello received on the pub/sub link of `addr` (same as `Hello`; it also counts as
+    /// pub/sub activity of that link for the "no pub/sub traffic for 6 s" reconnection rule, which is applied only to
+    /// links that ever reported such activity).
+    HelloFrom {
+        addr: Addr,
+        msg: String,
+    },
     VoteReply {
         sentinel: Addr,
         master: String,
@@ -182,56 +197,4 @@ pub enum Reply {
     Null,
     Array(Vec<Reply>),
     Map(Vec<(String, Reply)>),
-}
-
-pub struct Sentinel {
-    setup: Setup,
-    myid: String,
-    current_epoch: u64,
-    tilt: bool,
-}
-
-impl Sentinel {
-    pub fn new(setup: Setup, state: Option<PersistedState>, rng_seed: u64, now: Ms) -> Sentinel {
-        let _ = now;
-        let myid = match &state {
-            Some(s) if !s.myid.is_empty() => s.myid.clone(),
-            _ => format!("{:040x}", rng_seed),
-        };
-        let current_epoch = state.as_ref().map(|s| s.current_epoch).unwrap_or(0);
-        Sentinel {
-            setup,
-            myid,
-            current_epoch,
-            tilt: false,
-        }
-    }
-    pub fn myid(&self) -> &str {
-        &self.myid
-    }
-    pub fn handle(&mut self, now: Ms, input: Input) -> Vec<Action> {
-        let _ = (now, input);
-        Vec::new()
-    }
-    pub fn persisted_state(&self) -> PersistedState {
-        PersistedState {
-            myid: self.myid.clone(),
-            current_epoch: self.current_epoch,
-            masters: Vec::new(),
-        }
-    }
-    pub fn command(&mut self, now: Ms, args: &[Vec<u8>]) -> (Reply, Vec<Action>) {
-        let _ = (now, args);
-        (Reply::Error("ERR not implemented yet".into()), Vec::new())
-    }
-    pub fn info_section(&self, now: Ms) -> String {
-        let _ = now;
-        "# Sentinel\r\n".to_string()
-    }
-    pub fn master_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    pub fn tilt(&self) -> bool {
-        self.tilt
-    }
 }
