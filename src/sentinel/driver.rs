@@ -74,6 +74,9 @@ impl Shared {
 
     /// Feed one input to the core and execute what it asks for.
     pub fn input(self: &Arc<Self>, input: Input) {
+        if !matches!(input, Input::Tick) {
+            tracing::debug!("input {:?}", input);
+        }
         let actions = {
             let mut core = self.core.lock();
             core.handle(self.now(), input)
@@ -136,6 +139,9 @@ impl Shared {
 
     pub fn execute(self: &Arc<Self>, actions: Vec<Action>) {
         for a in actions {
+            if !matches!(a, Action::Event { .. } | Action::Persist) {
+                tracing::debug!("action {:?}", a);
+            }
             match a {
                 Action::Connect { addr, link, auth } => {
                     let key = (addr.clone(), link);
