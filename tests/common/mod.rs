@@ -751,8 +751,12 @@ impl SentinelProc {
             .lines()
             .find_map(|l| {
                 let l = l.trim();
-                l.strip_prefix("port")
-                    .map(|r| r.trim_start_matches([' ', '=']).trim().parse::<u16>().unwrap())
+                l.strip_prefix("port").map(|r| {
+                    r.trim_start_matches([' ', '='])
+                        .trim()
+                        .parse::<u16>()
+                        .unwrap()
+                })
             })
             .expect("port in sentinel config")
     }
@@ -789,10 +793,17 @@ impl SentinelProc {
         let pid = child.id();
         self.child = Some(child);
         let port = self.port;
+        // With requirepass the INFO probe is refused: a connect must do.
+        let auth = self.config_text.contains("requirepass");
         let ok = wait_until(Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok() && serves_pid(port, pid)
+            TcpStream::connect(("127.0.0.1", port)).is_ok() && (auth || serves_pid(port, pid))
         });
-        assert!(ok, "sentinel on {} did not start; logs:\n{}", port, self.logs());
+        assert!(
+            ok,
+            "sentinel on {} did not start; logs:\n{}",
+            port,
+            self.logs()
+        );
     }
 
     pub fn pid(&self) -> u32 {
@@ -864,9 +875,11 @@ pub struct Tap {
 impl Tap {
     pub fn new(port: u16) -> Tap {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("tap connect");
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut w = s.try_clone().unwrap();
-        w.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n").unwrap();
+        w.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n")
+            .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (ev, st) = (events.clone(), stop.clone());
