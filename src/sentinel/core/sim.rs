@@ -150,6 +150,8 @@ struct Sim {
     scenario: Scenario,
     steps: Vec<(Ms, Step)>,
     restart_pending: Option<usize>,
+    counts: BTreeMap<String, u64>,
+    refuse_failover: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -261,6 +263,8 @@ impl Sim {
             scenario,
             steps: Vec::new(),
             restart_pending: None,
+            counts: BTreeMap::new(),
+            refuse_failover: false,
         };
         for j in 0..n_sent {
             let d = sim.rng.range(0, 100);
@@ -433,7 +437,13 @@ impl Sim {
                     master,
                     to,
                     timeout_ms,
-                } => self.request(j, finc, &master, Req::Failover(to, timeout_ms)),
+                } => {
+                    *self
+                        .counts
+                        .entry("coordinated-failover".into())
+                        .or_default() += 1;
+                    self.request(j, finc, &master, Req::Failover(to, timeout_ms))
+                }
                 Action::ScriptKill { .. } => {}
                 Action::Event { kind, payload } => self.on_event(j, &kind, &payload),
                 Action::Persist => {
@@ -469,6 +479,21 @@ impl Sim {
         if self.trace {
             self.log
                 .push(format!("{:>7} s{} {} {}", self.now, j, kind, payload));
+        }
+        if matches!(
+            kind,
+            "+tilt"
+                | "+convert-to-slave"
+                | "+fix-slave-config"
+                | "-failover-abort-not-elected"
+                | "-failover-abort-no-good-slave"
+                | "-failover-abort-slave-timeout"
+                | "+failover-end-for-timeout"
+                | "+elected-leader"
+                | "+config-update-from"
+                | "+sentinel-address-switch"
+        ) {
+            *self.counts.entry(kind.to_string()).or_default() += 1;
         }
         let core = self.sents[j].core.as_ref().unwrap();
         let myid = core.myid().to_string();
@@ -723,7 +748,8 @@ impl Sim {
                 }
             }
             (Id::Node(i), Req::Failover(to, timeout)) => {
-                let ok = self.nodes[i].master.is_none()
+                let ok = !self.refuse_failover
+                    && self.nodes[i].master.is_none()
                     && self
                         .nodes
                         .iter()
@@ -732,6 +758,7 @@ impl Sim {
                     self.nodes[i].failover_to = Some((to, self.now + timeout));
                 } else {
                     let addr = self.nodes[i].addr.clone();
+                    *self.counts.entry("failover-to-refused".into()).or_default() += 1;
                     self.deliver(me, from, Input::CommandFailed { addr }, false);
                 }
             }
@@ -1094,6 +1121,8 @@ fn run_one(seed: u64, trace: bool) -> (Outcome, Sim) {
         Scenario::Manual => {
             let j = sim.rng.range(0, n as u64 - 1) as usize;
             sim.schedule(t0, Step::ManualFailover(j));
+            // sometimes the data node refuses FAILOVER TO (e.g. an older server): the core falls back to SLAVEOF
+            sim.refuse_failover = sim.rng.chance(0.3);
             master_stays_down = false;
         }
     }
@@ -1173,9 +1202,13 @@ fn simulate_many_seeds() {
     let start = std::time::Instant::now();
     let (mut failovers, mut det_sum, mut det_n, mut events) = (0u64, 0u64, 0u64, 0u64);
     let mut failed = Vec::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for seed in base..base + runs {
         let (o, sim) = run_one(seed, false);
         failovers += o.failovers;
+        for (k, v) in &sim.counts {
+            *counts.entry(k.clone()).or_default() += v;
+        }
         events += o.events;
         if let Some(d) = o.detect_to_switch {
             det_sum += d;
@@ -1194,6 +1227,7 @@ fn simulate_many_seeds() {
         events,
         start.elapsed()
     );
+    println!("sentinel sim event counts: {:?}", counts);
     for (seed, sc, e) in failed.iter().take(10) {
         println!("seed {} ({:?}): {:?}", seed, sc, &e[..e.len().min(3)]);
     }

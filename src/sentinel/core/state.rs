@@ -1503,6 +1503,13 @@ pub(crate) fn reset_master(g: &mut Globals, m: &mut Master, keep_sentinels: bool
     if !keep_sentinels {
         m.sentinels.clear();
     }
+    // Down reports and votes the other sentinels gave about the previous master must not count for the new one
+    // (Redis keeps them for up to 5 s, which can put a fresh master into ODOWN on stale replies).
+    for s in m.sentinels.iter_mut() {
+        s.master_down = false;
+        s.leader = None;
+        s.last_down_reply = None;
+    }
     m.inst.sdown_since = None;
     m.inst.script_kill_sent = false;
     m.odown_since = None;
@@ -1547,6 +1554,10 @@ pub(crate) fn reset_link(
                 });
             }
         }
+    } else if l.cmd.up() {
+        // Redis reconnects the master link and pings at once; we keep the connection and ping now.
+        l.last_ping_time = Some(now);
+        g.out.push(Action::Ping { addr: addr.clone() });
     }
 }
 
