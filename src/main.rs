@@ -38,6 +38,10 @@ enum Mode {
         /// TCP port (overrides the config file).
         #[arg(long)]
         port: Option<u16>,
+        /// Migrate a real sentinel: convert this sentinel.conf into the file
+        /// given with --config plus its state file (keeping myid and epochs), then exit.
+        #[arg(long)]
+        import_conf: Option<PathBuf>,
     },
 }
 
@@ -88,7 +92,28 @@ fn main() {
             // Connection tasks may still hold sockets; exiting closes them.
             std::process::exit(0);
         }
-        Mode::Sentinel { config, port } => {
+        Mode::Sentinel {
+            config,
+            port,
+            import_conf,
+        } => {
+            if let Some(src) = import_conf {
+                match rsredis::sentinel::import::import(&src, &config) {
+                    Ok(r) => {
+                        for s in &r.skipped {
+                            eprintln!("rsredis: not imported (no rsredis equivalent): {}", s);
+                        }
+                        println!(
+                            "wrote {} and {}; start it with: rsredis sentinel --config {}",
+                            r.toml_path.display(),
+                            r.state_path.display(),
+                            r.toml_path.display()
+                        );
+                        std::process::exit(0);
+                    }
+                    Err(e) => fatal(&format!("import failed: {}", e)),
+                }
+            }
             let mut cfg = match rsredis::sentinel::config::SentinelConfig::load(&config) {
                 Ok(c) => c,
                 Err(e) => fatal(&format!("Fatal config error: {}", e)),

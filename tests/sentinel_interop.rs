@@ -214,3 +214,77 @@ fn redis_py_keeps_writing_across_a_failover() {
     let after = v["after"][1].as_u64().unwrap() as u16;
     assert!(g.replicas.iter().any(|r| r.port == after), "{v}");
 }
+
+#[test]
+fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
+    // Migration (§4.1): a real sentinel fails over once (epoch 1), stops, and an
+    // rsredis sentinel started from its imported sentinel.conf is the same sentinel.
+    let Some(g) = Group::start(1, "") else { return };
+    let port = free_port();
+    let Some(mut real) = SentinelProc::real(&sentinel_conf(
+        port,
+        "mymaster",
+        g.master.port,
+        1,
+        DOWN_AFTER,
+        FAILOVER_TIMEOUT,
+    )) else {
+        return;
+    };
+    assert!(wait_until(Duration::from_secs(15), || {
+        real.master_field("mymaster", "num-slaves").as_deref() == Some("1")
+    }));
+    let mut c = real.conn();
+    let myid = String::from_utf8_lossy(&c.call(&["SENTINEL", "MYID"])).into_owned();
+    // Right after start the replica may still look unfit: retry until accepted.
+    assert!(wait_until(Duration::from_secs(15), || {
+        c.call(&["SENTINEL", "FAILOVER", "mymaster"]) == b"+OK\r\n"
+    }));
+    let new = g.replicas[0].port;
+    assert!(
+        wait_until(Duration::from_secs(20), || real.master_addr("mymaster")
+            == Some(("127.0.0.1".into(), new))),
+        "{}",
+        real.logs()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    real.stop();
+    let conf = real.dir.path().join("sentinel.conf");
+    let out_dir = tempfile::tempdir().unwrap();
+    let toml_path = out_dir.path().join("sentinel.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+        .args(["sentinel", "--import-conf"])
+        .arg(&conf)
+        .arg("--config")
+        .arg(&toml_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml_text: String = std::fs::read_to_string(&toml_path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("dir ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let state = std::fs::read_to_string(out_dir.path().join("sentinel-state.toml")).unwrap();
+    assert!(state.contains("current_epoch = 1"), "{state}");
+    let sen = SentinelProc::rsredis_with_state(&toml_text, &state);
+    assert_eq!(sen.port, port);
+    let mut c = sen.conn();
+    assert_eq!(
+        String::from_utf8_lossy(&c.call(&["SENTINEL", "MYID"])),
+        myid
+    );
+    assert_eq!(sen.master_addr("mymaster"), Some(("127.0.0.1".into(), new)));
+    assert_eq!(
+        sen.master_field("mymaster", "config-epoch").as_deref(),
+        Some("1")
+    );
+    assert!(wait_until(Duration::from_secs(15), || {
+        sen.master_field("mymaster", "num-slaves").as_deref() == Some("1")
+    }));
+}

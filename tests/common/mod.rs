@@ -730,6 +730,22 @@ impl SentinelProc {
         p
     }
 
+    /// `rsredis sentinel` started with an existing state file (sentinel-state.toml text).
+    pub fn rsredis_with_state(toml_text: &str, state: &str) -> SentinelProc {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sentinel-state.toml"), state).unwrap();
+        let mut p = SentinelProc {
+            child: None,
+            port: 0,
+            dir,
+            real: false,
+            config_text: toml_text.to_string(),
+            logs: Arc::new(Mutex::new(String::new())),
+        };
+        p.launch();
+        p
+    }
+
     /// A real redis-sentinel with this conf text; None when the binary is absent.
     pub fn real(conf_text: &str) -> Option<SentinelProc> {
         peer("redis-sentinel")?;
