@@ -331,3 +331,32 @@ fn two_sentinels_down_no_failover_until_one_returns() {
         t.logs()
     );
 }
+
+#[test]
+fn automatic_failover_after_master_shutdown() {
+    let Some(t) = Trio::start("") else { return };
+    let old = t.g.master.port;
+    let mut c = t.g.master.conn();
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    let new = t
+        .switched_to(0, Duration::from_millis(DOWN_AFTER + 15000))
+        .or_else(|| t.switched_to(1, Duration::from_secs(1)))
+        .unwrap_or_else(|| panic!("no failover after SHUTDOWN:\n{}", t.logs()));
+    assert_ne!(new, old);
+    assert!(t.replica_ports().contains(&new));
+    assert!(
+        t.wait_all_agree(&[0, 1, 2], new, Duration::from_secs(10)),
+        "{}",
+        t.logs()
+    );
+    let leaders: usize = t.taps.iter().map(|tp| tp.count("+elected-leader")).sum();
+    assert_eq!(leaders, 1, "{}", t.logs());
+    // The other replica follows the new master.
+    let other = t.g.replicas.iter().find(|r| r.port != new).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(15), || other.info_field("master_port")
+            == Some(new.to_string())),
+        "{}",
+        t.logs()
+    );
+}
