@@ -360,3 +360,360 @@ fn automatic_failover_after_master_shutdown() {
         t.logs()
     );
 }
+
+// ---------------------------------------------------------------------------
+// Network partition (split brain) with Linux network namespaces. Needs root
+// and `ip`; skips with a printed reason when the namespaces cannot be set up.
+//
+//   root ns (10.77.N.1): replicas r1 r2, sentinels s2 s3   \
+//                                                           bridge in ns H
+//   ns A    (10.77.N.2): master, sentinel s1               /
+//
+// Cutting A's port on the bridge isolates the master with one sentinel: the
+// majority side (s2, s3) fails over to a replica, the minority sentinel s1
+// never starts a failover; after healing s1 adopts the new configuration and
+// the old master becomes a replica.
+// ---------------------------------------------------------------------------
+
+struct Netns {
+    a: String,
+    h: String,
+    root_ip: String,
+    a_ip: String,
+    vr: String,
+}
+
+fn sh(args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {}", args.join(" "), e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Netns {
+    fn setup() -> Result<Netns, String> {
+        let id = std::process::id() % 200 + 20;
+        let n = Netns {
+            a: format!("rsrA{id}"),
+            h: format!("rsrH{id}"),
+            root_ip: format!("10.77.{id}.1"),
+            a_ip: format!("10.77.{id}.2"),
+            vr: format!("rsrv{id}"),
+        };
+        let (a, h, vr) = (n.a.as_str(), n.h.as_str(), n.vr.as_str());
+        let _ = sh(&["ip", "netns", "del", a]);
+        let _ = sh(&["ip", "netns", "del", h]);
+        let _ = sh(&["ip", "link", "del", vr]);
+        sh(&["ip", "netns", "add", a])?;
+        sh(&["ip", "netns", "add", h])?;
+        sh(&["ip", "-n", h, "link", "add", "br0", "type", "bridge"])?;
+        sh(&["ip", "-n", h, "link", "set", "br0", "up"])?;
+        sh(&[
+            "ip", "link", "add", vr, "type", "veth", "peer", "name", "vr1", "netns", h,
+        ])?;
+        sh(&["ip", "addr", "add", &format!("{}/24", n.root_ip), "dev", vr])?;
+        sh(&["ip", "link", "set", vr, "up"])?;
+        sh(&["ip", "-n", h, "link", "set", "vr1", "master", "br0", "up"])?;
+        sh(&[
+            "ip", "-n", a, "link", "add", "va0", "type", "veth", "peer", "name", "va1", "netns", h,
+        ])?;
+        sh(&[
+            "ip",
+            "-n",
+            a,
+            "addr",
+            "add",
+            &format!("{}/24", n.a_ip),
+            "dev",
+            "va0",
+        ])?;
+        sh(&["ip", "-n", a, "link", "set", "va0", "up"])?;
+        sh(&["ip", "-n", a, "link", "set", "lo", "up"])?;
+        sh(&["ip", "-n", h, "link", "set", "va1", "master", "br0", "up"])?;
+        Ok(n)
+    }
+
+    fn partition(&self, cut: bool) {
+        sh(&[
+            "ip",
+            "-n",
+            &self.h,
+            "link",
+            "set",
+            "va1",
+            if cut { "down" } else { "up" },
+        ])
+        .unwrap();
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = sh(&["ip", "netns", "del", &self.a]);
+        let _ = sh(&["ip", "netns", "del", &self.h]);
+        let _ = sh(&["ip", "link", "del", &self.vr]);
+    }
+}
+
+/// A child process (optionally inside a namespace), stdout+stderr to `log`, killed on drop.
+struct Proc {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Proc {
+    fn spawn(ns: Option<&str>, args: &[String], log: std::path::PathBuf) -> Proc {
+        let f = std::fs::File::create(&log).unwrap();
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = std::process::Command::new("ip");
+                c.args(["netns", "exec", ns]).args(args);
+                c
+            }
+            None => {
+                let mut c = std::process::Command::new(&args[0]);
+                c.args(&args[1..]);
+                c
+            }
+        };
+        let child = cmd
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .expect("spawn");
+        Proc { child, log }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Send one command, return whatever arrives within a short time (raw RESP text).
+fn call_at(ip: &str, port: u16, args: &[&str]) -> Option<String> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().ok()?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+    }
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) if !out.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn addr_of(ip: &str, port: u16) -> Option<String> {
+    let r = call_at(
+        ip,
+        port,
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"],
+    )?;
+    let p: Vec<&str> = r.split("\r\n").collect();
+    if p.first() != Some(&"*2") {
+        return None;
+    }
+    Some(format!("{}:{}", p.get(2)?, p.get(4)?))
+}
+
+#[test]
+fn partition_minority_never_elects() {
+    if peer("redis-server").is_none() {
+        return;
+    }
+    let ns = match Netns::setup() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("skipping partition test: network namespaces unavailable: {e}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = |f: &str| dir.path().join(f);
+    let (rip, aip) = (ns.root_ip.clone(), ns.a_ip.clone());
+    let node = |port: u16, bind: &str, replicaof: Option<(&str, u16)>| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            bind,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--protected-mode",
+            "no",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some((h, p)) = replicaof {
+            v.extend(["--replicaof".to_string(), h.to_string(), p.to_string()]);
+        }
+        v
+    };
+    let pm = free_port();
+    let (p1, p2) = (free_port(), free_port());
+    let _m = Proc::spawn(
+        Some(&ns.a),
+        &node(pm, &format!("{aip} 127.0.0.1"), None),
+        d("m.log"),
+    );
+    assert!(wait_until(Duration::from_secs(5), || call_at(
+        &aip,
+        pm,
+        &["PING"]
+    )
+    .is_some()));
+    let _r1 = Proc::spawn(None, &node(p1, &rip, Some((&aip, pm))), d("r1.log"));
+    let _r2 = Proc::spawn(None, &node(p2, &rip, Some((&aip, pm))), d("r2.log"));
+    for p in [p1, p2] {
+        assert!(
+            wait_until(Duration::from_secs(10), || call_at(
+                &rip,
+                p,
+                &["INFO", "replication"]
+            )
+            .is_some_and(|t| t.contains("master_link_status:up"))),
+            "replica {p} did not sync:\n{}\n{}",
+            _r1.logs(),
+            _m.logs()
+        );
+    }
+    let sentinel = |name: &str, ip: &str, ns: Option<&str>| -> (Proc, u16) {
+        let port = free_port();
+        let sdir = d(name);
+        std::fs::create_dir_all(&sdir).unwrap();
+        let conf = sdir.join("sentinel.toml");
+        std::fs::write(
+            &conf,
+            format!(
+                "port = {port}\nbind = [\"{ip}\"]\ndir = {:?}\n\n[[master]]\nname = \"mymaster\"\nhost = \"{aip}\"\nport = {pm}\nquorum = 2\ndown-after-milliseconds = {DOWN_AFTER}\nfailover-timeout = {FAILOVER_TIMEOUT}\n",
+                sdir.display().to_string()
+            ),
+        )
+        .unwrap();
+        let args = vec![
+            env!("CARGO_BIN_EXE_rsredis").to_string(),
+            "sentinel".into(),
+            "--config".into(),
+            conf.display().to_string(),
+        ];
+        (Proc::spawn(ns, &args, d(&format!("{name}.log"))), port)
+    };
+    let (s1, q1) = sentinel("s1", &aip, Some(&ns.a));
+    let (s2, q2) = sentinel("s2", &rip, None);
+    let (s3, q3) = sentinel("s3", &rip, None);
+    let all = [(&aip, q1, &s1), (&rip, q2, &s2), (&rip, q3, &s3)];
+    let logs = || {
+        all.iter()
+            .map(|(ip, p, s)| format!("--- sentinel {ip}:{p} ---\n{}", s.logs()))
+            .collect::<String>()
+    };
+    for (ip, p, _) in &all {
+        assert!(
+            wait_until(Duration::from_secs(20), || call_at(
+                ip,
+                *p,
+                &["INFO", "sentinel"]
+            )
+            .is_some_and(|t| t.contains(",slaves=2,sentinels=3"))),
+            "discovery incomplete on {ip}:{p}:\n{}",
+            logs()
+        );
+    }
+    let old = format!("{aip}:{pm}");
+    ns.partition(true);
+    // The majority side fails over to one of the replicas.
+    let mut new = None;
+    let ok = wait_until(Duration::from_millis(DOWN_AFTER + 20000), || {
+        new = addr_of(&rip, q2).filter(|a| *a != old);
+        new.is_some()
+    });
+    assert!(ok, "majority did not fail over:\n{}", logs());
+    let new = new.unwrap();
+    assert!(
+        new == format!("{rip}:{p1}") || new == format!("{rip}:{p2}"),
+        "{new}"
+    );
+    assert!(wait_until(Duration::from_secs(10), || addr_of(&rip, q3)
+        == Some(new.clone())));
+    // Keep the partition a while longer: the isolated sentinel must not elect itself.
+    std::thread::sleep(Duration::from_millis(DOWN_AFTER + 2000));
+    let l1 = s1.logs();
+    assert!(
+        !l1.contains("+elected-leader"),
+        "minority elected a leader:\n{l1}"
+    );
+    assert!(
+        !l1.contains("+try-failover"),
+        "minority tried a failover:\n{l1}"
+    );
+    assert!(!l1.contains("+switch-master"), "{l1}");
+    // Heal: the minority sentinel adopts the new configuration, the old master rejoins as a replica.
+    ns.partition(false);
+    assert!(
+        wait_until(Duration::from_secs(20), || addr_of(&aip, q1)
+            == Some(new.clone())),
+        "minority sentinel did not adopt {new}:\n{}",
+        logs()
+    );
+    let (nip, nport) = new.split_once(':').unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || call_at(
+            &aip,
+            pm,
+            &["INFO", "replication"]
+        )
+        .is_some_and(|t| t.contains("role:slave")
+            && t.contains(&format!("master_host:{nip}"))
+            && t.contains(&format!("master_port:{nport}")))),
+        "old master did not rejoin:\n{}",
+        logs()
+    );
+    let epochs: Vec<Option<String>> = all
+        .iter()
+        .map(|(ip, p, _)| {
+            call_at(ip, *p, &["SENTINEL", "MASTER", "mymaster"]).and_then(|t| {
+                let v: Vec<&str> = t.split("\r\n").collect();
+                v.iter()
+                    .position(|x| *x == "config-epoch")
+                    .and_then(|i| v.get(i + 2).map(|s| s.to_string()))
+            })
+        })
+        .collect();
+    assert!(
+        epochs.iter().all(|e| e == &epochs[0] && e.is_some()),
+        "{epochs:?}"
+    );
+}
