@@ -308,7 +308,9 @@ fn manual_failover_errors_and_switch() {
         s(c.call(&["SENTINEL", "FAILOVER", "solo"])),
         "-NOGOODSLAVE No suitable replica to promote\r\n"
     );
-    assert_eq!(s(c.call(&["SENTINEL", "FAILOVER", "mymaster"])), "+OK\r\n");
+    assert!(wait_until(Duration::from_secs(10), || {
+        s(c.call(&["SENTINEL", "FAILOVER", "mymaster"])) == "+OK\r\n"
+    }));
     assert_eq!(
         s(c.call(&["SENTINEL", "FAILOVER", "mymaster"])),
         "-INPROG Failover already in progress\r\n"
@@ -443,4 +445,80 @@ fn bad_config_or_state_refuses_to_start() {
     let (code, err) = run_sentinel(&format!("port = {port}\n"), Some("myid = [\n"));
     assert_eq!(code, 1);
     assert!(err.contains("corrupt state file"), "{err}");
+}
+
+#[test]
+fn simulate_failure_crash_after_election_exits_99() {
+    let Some(g) = Group::start(1, "") else { return };
+    let mut sen = sentinel_for(&g, 1, 10000);
+    wait_replicas(&sen, 1);
+    let mut c = sen.conn();
+    assert_eq!(
+        s(c.call(&["SENTINEL", "SIMULATE-FAILURE", "crash-after-election"])),
+        "+OK\r\n"
+    );
+    // Right after discovery the replica may not be eligible yet: retry.
+    assert!(wait_until(Duration::from_secs(10), || {
+        s(c.call(&["SENTINEL", "FAILOVER", "mymaster"])) == "+OK\r\n"
+    }));
+    let pid = sen.pid();
+    let exited = wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| st.contains(") Z "))
+            .unwrap_or(true)
+    });
+    assert!(exited, "{}", sen.logs());
+    assert_eq!(sen.wait_status(), Some(99), "{}", sen.logs());
+    // The epoch of the started failover was persisted before the crash.
+    assert!(
+        sen.state_file().contains("current_epoch = 1"),
+        "{}",
+        sen.state_file()
+    );
+}
+
+#[test]
+fn resp3_event_deliveries_are_push_frames() {
+    let Some(g) = Group::start(0, "") else { return };
+    let sen = sentinel_for(&g, 1, 10000);
+    let mut c = sen.conn();
+    c.call(&["HELLO", "3"]);
+    assert_eq!(
+        s(c.call(&["SUBSCRIBE", "+set"])),
+        ">3\r\n$9\r\nsubscribe\r\n$4\r\n+set\r\n:1\r\n"
+    );
+    // RESP3 allows ordinary commands while subscribed.
+    let mut c2 = sen.conn();
+    assert_eq!(
+        s(c2.call(&[
+            "SENTINEL",
+            "SET",
+            "mymaster",
+            "down-after-milliseconds",
+            "5000"
+        ])),
+        "+OK\r\n"
+    );
+    let ev = s(c.read_reply());
+    assert_eq!(
+        ev,
+        format!(
+            ">3\r\n$7\r\nmessage\r\n$4\r\n+set\r\n${}\r\n{}\r\n",
+            format!(
+                "master mymaster 127.0.0.1 {} down-after-milliseconds 5000",
+                g.master.port
+            )
+            .len(),
+            format!(
+                "master mymaster 127.0.0.1 {} down-after-milliseconds 5000",
+                g.master.port
+            )
+        )
+    );
+    assert_eq!(s(c.call(&["PING"])), "+PONG\r\n");
+    // RESP2 subscribed mode refuses other commands.
+    let mut c3 = sen.conn();
+    c3.call(&["SUBSCRIBE", "x"]);
+    assert!(s(c3.call(&["SENTINEL", "MASTERS"])).starts_with("-ERR Can't execute 'sentinel'"));
+    assert_eq!(s(c3.call(&["PING"])), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }

@@ -20,20 +20,34 @@ struct Trio {
 
 impl Trio {
     fn start(extra_node_conf: &str) -> Option<Trio> {
+        Trio::start_with(extra_node_conf, "", "", None)
+    }
+
+    /// `top`: extra top-level sentinel.toml lines; `master`: extra [[master]] lines;
+    /// `pass`: the sentinels' requirepass (for the event taps).
+    fn start_with(
+        extra_node_conf: &str,
+        top: &str,
+        master: &str,
+        pass: Option<&str>,
+    ) -> Option<Trio> {
         let g = Group::start(2, extra_node_conf)?;
         let sens: Vec<SentinelProc> = (0..3)
             .map(|_| {
-                SentinelProc::rsredis(&sentinel_toml(
-                    free_port(),
-                    "mymaster",
-                    g.master.port,
-                    2,
-                    DOWN_AFTER,
-                    FAILOVER_TIMEOUT,
+                SentinelProc::rsredis(&format!(
+                    "{top}\n{}{master}\n",
+                    sentinel_toml(
+                        free_port(),
+                        "mymaster",
+                        g.master.port,
+                        2,
+                        DOWN_AFTER,
+                        FAILOVER_TIMEOUT,
+                    )
                 ))
             })
             .collect();
-        let taps = sens.iter().map(|s| Tap::new(s.port)).collect();
+        let taps = sens.iter().map(|s| Tap::connect(s.port, pass)).collect();
         let t = Trio { g, sens, taps };
         for s in &t.sens {
             let ok = wait_until(Duration::from_secs(15), || {
@@ -94,10 +108,9 @@ fn manual_failover_with_three_sentinels() {
         String::from_utf8_lossy(&c.call(&["SENTINEL", "CKQUORUM", "mymaster"])),
         "+OK 3 usable Sentinels. Quorum and failover authorization can be reached\r\n"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&c.call(&["SENTINEL", "FAILOVER", "mymaster"])),
-        "+OK\r\n"
-    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        c.call(&["SENTINEL", "FAILOVER", "mymaster"]) == b"+OK\r\n"
+    }));
     let new = t
         .switched_to(0, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("no switch on the leader:\n{}", t.logs()));
@@ -327,6 +340,36 @@ fn two_sentinels_down_no_failover_until_one_returns() {
     assert!(t.replica_ports().contains(&new));
     assert!(
         t.wait_all_agree(&[0, 1], new, Duration::from_secs(10)),
+        "{}",
+        t.logs()
+    );
+}
+
+#[test]
+fn failover_with_passwords_everywhere() {
+    // Nodes with requirepass/masterauth (sentinels send auth-pass to master and replicas);
+    // sentinels with requirepass, which they also use towards each other (no sentinel-pass).
+    let Some(t) = Trio::start_with(
+        "requirepass npw\nmasterauth npw",
+        "requirepass = \"spw\"",
+        "auth-pass = \"npw\"",
+        Some("spw"),
+    ) else {
+        return;
+    };
+    let mut c = t.sens[0].try_conn().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&c.call(&["SENTINEL", "CKQUORUM", "mymaster"])),
+        "+OK 3 usable Sentinels. Quorum and failover authorization can be reached\r\n"
+    );
+    signal_pid(t.g.master.pid(), "STOP");
+    let new = t
+        .switched_to(0, Duration::from_millis(DOWN_AFTER + 15000))
+        .or_else(|| t.switched_to(1, Duration::from_secs(1)))
+        .unwrap_or_else(|| panic!("no failover with passwords:\n{}", t.logs()));
+    assert!(t.replica_ports().contains(&new));
+    assert!(
+        t.wait_all_agree(&[0, 1, 2], new, Duration::from_secs(10)),
         "{}",
         t.logs()
     );

@@ -519,6 +519,8 @@ pub struct Node {
     child: Option<Child>,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// The node's requirepass (from a `requirepass` line in `extra`), sent before INFO.
+    pub pass: Option<String>,
 }
 
 impl Node {
@@ -545,15 +547,21 @@ impl Node {
                 .spawn()
                 .expect("spawn redis-server");
             let pid = child.id();
+            let pass = extra.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("requirepass ")
+                    .map(|p| p.trim().to_string())
+            });
             let node = Node {
                 child: Some(child),
                 port,
                 dir,
+                pass,
             };
             let up = wait_until(Duration::from_secs(5), || {
                 TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
-            if up && serves_pid(port, pid) {
+            if up && (node.pass.is_some() || serves_pid(port, pid)) {
                 return Some(node);
             }
         }
@@ -570,7 +578,7 @@ impl Node {
 
     /// One INFO field (`role`, `master_port`, ...), None when unreachable.
     pub fn info_field(&self, field: &str) -> Option<String> {
-        info_field(self.port, field)
+        info_field_auth(self.port, field, self.pass.as_deref())
     }
 
     pub fn kill(&mut self) {
@@ -592,12 +600,22 @@ impl Drop for Node {
 
 /// Read one INFO field from any server on `port` (short timeouts; None on failure).
 pub fn info_field(port: u16, field: &str) -> Option<String> {
+    info_field_auth(port, field, None)
+}
+
+/// `info_field`, sending AUTH first when a password is given.
+pub fn info_field_auth(port: u16, field: &str, pass: Option<&str>) -> Option<String> {
     let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     let mut c = RespConn {
         w: s.try_clone().ok()?,
         r: BufReader::new(s),
     };
+    if let Some(p) = pass {
+        c.send(&[b"AUTH", p.as_bytes()]);
+        let mut line = Vec::new();
+        c.r.read_until(b'\n', &mut line).ok()?;
+    }
     c.send(&[b"INFO"]);
     let mut line = Vec::new();
     c.r.read_until(b'\n', &mut line).ok()?;
@@ -838,9 +856,23 @@ impl SentinelProc {
         std::fs::read_to_string(self.dir.path().join("sentinel-state.toml")).unwrap_or_default()
     }
 
+    /// A connection, authenticated when the config has `requirepass = "..."`.
+    pub fn try_conn(&self) -> Option<RespConn> {
+        let mut c = RespConn::try_connect(self.port).ok()?;
+        let pass = self.config_text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("requirepass = ")
+                .map(|p| p.trim().trim_matches('"').to_string())
+        });
+        if let Some(p) = pass {
+            c.call(&["AUTH", &p]);
+        }
+        Some(c)
+    }
+
     /// SENTINEL GET-MASTER-ADDR-BY-NAME as (ip, port); None on error or null.
     pub fn master_addr(&self, name: &str) -> Option<(String, u16)> {
-        let mut c = RespConn::try_connect(self.port).ok()?;
+        let mut c = self.try_conn()?;
         let r = String::from_utf8_lossy(&c.call(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name]))
             .into_owned();
         let parts: Vec<&str> = r.split("\r\n").collect();
@@ -852,7 +884,7 @@ impl SentinelProc {
 
     /// One field of SENTINEL MASTER <name> (RESP2 flat array).
     pub fn master_field(&self, name: &str, field: &str) -> Option<String> {
-        let mut c = RespConn::try_connect(self.port).ok()?;
+        let mut c = self.try_conn()?;
         let r = String::from_utf8_lossy(&c.call(&["SENTINEL", "MASTER", name])).into_owned();
         let vals: Vec<&str> = r
             .split("\r\n")
@@ -865,6 +897,20 @@ impl SentinelProc {
             .position(|v| *v == field)
             .and_then(|i| vals.get(i + 1))
             .map(|s| s.to_string())
+    }
+
+    /// The exit code once the process has ended on its own (None while it runs).
+    pub fn wait_status(&mut self) -> Option<i32> {
+        let c = self.child.as_mut()?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = c.try_wait() {
+                self.child = None;
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     pub fn stop(&mut self) {
@@ -890,10 +936,19 @@ pub struct Tap {
 
 impl Tap {
     pub fn new(port: u16) -> Tap {
+        Tap::connect(port, None)
+    }
+
+    /// A tap that sends AUTH <pass> first.
+    pub fn connect(port: u16, pass: Option<&str>) -> Tap {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("tap connect");
         s.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let mut w = s.try_clone().unwrap();
+        if let Some(p) = pass {
+            w.write_all(format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n", p.len(), p).as_bytes())
+                .unwrap();
+        }
         w.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n")
             .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
