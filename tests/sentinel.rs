@@ -500,21 +500,16 @@ fn resp3_event_deliveries_are_push_frames() {
         "+OK\r\n"
     );
     let ev = s(c.read_reply());
-    assert_eq!(
-        ev,
-        format!(
-            ">3\r\n$7\r\nmessage\r\n$4\r\n+set\r\n${}\r\n{}\r\n",
-            format!(
-                "master mymaster 127.0.0.1 {} down-after-milliseconds 5000",
-                g.master.port
-            )
-            .len(),
-            format!(
-                "master mymaster 127.0.0.1 {} down-after-milliseconds 5000",
-                g.master.port
-            )
-        )
+    let msg = format!(
+        "master mymaster 127.0.0.1 {} down-after-milliseconds 5000",
+        g.master.port
     );
+    let want = format!(
+        ">3\r\n$7\r\nmessage\r\n$4\r\n+set\r\n${}\r\n{}\r\n",
+        msg.len(),
+        msg
+    );
+    assert_eq!(ev, want);
     assert_eq!(s(c.call(&["PING"])), "+PONG\r\n");
     // RESP2 subscribed mode refuses other commands.
     let mut c3 = sen.conn();
