@@ -125,8 +125,10 @@ async fn client(sh: Arc<Shared>, mut stream: TcpStream) {
     };
     let mut inbuf = BytesMut::with_capacity(4096);
     let limits = Limits::default();
+    let mut out = Out::new(c.proto);
     'conn: loop {
-        let mut out = Out::new(c.proto);
+        out.buf.clear();
+        out.proto = c.proto;
         tokio::select! {
             r = stream.read_buf(&mut inbuf) => {
                 match r {
@@ -156,9 +158,9 @@ async fn client(sh: Arc<Shared>, mut stream: TcpStream) {
             }
             d = rx.recv() => {
                 let Some(d) = d else { break 'conn };
-                deliver(&mut out, c.proto, &d);
+                deliver(&mut out, &d);
                 while let Ok(d) = rx.try_recv() {
-                    deliver(&mut out, c.proto, &d);
+                    deliver(&mut out, &d);
                 }
             }
         }
@@ -175,8 +177,7 @@ async fn client(sh: Arc<Shared>, mut stream: TcpStream) {
     sh.stats.connected.fetch_sub(1, Ordering::Relaxed);
 }
 
-fn deliver(out: &mut Out, proto: Proto, d: &Delivery) {
-    let _ = proto;
+fn deliver(out: &mut Out, d: &Delivery) {
     match &d.pattern {
         Some(p) => {
             out.push(4);
