@@ -109,6 +109,14 @@ impl Shared {
         }
     }
 
+    /// Is `gen` still the live generation of this link (not replaced or disconnected)?
+    pub(super) fn link_current(&self, addr: &Addr, link: Link, gen: u64) -> bool {
+        self.links
+            .lock()
+            .get(&(addr.clone(), link))
+            .is_some_and(|h| h.gen == gen)
+    }
+
     /// Called by a link task when it ends on its own (error, timeout, EOF).
     /// Only the current generation of that link is removed.
     pub(super) fn link_ended(&self, addr: &Addr, link: Link, gen: u64) -> bool {

@@ -139,6 +139,10 @@ async fn session(
         return Err(false);
     }
     out.clear();
+    // Disconnected (or replaced) while we were connecting: say nothing.
+    if !sh.link_current(addr, link, gen) {
+        return Ok(());
+    }
     sh.input(Input::LinkUp {
         addr: addr.clone(),
         link,
@@ -210,7 +214,6 @@ async fn session(
                 }
             }
         }
-        let _ = gen;
     }
 }
 
