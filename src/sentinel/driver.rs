@@ -291,20 +291,20 @@ impl Shared {
     }
 }
 
-/// Random 10-19 Hz: the timer period in ms for this process.
+/// Random 10-19 Hz: the next timer period in ms.
 fn jittered_period_ms() -> u64 {
     use rand::Rng;
     let hz = rand::thread_rng().gen_range(10..=19);
     1000 / hz
 }
 
+/// The timer: like Redis's sentinelTimer, a new random 10-19 Hz period after
+/// every run, so that sentinels started together do not stay in lock-step.
 async fn ticker(sh: Arc<Shared>) {
-    let mut iv = tokio::time::interval(std::time::Duration::from_millis(
-        1000 / sh.hz.load(Ordering::Relaxed).max(1),
-    ));
-    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        iv.tick().await;
+        let period = jittered_period_ms();
+        sh.hz.store(1000 / period, Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(period)).await;
         sh.input(Input::Tick);
     }
 }
