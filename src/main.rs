@@ -30,10 +30,18 @@ enum Mode {
         #[arg(long)]
         loglevel: Option<String>,
     },
-    /// Run a sentinel.
+    /// Run a sentinel (monitoring and automatic failover).
     Sentinel {
+        /// sentinel.toml; keys are sentinel.conf directive names.
         #[arg(long)]
         config: PathBuf,
+        /// TCP port (overrides the config file).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Migrate a real sentinel: convert this sentinel.conf into the file
+        /// given with --config plus its state file (keeping myid and epochs), then exit.
+        #[arg(long)]
+        import_conf: Option<PathBuf>,
     },
 }
 
@@ -84,9 +92,47 @@ fn main() {
             // Connection tasks may still hold sockets; exiting closes them.
             std::process::exit(0);
         }
-        Mode::Sentinel { config } => {
-            let _ = config;
-            fatal(rsredis::sentinel::NOT_YET);
+        Mode::Sentinel {
+            config,
+            port,
+            import_conf,
+        } => {
+            if let Some(src) = import_conf {
+                match rsredis::sentinel::import::import(&src, &config) {
+                    Ok(r) => {
+                        for s in &r.skipped {
+                            eprintln!("rsredis: not imported (no rsredis equivalent): {}", s);
+                        }
+                        println!(
+                            "wrote {} and {}; start it with: rsredis sentinel --config {}",
+                            r.toml_path.display(),
+                            r.state_path.display(),
+                            r.toml_path.display()
+                        );
+                        std::process::exit(0);
+                    }
+                    Err(e) => fatal(&format!("import failed: {}", e)),
+                }
+            }
+            let mut cfg = match rsredis::sentinel::config::SentinelConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => fatal(&format!("Fatal config error: {}", e)),
+            };
+            if let Some(p) = port {
+                cfg.port = p;
+            }
+            if let Err(e) = rsredis::logging::init(&cfg.loglevel, &cfg.logfile) {
+                fatal(&e);
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            if let Err(e) = rt.block_on(rsredis::sentinel::driver::run(cfg)) {
+                fatal(&e);
+            }
+            std::process::exit(0);
         }
     }
 }

@@ -5,3 +5,4 @@ pub mod parse;
 
 pub use out::{encode_command, Out, Proto};
 pub use parse::{parse_request, split_args, Limits, ProtocolError, Request};
+pub mod reply;

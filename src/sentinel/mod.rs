@@ -1,7 +1,17 @@
-//! Sentinel mode. Not built yet (see the sentinel issue): the CLI refuses to
-//! start rather than pretend to monitor anything.
+//! Sentinel mode: `rsredis sentinel --config sentinel.toml`.
+//!
+//! `core` is the pure state machine (no sockets, no clock). Around it:
+//! `config` (sentinel.toml), `state` (the atomically written state file),
+//! `links` (outgoing connections to nodes and other sentinels), `front`
+//! (the RESP server clients and other sentinels talk to) and `driver`
+//! (the clock, the action executor and process start-up), `import`
+//! (migrating a real sentinel.conf).
 
-pub const NOT_YET: &str = "sentinel mode is not implemented in this version of rsredis yet; \
-run a real redis-sentinel for now (rsredis data nodes can be monitored by it)";
+pub mod config;
+pub mod driver;
+pub mod front;
+pub mod import;
+pub mod links;
+pub mod state;
 
 pub mod core;

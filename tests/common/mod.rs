@@ -731,3 +731,560 @@ impl RealRedis {
         panic!("could not start redis-server");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Sentinel tests (branch wip-sproc): real redis-server data nodes, rsredis and
+// real sentinels as child processes, and event taps (PSUBSCRIBE *).
+// Every process is started on a free port and killed by its own PID on drop.
+// ---------------------------------------------------------------------------
+
+/// A port nobody listens on right now (the OS picks it; released before use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Send a signal to a process we started (`STOP`, `CONT`, `KILL`, `TERM`).
+pub fn signal_pid(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{}", sig))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// A real redis-server 7.0 data node with its own config file (so CONFIG
+/// REWRITE sent by sentinels works) and `enable-debug-command local`.
+pub struct Node {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    /// The node's requirepass (from a `requirepass` line in `extra`), sent before INFO.
+    pub pass: Option<String>,
+}
+
+impl Node {
+    /// None when redis-server is absent (and RSREDIS_REQUIRE_INTEROP is unset).
+    pub fn start(extra: &str) -> Option<Node> {
+        let bin = peer("redis-server")?;
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let conf = dir.path().join("redis.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\n\
+                     enable-debug-command local\ndir {}\n{extra}\n",
+                    dir.path().display()
+                ),
+            )
+            .unwrap();
+            let child = Command::new(&bin)
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let pid = child.id();
+            let pass = extra.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("requirepass ")
+                    .map(|p| p.trim().to_string())
+            });
+            let node = Node {
+                child: Some(child),
+                port,
+                dir,
+                pass,
+            };
+            let up = wait_until(Duration::from_secs(5), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up && (node.pass.is_some() || serves_pid(port, pid)) {
+                return Some(node);
+            }
+        }
+        panic!("could not start redis-server");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn conn(&self) -> RespConn {
+        RespConn::connect(self.port)
+    }
+
+    /// One INFO field (`role`, `master_port`, ...), None when unreachable.
+    pub fn info_field(&self, field: &str) -> Option<String> {
+        info_field_auth(self.port, field, self.pass.as_deref())
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            signal_pid(c.id(), "CONT");
+        }
+        self.kill();
+    }
+}
+
+/// Read one INFO field from any server on `port` (short timeouts; None on failure).
+pub fn info_field(port: u16, field: &str) -> Option<String> {
+    info_field_auth(port, field, None)
+}
+
+/// `info_field`, sending AUTH first when a password is given.
+pub fn info_field_auth(port: u16, field: &str, pass: Option<&str>) -> Option<String> {
+    let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut c = RespConn {
+        w: s.try_clone().ok()?,
+        r: BufReader::new(s),
+    };
+    if let Some(p) = pass {
+        c.send(&[b"AUTH", p.as_bytes()]);
+        let mut line = Vec::new();
+        c.r.read_until(b'\n', &mut line).ok()?;
+    }
+    c.send(&[b"INFO"]);
+    let mut line = Vec::new();
+    c.r.read_until(b'\n', &mut line).ok()?;
+    let n: usize = std::str::from_utf8(line.get(1..line.len().saturating_sub(2))?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let mut body = vec![0u8; n + 2];
+    c.r.read_exact(&mut body).ok()?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let want = format!("{}:", field);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&want).map(|v| v.trim().to_string()))
+}
+
+/// A master with `n` replicas (real redis-server), replication links up.
+pub struct Group {
+    pub master: Node,
+    pub replicas: Vec<Node>,
+}
+
+impl Group {
+    pub fn start(n: usize, extra: &str) -> Option<Group> {
+        let master = Node::start(extra)?;
+        let mut replicas = Vec::new();
+        for _ in 0..n {
+            let r = Node::start(&format!("{extra}\nreplicaof 127.0.0.1 {}", master.port))?;
+            replicas.push(r);
+        }
+        for r in &replicas {
+            assert!(
+                wait_until(Duration::from_secs(10), || {
+                    r.info_field("master_link_status").as_deref() == Some("up")
+                }),
+                "replica {} did not sync",
+                r.port
+            );
+        }
+        Some(Group { master, replicas })
+    }
+
+    /// All nodes, master first.
+    pub fn nodes(&self) -> Vec<&Node> {
+        std::iter::once(&self.master)
+            .chain(self.replicas.iter())
+            .collect()
+    }
+
+    pub fn node_by_port(&self, port: u16) -> Option<&Node> {
+        self.nodes().into_iter().find(|n| n.port == port)
+    }
+}
+
+/// A sentinel process: `rsredis sentinel` or a real `redis-sentinel`.
+pub struct SentinelProc {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub real: bool,
+    config_text: String,
+    logs: Arc<Mutex<String>>,
+}
+
+/// sentinel.toml text for one master.
+pub fn sentinel_toml(
+    port: u16,
+    master: &str,
+    master_port: u16,
+    quorum: u32,
+    down_after_ms: u64,
+    failover_timeout_ms: u64,
+) -> String {
+    format!(
+        "port = {port}\n\n[[master]]\nname = \"{master}\"\nhost = \"127.0.0.1\"\nport = {master_port}\n\
+         quorum = {quorum}\ndown-after-milliseconds = {down_after_ms}\nfailover-timeout = {failover_timeout_ms}\n"
+    )
+}
+
+/// redis-sentinel conf text for one master.
+pub fn sentinel_conf(
+    port: u16,
+    master: &str,
+    master_port: u16,
+    quorum: u32,
+    down_after_ms: u64,
+    failover_timeout_ms: u64,
+) -> String {
+    format!(
+        "port {port}\nbind 127.0.0.1\ndaemonize no\nsentinel monitor {master} 127.0.0.1 {master_port} {quorum}\n\
+         sentinel down-after-milliseconds {master} {down_after_ms}\nsentinel failover-timeout {master} {failover_timeout_ms}\n"
+    )
+}
+
+fn pipe_logs(child: &mut Child, logs: &Arc<Mutex<String>>) {
+    if let Some(out) = child.stdout.take() {
+        let l = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+    }
+    if let Some(err) = child.stderr.take() {
+        let l = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+    }
+}
+
+impl SentinelProc {
+    /// `rsredis sentinel` with this sentinel.toml text (its `dir` is set to a temp dir).
+    pub fn rsredis(toml_text: &str) -> SentinelProc {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = SentinelProc {
+            child: None,
+            port: 0,
+            dir,
+            real: false,
+            config_text: toml_text.to_string(),
+            logs: Arc::new(Mutex::new(String::new())),
+        };
+        p.launch();
+        p
+    }
+
+    /// `rsredis sentinel` started with an existing state file (sentinel-state.toml text).
+    pub fn rsredis_with_state(toml_text: &str, state: &str) -> SentinelProc {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sentinel-state.toml"), state).unwrap();
+        let mut p = SentinelProc {
+            child: None,
+            port: 0,
+            dir,
+            real: false,
+            config_text: toml_text.to_string(),
+            logs: Arc::new(Mutex::new(String::new())),
+        };
+        p.launch();
+        p
+    }
+
+    /// A real redis-sentinel with this conf text; None when the binary is absent.
+    pub fn real(conf_text: &str) -> Option<SentinelProc> {
+        peer("redis-sentinel")?;
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = SentinelProc {
+            child: None,
+            port: 0,
+            dir,
+            real: true,
+            config_text: format!("{conf_text}\ndir {}\n", "."),
+            logs: Arc::new(Mutex::new(String::new())),
+        };
+        p.launch();
+        Some(p)
+    }
+
+    fn config_port(&self) -> u16 {
+        self.config_text
+            .lines()
+            .find_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("port").map(|r| {
+                    r.trim_start_matches([' ', '='])
+                        .trim()
+                        .parse::<u16>()
+                        .unwrap()
+                })
+            })
+            .expect("port in sentinel config")
+    }
+
+    /// (Re)start the process with the same config (and, for rsredis, the same state file).
+    pub fn launch(&mut self) {
+        self.port = self.config_port();
+        let mut cmd = if self.real {
+            let conf = self.dir.path().join("sentinel.conf");
+            if !conf.exists() {
+                std::fs::write(&conf, &self.config_text).unwrap();
+            }
+            let mut c = Command::new(peer("redis-sentinel").unwrap());
+            c.arg(&conf).current_dir(self.dir.path());
+            c
+        } else {
+            let conf = self.dir.path().join("sentinel.toml");
+            let text = format!(
+                "dir = {:?}\n{}",
+                self.dir.path().display().to_string(),
+                self.config_text
+            );
+            std::fs::write(&conf, text).unwrap();
+            let mut c = Command::new(env!("CARGO_BIN_EXE_rsredis"));
+            c.arg("sentinel").arg("--config").arg(&conf);
+            c
+        };
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sentinel");
+        pipe_logs(&mut child, &self.logs);
+        let pid = child.id();
+        self.child = Some(child);
+        let port = self.port;
+        // With requirepass the INFO probe is refused: a connect must do.
+        let auth = self.config_text.contains("requirepass");
+        let ok = wait_until(Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok() && (auth || serves_pid(port, pid))
+        });
+        assert!(
+            ok,
+            "sentinel on {} did not start; logs:\n{}",
+            port,
+            self.logs()
+        );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    pub fn conn(&self) -> RespConn {
+        RespConn::connect(self.port)
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn state_file(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sentinel-state.toml")).unwrap_or_default()
+    }
+
+    /// A connection, authenticated when the config has `requirepass = "..."`.
+    pub fn try_conn(&self) -> Option<RespConn> {
+        let mut c = RespConn::try_connect(self.port).ok()?;
+        let pass = self.config_text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("requirepass = ")
+                .map(|p| p.trim().trim_matches('"').to_string())
+        });
+        if let Some(p) = pass {
+            c.call(&["AUTH", &p]);
+        }
+        Some(c)
+    }
+
+    /// SENTINEL GET-MASTER-ADDR-BY-NAME as (ip, port); None on error or null.
+    pub fn master_addr(&self, name: &str) -> Option<(String, u16)> {
+        let mut c = self.try_conn()?;
+        let r = String::from_utf8_lossy(&c.call(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name]))
+            .into_owned();
+        let parts: Vec<&str> = r.split("\r\n").collect();
+        if parts.first() != Some(&"*2") {
+            return None;
+        }
+        Some((parts[2].to_string(), parts[4].parse().ok()?))
+    }
+
+    /// One field of SENTINEL MASTER <name> (RESP2 flat array).
+    pub fn master_field(&self, name: &str, field: &str) -> Option<String> {
+        let mut c = self.try_conn()?;
+        let r = String::from_utf8_lossy(&c.call(&["SENTINEL", "MASTER", name])).into_owned();
+        let vals: Vec<&str> = r
+            .split("\r\n")
+            .skip(1)
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, v)| v)
+            .collect();
+        vals.iter()
+            .position(|v| *v == field)
+            .and_then(|i| vals.get(i + 1))
+            .map(|s| s.to_string())
+    }
+
+    /// The exit code once the process has ended on its own (None while it runs).
+    pub fn wait_status(&mut self) -> Option<i32> {
+        let c = self.child.as_mut()?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = c.try_wait() {
+                self.child = None;
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal_pid(c.id(), "CONT");
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for SentinelProc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A `PSUBSCRIBE *` client of a sentinel, collecting (channel, message) pairs.
+pub struct Tap {
+    pub events: Arc<Mutex<Vec<(String, String)>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Tap {
+    pub fn new(port: u16) -> Tap {
+        Tap::connect(port, None)
+    }
+
+    /// A tap that sends AUTH <pass> first.
+    pub fn connect(port: u16, pass: Option<&str>) -> Tap {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("tap connect");
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut w = s.try_clone().unwrap();
+        if let Some(p) = pass {
+            w.write_all(format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n", p.len(), p).as_bytes())
+                .unwrap();
+        }
+        w.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n")
+            .unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ev, st) = (events.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(s);
+            let mut buf: Vec<u8> = Vec::new();
+            let mut chunk = [0u8; 8192];
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                match r.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut =>
+                    {
+                        continue
+                    }
+                    Err(_) => break,
+                }
+                while let Some((items, used)) = parse_bulk_array(&buf) {
+                    buf.drain(..used);
+                    if items.len() == 4 && items[0] == "pmessage" {
+                        ev.lock()
+                            .unwrap()
+                            .push((items[2].clone(), items[3].clone()));
+                    }
+                }
+            }
+        });
+        // Wait for the subscription to be in place.
+        std::thread::sleep(Duration::from_millis(100));
+        Tap { events, stop }
+    }
+
+    pub fn all(&self) -> Vec<(String, String)> {
+        self.events.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, kind: &str) -> usize {
+        self.all().iter().filter(|(k, _)| k == kind).count()
+    }
+
+    /// The payload of the first `kind` event, waiting up to `timeout`.
+    pub fn wait(&self, kind: &str, timeout: Duration) -> Option<String> {
+        let mut found = None;
+        wait_until(timeout, || {
+            found = self
+                .all()
+                .into_iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, v)| v);
+            found.is_some()
+        });
+        found
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// An array of bulk strings / integers at the front of `buf`: (items as text, bytes used).
+fn parse_bulk_array(buf: &[u8]) -> Option<(Vec<String>, usize)> {
+    fn line(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+        let rel = buf.get(pos..)?.windows(2).position(|w| w == b"\r\n")?;
+        Some((&buf[pos..pos + rel], pos + rel + 2))
+    }
+    let (l, mut pos) = line(buf, 0)?;
+    if l.first() != Some(&b'*') && l.first() != Some(&b'>') {
+        // Not an array: skip the line.
+        return Some((vec![], pos));
+    }
+    let n: usize = std::str::from_utf8(&l[1..]).ok()?.parse().ok()?;
+    let mut items = Vec::new();
+    for _ in 0..n {
+        let (h, p) = line(buf, pos)?;
+        match h.first() {
+            Some(b'$') => {
+                let len: usize = std::str::from_utf8(&h[1..]).ok()?.parse().ok()?;
+                if buf.len() < p + len + 2 {
+                    return None;
+                }
+                items.push(String::from_utf8_lossy(&buf[p..p + len]).into_owned());
+                pos = p + len + 2;
+            }
+            _ => {
+                items.push(String::from_utf8_lossy(&h[1..]).into_owned());
+                pos = p;
+            }
+        }
+    }
+    Some((items, pos))
+}

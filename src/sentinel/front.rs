@@ -1,0 +1,752 @@
+//! The RESP server of a sentinel: what clients (redis-cli, client libraries,
+//! HAProxy) and other sentinels talk to. Shares the data node's request
+//! parser (multibulk and inline) and reply encoder; everything else is small
+//! enough to live here.
+
+use super::core::Reply;
+use super::driver::{shutdown, ClientMeta, Delivery, Shared, Subscriber};
+use crate::error::Error;
+use crate::resp::{parse_request, Limits, Out, Proto};
+use crate::util::eq_ic;
+use bytes::{Bytes, BytesMut};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+pub async fn bind(sh: &Shared) -> Result<Vec<TcpListener>, String> {
+    let port = sh.cfg.port;
+    let mut out = Vec::new();
+    for a in &sh.cfg.bind {
+        let (optional, host) = match a.strip_prefix('-') {
+            Some(h) => (true, h.to_string()),
+            None => (false, a.clone()),
+        };
+        let host = if host == "*" { "0.0.0.0".into() } else { host };
+        let addr = if host.contains(':') {
+            format!("[{}]:{}", host, port)
+        } else {
+            format!("{}:{}", host, port)
+        };
+        match TcpListener::bind(&addr).await {
+            Ok(l) => out.push(l),
+            Err(e) if optional => tracing::warn!("could not bind optional address {}: {}", addr, e),
+            Err(e) => return Err(format!("could not bind {}: {}", addr, e)),
+        }
+    }
+    if let Some(a) = out.first().and_then(|l| l.local_addr().ok()) {
+        sh.tcp_port.store(a.port() as u64, Ordering::Relaxed);
+    }
+    Ok(out)
+}
+
+pub async fn serve(sh: Arc<Shared>, listeners: Vec<TcpListener>) {
+    let mut tasks = Vec::new();
+    for l in listeners {
+        let sh = sh.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match l.accept().await {
+                    Ok((s, _)) => {
+                        sh.stats
+                            .connections_received
+                            .fetch_add(1, Ordering::Relaxed);
+                        let _ = s.set_nodelay(true);
+                        tokio::spawn(client(sh.clone(), s));
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept: {}", e);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+struct Conn {
+    id: u64,
+    proto: Proto,
+    authed: bool,
+    channels: HashSet<String>,
+    patterns: HashSet<String>,
+    close: bool,
+}
+
+impl Conn {
+    fn sub_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+async fn client(sh: Arc<Shared>, mut stream: TcpStream) {
+    let id = sh.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let addr = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    sh.clients.lock().insert(
+        id,
+        ClientMeta {
+            addr,
+            laddr,
+            name: String::new(),
+            created: Instant::now(),
+            last_cmd: "NULL".into(),
+        },
+    );
+    sh.stats.connected.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx): (_, UnboundedReceiver<Delivery>) = unbounded_channel();
+    sh.subs.lock().insert(
+        id,
+        Subscriber {
+            channels: HashSet::new(),
+            patterns: HashSet::new(),
+            tx,
+        },
+    );
+    let mut c = Conn {
+        id,
+        proto: Proto::Resp2,
+        authed: sh.cfg.requirepass.is_none(),
+        channels: HashSet::new(),
+        patterns: HashSet::new(),
+        close: false,
+    };
+    let mut inbuf = BytesMut::with_capacity(4096);
+    let limits = Limits::default();
+    let mut out = Out::new(c.proto);
+    'conn: loop {
+        out.buf.clear();
+        out.proto = c.proto;
+        tokio::select! {
+            r = stream.read_buf(&mut inbuf) => {
+                match r {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(_) => {}
+                }
+                loop {
+                    match parse_request(&mut inbuf, &limits) {
+                        Ok(Some(args)) => {
+                            if args.is_empty() {
+                                continue;
+                            }
+                            out.proto = c.proto;
+                            dispatch(&sh, &mut c, &args, &mut out);
+                            if c.close {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            out.error(&format!("ERR {}", e.0));
+                            c.close = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            d = rx.recv() => {
+                let Some(d) = d else { break 'conn };
+                deliver(&mut out, &d);
+                while let Ok(d) = rx.try_recv() {
+                    deliver(&mut out, &d);
+                }
+            }
+        }
+        if !out.is_empty() && stream.write_all(&out.buf).await.is_err() {
+            break;
+        }
+        if c.close {
+            let _ = stream.shutdown().await;
+            break;
+        }
+    }
+    sh.subs.lock().remove(&id);
+    sh.clients.lock().remove(&id);
+    sh.stats.connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn deliver(out: &mut Out, d: &Delivery) {
+    match &d.pattern {
+        Some(p) => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(p.as_bytes());
+        }
+        None => {
+            out.push(3);
+            out.bulk(b"message");
+        }
+    }
+    out.bulk(d.channel.as_bytes());
+    out.bulk(d.message.as_bytes());
+}
+
+/// Render a core reply in the client's protocol.
+pub fn render(out: &mut Out, r: &Reply) {
+    match r {
+        Reply::Ok => out.ok(),
+        Reply::Simple(s) => out.simple(s),
+        Reply::Error(e) => out.error(e),
+        Reply::Int(n) => out.int(*n),
+        Reply::Bulk(b) => out.bulk(b),
+        Reply::Null => out.null_array(),
+        Reply::Array(items) => {
+            out.array(items.len());
+            for i in items {
+                render(out, i);
+            }
+        }
+        Reply::Map(pairs) => {
+            out.map(pairs.len());
+            for (k, v) in pairs {
+                out.bulk(k.as_bytes());
+                render(out, v);
+            }
+        }
+    }
+}
+
+/// (name, arity) of every command a sentinel serves, for arity checks and COMMAND.
+const COMMANDS: &[(&str, i64)] = &[
+    ("ping", -1),
+    ("info", -1),
+    ("role", 1),
+    ("hello", -1),
+    ("auth", -2),
+    ("client", -2),
+    ("command", -1),
+    ("acl", -2),
+    ("subscribe", -2),
+    ("psubscribe", -2),
+    ("unsubscribe", -1),
+    ("punsubscribe", -1),
+    ("publish", 3),
+    ("sentinel", -2),
+    ("shutdown", -1),
+    ("quit", -1),
+];
+
+fn dispatch(sh: &Arc<Shared>, c: &mut Conn, args: &[Bytes], out: &mut Out) {
+    sh.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let Some(&(_, arity)) = COMMANDS.iter().find(|(n, _)| *n == name) else {
+        out.error(&Error::unknown_command(args).to_string());
+        return;
+    };
+    let n = args.len() as i64;
+    if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+        out.error(&Error::arity(&name).to_string());
+        return;
+    }
+    if let Some(m) = sh.clients.lock().get_mut(&c.id) {
+        m.last_cmd = name.clone();
+    }
+    if !c.authed && !matches!(name.as_str(), "auth" | "hello" | "quit") {
+        out.error(&Error::NoAuth.to_string());
+        return;
+    }
+    if c.proto == Proto::Resp2
+        && c.sub_count() > 0
+        && !matches!(
+            name.as_str(),
+            "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit"
+        )
+    {
+        out.error(&format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", name));
+        return;
+    }
+    let r = match name.as_str() {
+        "ping" => ping(c, args, out),
+        "info" => {
+            let text = info(sh, args);
+            // Unlike a node, a sentinel's INFO stays a plain bulk string under RESP3.
+            out.bulk(text.as_bytes());
+            Ok(())
+        }
+        "role" => {
+            let names = sh.core.lock().master_names();
+            out.array(2);
+            out.bulk(b"sentinel");
+            out.bulks(names.iter());
+            Ok(())
+        }
+        "hello" => hello(sh, c, args, out),
+        "auth" => auth(sh, c, args, out),
+        "client" => client_cmd(sh, c, args, out),
+        "command" => command_cmd(args, out),
+        "acl" => {
+            if eq_ic(&args[1], "whoami") {
+                out.bulk(b"default");
+                Ok(())
+            } else {
+                Err(Error::unknown_subcommand(&args[1], "ACL"))
+            }
+        }
+        "subscribe" | "psubscribe" => {
+            subscribe(sh, c, &args[1..], name == "psubscribe", out);
+            Ok(())
+        }
+        "unsubscribe" | "punsubscribe" => {
+            unsubscribe(sh, c, &args[1..], name == "punsubscribe", out);
+            Ok(())
+        }
+        "publish" => {
+            if &args[1][..] != b"__sentinel__:hello" {
+                Err(Error::err(
+                    "Only HELLO messages are accepted by Sentinel instances.",
+                ))
+            } else {
+                let msg = String::from_utf8_lossy(&args[2]).into_owned();
+                sh.input(super::core::Input::Hello { msg });
+                out.int(1);
+                Ok(())
+            }
+        }
+        "sentinel" => {
+            let a: Vec<Vec<u8>> = args[1..].iter().map(|b| b.to_vec()).collect();
+            let reply = sh.sentinel_command(&a);
+            render(out, &reply);
+            Ok(())
+        }
+        "shutdown" => {
+            if args.len() > 2
+                || (args.len() == 2
+                    && !["nosave", "save", "now", "force", "abort"]
+                        .iter()
+                        .any(|o| eq_ic(&args[1], o)))
+            {
+                Err(Error::Syntax)
+            } else {
+                shutdown(sh)
+            }
+        }
+        "quit" => {
+            out.ok();
+            c.close = true;
+            Ok(())
+        }
+        _ => unreachable!("command listed but not dispatched"),
+    };
+    if let Err(e) = r {
+        out.error(&e.to_string());
+    }
+}
+
+fn ping(c: &Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    if args.len() > 2 {
+        return Err(Error::arity("ping"));
+    }
+    if c.proto == Proto::Resp2 && c.sub_count() > 0 {
+        out.array(2);
+        out.bulk(b"pong");
+        out.bulk(args.get(1).map(|b| &b[..]).unwrap_or(b""));
+    } else if let Some(m) = args.get(1) {
+        out.bulk(m);
+    } else {
+        out.simple("PONG");
+    }
+    Ok(())
+}
+
+fn check_password(sh: &Shared, user: &[u8], pass: &[u8]) -> Result<(), Error> {
+    if user != b"default" {
+        return Err(Error::WrongPass);
+    }
+    match &sh.cfg.requirepass {
+        None => Ok(()),
+        Some(p) if p.as_bytes() == pass => Ok(()),
+        Some(_) => Err(Error::WrongPass),
+    }
+}
+
+fn auth(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    if args.len() > 3 {
+        return Err(Error::Syntax);
+    }
+    if args.len() == 2 && sh.cfg.requirepass.is_none() {
+        return Err(Error::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    let (user, pass) = if args.len() == 3 {
+        (&args[1][..], &args[2][..])
+    } else {
+        (&b"default"[..], &args[1][..])
+    };
+    check_password(sh, user, pass)?;
+    c.authed = true;
+    out.ok();
+    Ok(())
+}
+
+fn hello(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() >= 2 {
+        let v = crate::util::parse_i64(&args[1])
+            .ok_or_else(|| Error::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(Error::msg("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
+        i = 2;
+    }
+    let mut setname = None;
+    let mut authed = false;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "auth") && more >= 2 {
+            check_password(sh, &args[i + 1], &args[i + 2])?;
+            authed = true;
+            i += 3;
+        } else if eq_ic(&args[i], "setname") && more >= 1 {
+            setname = Some(String::from_utf8_lossy(&args[i + 1]).into_owned());
+            i += 2;
+        } else {
+            return Err(Error::err(format!(
+                "Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    if authed {
+        c.authed = true;
+    }
+    if !c.authed {
+        return Err(Error::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = setname {
+        if let Some(m) = sh.clients.lock().get_mut(&c.id) {
+            m.name = n;
+        }
+    }
+    if let Some(p) = proto {
+        c.proto = p;
+        out.proto = p;
+    }
+    out.map(6);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(crate::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(if c.proto == Proto::Resp3 { 3 } else { 2 });
+    out.bulk(b"id");
+    out.int(c.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"sentinel");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+fn client_cmd(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "setname" if args.len() == 3 => {
+            let n = String::from_utf8_lossy(&args[2]).into_owned();
+            if n.bytes().any(|b| b <= b' ' || b > b'~') {
+                return Err(Error::err(
+                    "Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            if let Some(m) = sh.clients.lock().get_mut(&c.id) {
+                m.name = n;
+            }
+            out.ok();
+        }
+        "getname" if args.len() == 2 => {
+            let name = sh
+                .clients
+                .lock()
+                .get(&c.id)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            if name.is_empty() {
+                out.null();
+            } else {
+                out.bulk(name.as_bytes());
+            }
+        }
+        "id" if args.len() == 2 => out.int(c.id as i64),
+        "list" | "info" => {
+            let clients = sh.clients.lock();
+            let line = |id: &u64, m: &ClientMeta| {
+                format!(
+                    "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp=2\n",
+                    id, m.addr, m.laddr, m.name, m.created.elapsed().as_secs(), m.last_cmd
+                )
+            };
+            let text: String = if sub == "info" {
+                clients
+                    .get(&c.id)
+                    .map(|m| line(&c.id, m))
+                    .unwrap_or_default()
+            } else {
+                let mut ids: Vec<_> = clients.keys().copied().collect();
+                ids.sort();
+                ids.iter().map(|id| line(id, &clients[id])).collect()
+            };
+            out.verbatim(text.as_bytes());
+        }
+        "kill" => {
+            // Sentinel clients are not killed from here; answer like a node that found no one.
+            if args.len() == 3 {
+                return Err(Error::err("No such client"));
+            }
+            out.int(0);
+        }
+        "setinfo" | "no-evict" | "no-touch" | "reply" | "tracking" => out.ok(),
+        "help" => {
+            out.array(1);
+            out.simple("CLIENT <subcommand> [<arg> ...]. Subcommands are: SETNAME GETNAME ID LIST INFO KILL");
+        }
+        _ => return Err(Error::unknown_subcommand(&args[1], "CLIENT")),
+    }
+    Ok(())
+}
+
+fn command_cmd(args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    if args.len() == 1 {
+        out.array(COMMANDS.len());
+        for (name, arity) in COMMANDS {
+            command_entry(out, name, *arity);
+        }
+        return Ok(());
+    }
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" => out.int(COMMANDS.len() as i64),
+        "docs" => out.map(0),
+        "info" => {
+            out.array(args.len() - 2);
+            for a in &args[2..] {
+                let n = String::from_utf8_lossy(a).to_ascii_lowercase();
+                match COMMANDS.iter().find(|(c, _)| *c == n) {
+                    Some((name, arity)) => command_entry(out, name, *arity),
+                    None => out.null_array(),
+                }
+            }
+        }
+        "list" => out.bulks(COMMANDS.iter().map(|(n, _)| n.as_bytes())),
+        _ => return Err(Error::unknown_subcommand(&args[1], "COMMAND")),
+    }
+    Ok(())
+}
+
+fn command_entry(out: &mut Out, name: &str, arity: i64) {
+    out.array(10);
+    out.bulk(name.as_bytes());
+    out.int(arity);
+    out.set(0);
+    out.int(0);
+    out.int(0);
+    out.int(0);
+    out.set(0);
+    out.set(0);
+    out.array(0);
+    out.array(0);
+}
+
+fn subscribe(sh: &Shared, c: &mut Conn, names: &[Bytes], pattern: bool, out: &mut Out) {
+    for n in names {
+        let n = String::from_utf8_lossy(n).into_owned();
+        if pattern {
+            c.patterns.insert(n.clone());
+        } else {
+            c.channels.insert(n.clone());
+        }
+        out.push(3);
+        out.bulk(if pattern { b"psubscribe" } else { b"subscribe" });
+        out.bulk(n.as_bytes());
+        out.int(c.sub_count() as i64);
+    }
+    sync_subs(sh, c);
+}
+
+fn unsubscribe(sh: &Shared, c: &mut Conn, names: &[Bytes], pattern: bool, out: &mut Out) {
+    let kind: &[u8] = if pattern {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    let list: Vec<String> = if names.is_empty() {
+        let set = if pattern { &c.patterns } else { &c.channels };
+        let mut v: Vec<String> = set.iter().cloned().collect();
+        v.sort();
+        v
+    } else {
+        names
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect()
+    };
+    if list.is_empty() {
+        out.push(3);
+        out.bulk(kind);
+        out.null();
+        out.int(c.sub_count() as i64);
+    }
+    for n in list {
+        if pattern {
+            c.patterns.remove(&n);
+        } else {
+            c.channels.remove(&n);
+        }
+        out.push(3);
+        out.bulk(kind);
+        out.bulk(n.as_bytes());
+        out.int(c.sub_count() as i64);
+    }
+    sync_subs(sh, c);
+}
+
+fn sync_subs(sh: &Shared, c: &Conn) {
+    if let Some(s) = sh.subs.lock().get_mut(&c.id) {
+        s.channels = c.channels.clone();
+        s.patterns = c.patterns.clone();
+    }
+}
+
+fn info(sh: &Shared, args: &[Bytes]) -> String {
+    let wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let all = wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| w == "all" || w == "default" || w == "everything");
+    let want = |s: &str| all || wanted.iter().any(|w| w == s);
+    let mut parts = Vec::new();
+    if want("server") {
+        let up = sh.start.elapsed().as_secs();
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0);
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let cfgf = sh
+            .cfg
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        parts.push(format!(
+            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:0\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+            crate::REDIS_VERSION,
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            sh.run_id,
+            sh.tcp_port.load(Ordering::Relaxed),
+            now_us,
+            up,
+            up / 86400,
+            sh.hz.load(Ordering::Relaxed),
+            sh.hz.load(Ordering::Relaxed),
+            exe,
+            cfgf
+        ));
+    }
+    if want("clients") {
+        parts.push(format!(
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            sh.stats.connected.load(Ordering::Relaxed)
+        ));
+    }
+    if want("cpu") {
+        let (u, s) = cpu_times();
+        parts.push(format!(
+            "# CPU\r\nused_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
+            s, u
+        ));
+    }
+    if want("stats") {
+        let (chans, pats) = {
+            let subs = sh.subs.lock();
+            (
+                subs.values().map(|s| s.channels.len()).sum::<usize>(),
+                subs.values().map(|s| s.patterns.len()).sum::<usize>(),
+            )
+        };
+        parts.push(format!(
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:0\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n",
+            sh.stats.connections_received.load(Ordering::Relaxed),
+            sh.stats.commands_processed.load(Ordering::Relaxed),
+            chans,
+            pats,
+        ));
+    }
+    if want("sentinel") {
+        let mut s = sh.core.lock().info_section(sh.now());
+        if !s.ends_with("\r\n") {
+            s.push_str("\r\n");
+        }
+        parts.push(s);
+    }
+    let mut text = parts.join("\r\n");
+    // Like Redis: sections separated by a blank line, no trailing CRLF after the last.
+    while text.ends_with("\r\n") {
+        text.truncate(text.len() - 2);
+    }
+    text.push_str("\r\n");
+    text
+}
+
+fn cpu_times() -> (f64, f64) {
+    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks.
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    let after = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = 100.0;
+    let u = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    let st = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    (u, st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_render_per_protocol() {
+        let r = Reply::Array(vec![Reply::Map(vec![
+            ("name".into(), Reply::Bulk(b"m".to_vec())),
+            ("port".into(), Reply::Bulk(b"6379".to_vec())),
+        ])]);
+        let mut o = Out::new(Proto::Resp2);
+        render(&mut o, &r);
+        assert_eq!(
+            &o.buf[..],
+            b"*1\r\n*4\r\n$4\r\nname\r\n$1\r\nm\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+        );
+        let mut o = Out::new(Proto::Resp3);
+        render(&mut o, &r);
+        assert!(o.buf.starts_with(b"*1\r\n%2\r\n"));
+        let mut o = Out::new(Proto::Resp2);
+        render(&mut o, &Reply::Null);
+        assert_eq!(&o.buf[..], b"*-1\r\n");
+        let mut o = Out::new(Proto::Resp3);
+        render(&mut o, &Reply::Null);
+        assert_eq!(&o.buf[..], b"_\r\n");
+    }
+}
