@@ -840,11 +840,6 @@ impl Drop for Node {
     }
 }
 
-/// Read one INFO field from any server on `port` (short timeouts; None on failure).
-pub fn info_field(port: u16, field: &str) -> Option<String> {
-    info_field_auth(port, field, None)
-}
-
 /// `info_field`, sending AUTH first when a password is given.
 pub fn info_field_auth(port: u16, field: &str, pass: Option<&str>) -> Option<String> {
     let s = TcpStream::connect(("127.0.0.1", port)).ok()?;

@@ -6,6 +6,8 @@ type Auth = Option<(Option<String>, String)>;
 
 pub(crate) const PING_PERIOD: u64 = 1000;
 pub(crate) const INFO_PERIOD: u64 = 10_000;
+/// INFO period for the replicas of a master we are failing over.
+pub(crate) const FAILOVER_INFO_PERIOD: u64 = 100;
 pub(crate) const PUBLISH_PERIOD: u64 = 2000;
 pub(crate) const ASK_PERIOD: u64 = 1000;
 pub(crate) const MIN_LINK_RECONNECT_PERIOD: u64 = 15_000;
@@ -1025,14 +1027,20 @@ fn periodic(g: &mut Globals, links: &mut BTreeMap<Addr, LinkState>, m: &mut Mast
             continue;
         }
         if i.kind != Kind::Sentinel {
-            let period = if i.kind == Kind::Replica && (fast || i.master_link_down_time > 0) {
+            // While we lead a failover, the promotion and the replicas'
+            // reconfiguration are observed through INFO: polling them every
+            // 100 ms instead of Redis's 1 s is what makes our failover finish
+            // sooner after the vote (the steps themselves are unchanged).
+            let period = if i.kind == Kind::Replica && m.in_failover() {
+                FAILOVER_INFO_PERIOD
+            } else if i.kind == Kind::Replica && (fast || i.master_link_down_time > 0) {
                 PING_PERIOD
             } else {
                 INFO_PERIOD
             };
             if i.info_refresh.is_none_or(|t| since(now, t) > period)
                 && l.last_info_sent
-                    .is_none_or(|t| since(now, t) >= PING_PERIOD)
+                    .is_none_or(|t| since(now, t) >= period.min(PING_PERIOD))
             {
                 l.last_info_sent = Some(now);
                 g.out.push(Action::Info {
