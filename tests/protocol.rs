@@ -898,24 +898,6 @@ fn bad_config_files_are_refused_with_file_key_and_reason() {
 }
 
 #[test]
-fn sentinel_mode_exits_with_a_clear_sentence() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sentinel.toml");
-    std::fs::write(&path, "port = 26379\n").unwrap();
-    let out = run_binary(
-        &["sentinel", "--config", path.to_str().unwrap()],
-        dir.path(),
-        Duration::from_secs(10),
-    );
-    assert!(!out.status.success());
-    let err = lossy(&out.stderr);
-    assert!(
-        err.contains("sentinel mode is not implemented"),
-        "stderr: {err}"
-    );
-}
-
-#[test]
 fn version_flag() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_binary(&["--version"], dir.path(), Duration::from_secs(10));
