@@ -154,7 +154,8 @@ fn wait_counts_acks_and_times_out_with_a_stopped_replica() {
     signal(r2.pid(), "STOP");
     mc.c("SET k v2");
     let t0 = std::time::Instant::now();
-    assert_eq!(mc.c("WAIT 2 700"), ":1\r\n");
+    let got = mc.c("WAIT 2 700");
+    assert_eq!(got, ":1\r\n", "{}", mc.c("INFO replication"));
     let took = t0.elapsed();
     signal(r2.pid(), "CONT");
     assert!(

@@ -593,9 +593,7 @@ pub fn parse_flat(reply: &[u8]) -> Vec<String> {
 
 /// Send a signal to a process we started (SIGSTOP/SIGCONT/SIGKILL).
 pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status();
+    signal_pid(pid, sig)
 }
 
 /// Fill a server with values of every type, TTLs and several databases.
@@ -748,11 +746,31 @@ pub fn free_port() -> u16 {
 }
 
 /// Send a signal to a process we started (`STOP`, `CONT`, `KILL`, `TERM`).
+/// `STOP` returns only once the process is seen stopped, so a test that
+/// writes right after it knows the process cannot react any more.
 pub fn signal_pid(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{}", sig))
-        .arg(pid.to_string())
-        .status();
+    for _ in 0..5 {
+        let ok = Command::new("kill")
+            .arg(format!("-{}", sig))
+            .arg(pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if sig == "STOP" {
+        let stopped = wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|st| {
+                    let state = st.rsplit(')').next().unwrap_or("").trim_start();
+                    state.starts_with('T') || state.starts_with('t')
+                })
+                .unwrap_or(true)
+        });
+        assert!(stopped, "process {pid} did not stop after SIGSTOP");
+    }
 }
 
 /// A real redis-server 7.0 data node with its own config file (so CONFIG
