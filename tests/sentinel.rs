@@ -366,11 +366,17 @@ fn tilt_after_the_process_was_frozen() {
     signal_pid(sen.pid(), "CONT");
     let t = tap.wait("+tilt", Duration::from_secs(3));
     assert_eq!(t.as_deref(), Some("#tilt mode entered"), "{:?}", tap.all());
-    assert_eq!(info_field_auth(sen.port, "sentinel_tilt", None).as_deref(), Some("1"));
+    assert_eq!(
+        info_field_auth(sen.port, "sentinel_tilt", None).as_deref(),
+        Some("1")
+    );
     // In TILT the sentinel answers is-master-down with 0 and does not mark SDOWN.
     let e = tap.wait("-tilt", Duration::from_secs(40));
     assert_eq!(e.as_deref(), Some("#tilt mode exited"), "{:?}", tap.all());
-    assert_eq!(info_field_auth(sen.port, "sentinel_tilt", None).as_deref(), Some("0"));
+    assert_eq!(
+        info_field_auth(sen.port, "sentinel_tilt", None).as_deref(),
+        Some("0")
+    );
     assert_eq!(tap.count("+sdown"), 0, "{:?}", tap.all());
 }
 

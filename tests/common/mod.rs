@@ -1392,3 +1392,24 @@ impl Group {
             .collect()
     }
 }
+
+/// SIGSTOP a process we started and wait until every thread of it is stopped
+/// (kill() returns before the group stop reaches all threads of a
+/// multi-threaded server; under load a worker can still answer meanwhile).
+pub fn stop_pid(pid: u32) {
+    signal_pid(pid, "STOP");
+    wait_until(Duration::from_secs(2), || {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return true;
+        };
+        tasks.filter_map(Result::ok).all(|t| {
+            std::fs::read_to_string(t.path().join("stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, r)| r.trim_start().starts_with('T'))
+                })
+                .unwrap_or(true)
+        })
+    });
+}
