@@ -22,6 +22,23 @@ use std::time::{Duration, Instant};
 const DOWN_AFTER: u64 = 2000;
 const FAILOVER_TIMEOUT: u64 = 6000;
 
+/// With HA_DUMP=1 a passing scenario prints every log too (for debugging).
+fn dump(sens: &[SentinelProc], g: &Group) {
+    if std::env::var("HA_DUMP").is_ok() {
+        eprintln!("{}{}", logs_of(sens), g.logs());
+        for n in g.nodes() {
+            eprintln!(
+                "node {}: role {:?} sync_full {:?} sync_partial_ok {:?} sync_partial_err {:?}",
+                n.port,
+                n.info_field("role"),
+                n.info_field("sync_full"),
+                n.info_field("sync_partial_ok"),
+                n.info_field("sync_partial_err")
+            );
+        }
+    }
+}
+
 fn logs_of(sens: &[SentinelProc]) -> String {
     sens.iter()
         .map(|s| {
@@ -238,6 +255,7 @@ fn automatic_failover_partial_resync_and_rejoin() {
         let mut c = n.conn();
         assert_eq!(c.call(&["DBSIZE"]), b":200\r\n", "node {}", n.port);
     }
+    dump(&sens, &g);
 }
 
 // ---- 2. manual SENTINEL FAILOVER under write load ------------------------
@@ -272,13 +290,32 @@ fn incr(conn: &mut Option<BufReader<TcpStream>>, port: u16) -> Result<Option<i64
     }
 }
 
-#[test]
-fn manual_failover_loses_no_acknowledged_write() {
-    let g = Group::start_rsredis(2, "");
+/// The new master of the `nth` (1-based) +switch-master seen on any tap.
+fn wait_nth_switch(taps: &[Tap], nth: usize, timeout: Duration) -> Option<u16> {
+    let mut new = None;
+    wait_until(timeout, || {
+        new = taps.iter().find_map(|t| {
+            t.all()
+                .into_iter()
+                .filter(|(k, _)| k == "+switch-master")
+                .nth(nth - 1)
+                .and_then(|(_, p)| p.split(' ').nth(4).and_then(|x| x.parse::<u16>().ok()))
+        });
+        new.is_some()
+    });
+    new
+}
+
+/// `rounds` manual SENTINEL FAILOVERs while 4 clients INCR a counter,
+/// re-resolving the master through the sentinels on any error. After each
+/// round the counter on the new master is at least the acknowledged count
+/// (and at most that plus the INCRs whose outcome the client never saw).
+fn manual_failover_under_writes(g: Group, rounds: usize) {
     let sens = sentinels(&g, 0).unwrap();
     wait_discovery(&g, &sens);
     let taps: Vec<Tap> = sens.iter().map(|s| Tap::new(s.port)).collect();
     let sports: Vec<u16> = sens.iter().map(|s| s.port).collect();
+    let rsredis_nodes = !g.master.logs().is_empty();
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicU64::new(0));
@@ -328,25 +365,61 @@ fn manual_failover_loses_no_acknowledged_write() {
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     assert!(acked.load(Ordering::Relaxed) > 0, "writers not writing");
-    let mut c = sens[0].conn();
-    assert!(wait_until(Duration::from_secs(10), || {
-        c.call(&["SENTINEL", "FAILOVER", "mymaster"]) == b"+OK\r\n"
-    }));
-    let new = wait_switch(&taps, Duration::from_secs(20))
-        .unwrap_or_else(|| panic!("no switch:\n{}{}", logs_of(&sens), g.logs()));
-    assert!(g.replicas.iter().any(|r| r.port == new));
-    assert!(
-        all_agree(&sens, new, Duration::from_secs(10)),
-        "{}",
-        logs_of(&sens)
-    );
-    // Writers find the new master.
-    let at_switch = acked.load(Ordering::Relaxed);
-    assert!(
-        wait_until(Duration::from_secs(10), || acked.load(Ordering::Relaxed)
-            > at_switch + 50),
-        "writes did not resume"
-    );
+    let mut master = g.master.port;
+    for round in 1..=rounds {
+        let mut c = sens[round % 3].conn();
+        assert!(
+            wait_until(Duration::from_secs(15), || {
+                c.call(&["SENTINEL", "FAILOVER", "mymaster"]) == b"+OK\r\n"
+            }),
+            "round {round}: SENTINEL FAILOVER refused:\n{}",
+            logs_of(&sens)
+        );
+        let new = wait_nth_switch(&taps, round, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("round {round}: no switch:\n{}{}", logs_of(&sens), g.logs()));
+        assert_ne!(new, master);
+        assert!(
+            all_agree(&sens, new, Duration::from_secs(10)),
+            "{}",
+            logs_of(&sens)
+        );
+        // Writers find the new master.
+        let at_switch = acked.load(Ordering::Relaxed);
+        assert!(
+            wait_until(Duration::from_secs(10), || acked.load(Ordering::Relaxed)
+                > at_switch + 50),
+            "round {round}: writes did not resume"
+        );
+        // The coordinated FAILOVER TO ran on the old master (writes held until
+        // the target caught up), not a blind SLAVEOF NO ONE on the replica.
+        if rsredis_nodes {
+            let old_logs = g.node_by_port(master).unwrap().logs();
+            assert!(
+                old_logs.contains(&format!("FAILOVER requested to 127.0.0.1:{new}"))
+                    && old_logs.contains("is synced, failing over"),
+                "{old_logs}"
+            );
+        }
+        // Everyone follows the new master before the next round.
+        for n in g.nodes() {
+            if n.port != new {
+                assert!(
+                    follows(n, new, Duration::from_secs(15)),
+                    "round {round}: node {} not following {new}:\n{}{}",
+                    n.port,
+                    logs_of(&sens),
+                    g.logs()
+                );
+            }
+        }
+        let newn = g.node_by_port(new).unwrap();
+        eprintln!(
+            "manual failover round {round}: new master {new} sync_full {:?} sync_partial_ok {:?}",
+            newn.info_field("sync_full"),
+            newn.info_field("sync_partial_ok")
+        );
+        master = new;
+    }
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
@@ -356,40 +429,16 @@ fn manual_failover_loses_no_acknowledged_write() {
         unknown.load(Ordering::Relaxed),
         errors.load(Ordering::Relaxed),
     );
-    let ctr: u64 = get(new, "ctr").unwrap().parse().unwrap();
-    eprintln!("manual failover: acked {acked}, unknown {unknown}, refused {errors}, counter {ctr}");
+    let ctr: u64 = get(master, "ctr").unwrap().parse().unwrap();
+    eprintln!(
+        "manual failover x{rounds} ({}): acked {acked}, unknown {unknown}, refused {errors}, counter {ctr}",
+        if rsredis_nodes { "rsredis nodes" } else { "redis-server nodes" }
+    );
     assert!(
         ctr >= acked && ctr <= acked + unknown,
         "acked {acked} unknown {unknown} counter {ctr}\n{}{}",
         logs_of(&sens),
         g.logs()
-    );
-    // The coordinated path was used: the old master was demoted by FAILOVER
-    // and everyone follows the new master.
-    for n in g.nodes() {
-        if n.port != new {
-            assert!(
-                follows(n, new, Duration::from_secs(15)),
-                "node {} not following {new}:\n{}{}",
-                n.port,
-                logs_of(&sens),
-                g.logs()
-            );
-        }
-    }
-    // The coordinated FAILOVER TO ran on the old master (writes held until
-    // the target caught up), not a blind SLAVEOF NO ONE on the replica.
-    let old_logs = g.master.logs();
-    assert!(
-        old_logs.contains(&format!("FAILOVER requested to 127.0.0.1:{new}"))
-            && old_logs.contains("is synced, failing over"),
-        "{old_logs}"
-    );
-    let newn = g.node_by_port(new).unwrap();
-    eprintln!(
-        "manual failover: new master sync_full {:?} sync_partial_ok {:?}",
-        newn.info_field("sync_full"),
-        newn.info_field("sync_partial_ok")
     );
     for n in g.nodes() {
         assert!(
@@ -399,6 +448,18 @@ fn manual_failover_loses_no_acknowledged_write() {
             n.port
         );
     }
+}
+
+#[test]
+fn manual_failover_twice_loses_no_acknowledged_write() {
+    manual_failover_under_writes(Group::start_rsredis(2, ""), 2);
+}
+
+/// The same load on real redis-server 7.0 nodes, for comparison.
+#[test]
+fn manual_failover_on_redis_server_nodes_loses_no_acknowledged_write() {
+    let Some(g) = Group::start(2, "") else { return };
+    manual_failover_under_writes(g, 1);
 }
 
 // ---- 3. mixed sentinels over rsredis nodes ------------------------------
@@ -457,6 +518,7 @@ fn two_real_sentinels_and_one_rsredis_fail_over_rsredis_nodes() {
     assert!(wait_until(Duration::from_secs(5), || get(old, "after")
         .as_deref()
         == Some("1")));
+    dump(&sens, &g);
 }
 
 // ---- 4. HAProxy in front of rsredis nodes ---------------------------------
