@@ -147,6 +147,16 @@ fn get(port: u16, key: &str) -> Option<String> {
 #[test]
 fn automatic_failover_partial_resync_and_rejoin() {
     let g = Group::start_rsredis(2, "");
+    // Check 27: replica-priority 0 is never promoted (seen in INFO slave_priority).
+    let mut c = g.replicas[0].conn();
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "replica-priority", "0"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        g.replicas[0].info_field("slave_priority").as_deref(),
+        Some("0")
+    );
     let sens = sentinels(&g, 0).unwrap();
     wait_discovery(&g, &sens);
     let taps: Vec<Tap> = sens.iter().map(|s| Tap::new(s.port)).collect();
@@ -163,7 +173,10 @@ fn automatic_failover_partial_resync_and_rejoin() {
     let new = wait_switch(&taps, Duration::from_millis(DOWN_AFTER + 15000))
         .unwrap_or_else(|| panic!("no failover:\n{}{}", logs_of(&sens), g.logs()));
     let took = stopped.elapsed();
-    assert!(g.replicas.iter().any(|r| r.port == new), "{new}");
+    assert_eq!(
+        new, g.replicas[1].port,
+        "the priority-0 replica was promoted"
+    );
     assert!(
         all_agree(&sens, new, Duration::from_secs(10)),
         "{}",
@@ -518,6 +531,45 @@ fn two_real_sentinels_and_one_rsredis_fail_over_rsredis_nodes() {
     assert!(wait_until(Duration::from_secs(5), || get(old, "after")
         .as_deref()
         == Some("1")));
+    // A manual failover led by a real sentinel (MULTI / SLAVEOF NO ONE / CONFIG
+    // REWRITE / CLIENT KILL ... / EXEC, no FAILOVER TO) over rsredis nodes.
+    let mut c = sens[0].conn();
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            c.call(&["SENTINEL", "FAILOVER", "mymaster"]) == b"+OK\r\n"
+        }),
+        "{}",
+        logs_of(&sens)
+    );
+    let second = wait_until(Duration::from_secs(20), || {
+        taps[0].count("+switch-master") >= 2
+    });
+    assert!(second, "no second switch:\n{}{}", logs_of(&sens), g.logs());
+    let new2 = taps[0]
+        .all()
+        .into_iter()
+        .filter(|(k, _)| k == "+switch-master")
+        .nth(1)
+        .and_then(|(_, p)| p.split(' ').nth(4).and_then(|x| x.parse::<u16>().ok()))
+        .unwrap();
+    assert_ne!(new2, new);
+    assert!(
+        all_agree(&sens, new2, Duration::from_secs(15)),
+        "{}",
+        logs_of(&sens)
+    );
+    for n in g.nodes() {
+        if n.port != new2 {
+            assert!(
+                follows(n, new2, Duration::from_secs(20)),
+                "node {} not following {new2}:\n{}{}",
+                n.port,
+                logs_of(&sens),
+                g.logs()
+            );
+        }
+    }
+    assert_eq!(get(new2, "after").as_deref(), Some("1"));
     dump(&sens, &g);
 }
 
@@ -705,6 +757,16 @@ fn python_redis() -> bool {
 
 #[test]
 fn redis_py_master_for_keeps_writing_on_rsredis_nodes() {
+    redis_py_across_failover("stop");
+}
+
+/// The master goes away with SHUTDOWN NOSAVE instead of SIGSTOP.
+#[test]
+fn redis_py_master_for_after_master_shutdown() {
+    redis_py_across_failover("shutdown");
+}
+
+fn redis_py_across_failover(how: &str) {
     if !python_redis() {
         return;
     }
@@ -717,7 +779,7 @@ fn redis_py_master_for_keeps_writing_on_rsredis_nodes() {
         .arg(script)
         .arg(ports.join(","))
         .arg(g.master.pid().to_string())
-        .arg("stop")
+        .arg(how)
         .env("FAILOVER_LIMIT_SECONDS", "25")
         .output()
         .expect("python3");
