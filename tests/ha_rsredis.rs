@@ -170,9 +170,40 @@ fn automatic_failover_partial_resync_and_rejoin() {
     }
     assert_eq!(c.call(&["WAIT", "2", "2000"]), b":2\r\n");
     drop(c);
+    // A writer keeps the stream busy up to the freeze: the replicas stop at
+    // whatever offsets they reached; the promoted one must still serve the
+    // other a partial resync.
+    let busy = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (busy, port) = (busy.clone(), g.master.port);
+        std::thread::spawn(move || {
+            let mut c = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
+            c.get_mut()
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            let mut i = 0u64;
+            while busy.load(Ordering::Relaxed) {
+                let (k, v) = (format!("w:{}", i % 50), i.to_string());
+                let req = format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+                    k.len(),
+                    v.len()
+                );
+                let mut line = String::new();
+                if c.get_mut().write_all(req.as_bytes()).is_err() || c.read_line(&mut line).is_err()
+                {
+                    break;
+                }
+                i += 1;
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
 
     let stopped = Instant::now();
     stop_pid(g.master.pid());
+    busy.store(false, Ordering::Relaxed);
+    writer.join().unwrap();
     let new = wait_switch(&taps, Duration::from_millis(DOWN_AFTER + 15000))
         .unwrap_or_else(|| panic!("no failover:\n{}{}", logs_of(&sens), g.logs()));
     let took = stopped.elapsed();
@@ -269,7 +300,19 @@ fn automatic_failover_partial_resync_and_rejoin() {
             n.port
         );
         let mut c = n.conn();
-        assert_eq!(c.call(&["DBSIZE"]), b":200\r\n", "node {}", n.port);
+        assert_eq!(c.call(&["DBSIZE"]), b":250\r\n", "node {}", n.port);
+    }
+    // Same contents everywhere (the writer's last values included).
+    let snapshot = |port: u16| -> Vec<Option<String>> {
+        (0..50).map(|i| get(port, &format!("w:{i}"))).collect()
+    };
+    let want = snapshot(new);
+    for n in g.nodes() {
+        assert!(
+            wait_until(Duration::from_secs(5), || snapshot(n.port) == want),
+            "node {} differs from the new master",
+            n.port
+        );
     }
     dump(&sens, &g);
 }
