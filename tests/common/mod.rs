@@ -746,7 +746,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Send a signal to a process we started (`STOP`, `CONT`, `KILL`, `TERM`).
-/// `STOP` returns only once the process is seen stopped, so a test that
+/// `STOP` returns only once every thread is seen stopped, so a test that
 /// writes right after it knows the process cannot react any more.
 pub fn signal_pid(pid: u32, sig: &str) {
     for _ in 0..5 {
@@ -761,13 +761,21 @@ pub fn signal_pid(pid: u32, sig: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
     if sig == "STOP" {
+        // kill() returns before the group stop reaches every thread of a
+        // multi-threaded server; under load a worker can still answer meanwhile.
         let stopped = wait_until(Duration::from_secs(5), || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .map(|st| {
-                    let state = st.rsplit(')').next().unwrap_or("").trim_start();
-                    state.starts_with('T') || state.starts_with('t')
-                })
-                .unwrap_or(true)
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                return true;
+            };
+            tasks.filter_map(Result::ok).all(|t| {
+                std::fs::read_to_string(t.path().join("stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit_once(')')
+                            .map(|(_, r)| r.trim_start().starts_with(['T', 't']))
+                    })
+                    .unwrap_or(true)
+            })
         });
         assert!(stopped, "process {pid} did not stop after SIGSTOP");
     }
@@ -1300,4 +1308,118 @@ fn parse_bulk_array(buf: &[u8]) -> Option<(Vec<String>, usize)> {
         }
     }
     Some((items, pos))
+}
+
+// ---------------------------------------------------------------------------
+// HA tests on rsredis data nodes (branch wip-hanodes: tests/ha_rsredis.rs).
+// `Node::rsredis` starts an rsredis data node on a free port with its own
+// node.toml (so the CONFIG REWRITE sentinels send works) and its log in
+// node.log in the same tempdir; `Group::start_rsredis` builds a master and
+// replicas of them. Same PID-based cleanup as `Node`.
+// ---------------------------------------------------------------------------
+
+impl Node {
+    /// An rsredis data node with extra node.toml lines (e.g. `replicaof = "127.0.0.1 6379"`).
+    pub fn rsredis(extra_toml: &str) -> Node {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let conf = dir.path().join("node.toml");
+            std::fs::write(
+                &conf,
+                format!(
+                    "port = {port}\nbind = [\"127.0.0.1\"]\nenable-debug-command = \"local\"\n\
+                     dir = {:?}\n{extra_toml}\n",
+                    dir.path().display().to_string()
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(dir.path().join("node.log")).unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+                .arg("server")
+                .arg("--config")
+                .arg(&conf)
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("spawn rsredis");
+            let pid = child.id();
+            let node = Node {
+                child: Some(child),
+                port,
+                dir,
+                pass: None,
+            };
+            let up = wait_until(Duration::from_secs(10), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up && serves_pid(port, pid) {
+                return node;
+            }
+        }
+        panic!("could not start an rsredis node");
+    }
+
+    /// The node's config file (node.toml for rsredis, redis.conf for redis-server).
+    pub fn config_text(&self) -> String {
+        let toml = self.dir.path().join("node.toml");
+        let path = if toml.exists() {
+            toml
+        } else {
+            self.dir.path().join("redis.conf")
+        };
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// What an rsredis node printed so far (empty for redis-server).
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
+    }
+
+    /// INFO <section> as text (None when unreachable).
+    pub fn info(&self, section: &str) -> Option<String> {
+        let mut c = RespConn::try_connect(self.port).ok()?;
+        let r = c.call(&["INFO", section]);
+        let text = String::from_utf8_lossy(&r).into_owned();
+        text.starts_with('$').then_some(text)
+    }
+}
+
+impl Group {
+    /// A master with `n` rsredis replicas (all rsredis), replication links up.
+    pub fn start_rsredis(n: usize, extra_toml: &str) -> Group {
+        let master = Node::rsredis(extra_toml);
+        let replicas: Vec<Node> = (0..n)
+            .map(|_| {
+                Node::rsredis(&format!(
+                    "{extra_toml}\nreplicaof = \"127.0.0.1 {}\"\n",
+                    master.port
+                ))
+            })
+            .collect();
+        for r in &replicas {
+            assert!(
+                wait_until(Duration::from_secs(10), || {
+                    r.info_field("master_link_status").as_deref() == Some("up")
+                }),
+                "rsredis replica {} did not sync:\n{}",
+                r.port,
+                r.logs()
+            );
+        }
+        Group { master, replicas }
+    }
+
+    /// A multi-line dump of every node's log (rsredis nodes).
+    pub fn logs(&self) -> String {
+        self.nodes()
+            .iter()
+            .map(|n| format!("--- node {} ---\n{}", n.port, n.logs()))
+            .collect()
+    }
+}
+
+/// SIGSTOP a process we started; returns once every thread of it is stopped.
+pub fn stop_pid(pid: u32) {
+    signal_pid(pid, "STOP");
 }

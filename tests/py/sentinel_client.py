@@ -46,6 +46,21 @@ for _ in range(50):
         pass
     time.sleep(0.1)
 
+def wait_stopped(pid, timeout=2.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            states = []
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            if states and all(s == "T" for s in states):
+                return
+        except OSError:
+            return
+        time.sleep(0.002)
+
+
 switch_at = []
 
 
@@ -71,6 +86,10 @@ if how == "shutdown":
         pass
 else:
     os.kill(master_pid, signal.SIGSTOP)
+    # kill() returns before every thread of a multi-threaded server has
+    # stopped: on a loaded machine a worker thread can still answer a few
+    # commands. Wait until all of them are in state T.
+    wait_stopped(master_pid)
 
 errors = 0
 i = 0

@@ -600,7 +600,20 @@ impl Sentinel {
                             l.act_ping_time = Some(now);
                         }
                         self.g.out.push(Action::Ping { addr: addr.clone() });
-                        if l.want_pubsub {
+                        // INFO at once only for an instance we have no INFO from
+                        // yet; a reconnect keeps the INFO schedule, as in
+                        // sentinelReconnectInstance (PING only). An INFO on every
+                        // reconnect re-read the role right after a peer's failover
+                        // killed our link (CLIENT KILL TYPE normal) and, with a
+                        // role_reported_time from before our own +convert-to-slave,
+                        // turned the node that peer had just promoted back into a
+                        // replica.
+                        let fresh = self.masters.iter().any(|m| {
+                            std::iter::once(&m.inst)
+                                .chain(m.replicas.iter())
+                                .any(|i| i.addr == addr && i.info_refresh.is_none())
+                        });
+                        if l.want_pubsub && fresh {
                             l.last_info_sent = Some(now);
                             self.g.out.push(Action::Info { addr });
                         }

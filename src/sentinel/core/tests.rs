@@ -417,3 +417,60 @@ fn replicas_from_info_and_role_change() {
     assert_eq!(f.len(), 21);
     assert_eq!(f[f.len() - 1], ("replica-announced".to_string(), bulk("1")));
 }
+
+#[test]
+fn cmd_link_reconnect_sends_ping_but_no_info() {
+    let mut s = connected();
+    let info = "run_id:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nrole:master\r\n";
+    s.handle(
+        1200,
+        Input::InfoReply {
+            addr: master_addr(),
+            text: info.into(),
+        },
+    );
+    // A peer's failover transaction kills our links (CLIENT KILL TYPE normal/pubsub).
+    for link in [Link::Cmd, Link::PubSub] {
+        s.handle(
+            1300,
+            Input::LinkDown {
+                addr: master_addr(),
+                link,
+            },
+        );
+    }
+    let acts = s.handle(
+        1400,
+        Input::LinkUp {
+            addr: master_addr(),
+            link: Link::Cmd,
+            local_ip: "127.0.0.1".into(),
+        },
+    );
+    assert!(acts.contains(&Action::Ping {
+        addr: master_addr()
+    }));
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Info { .. })),
+        "{acts:?}"
+    );
+    s.handle(
+        1401,
+        Input::LinkUp {
+            addr: master_addr(),
+            link: Link::PubSub,
+            local_ip: "127.0.0.1".into(),
+        },
+    );
+    // The INFO is fresh (200 ms old): nothing until its period is over.
+    let acts = s.handle(1500, Input::Tick);
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::Info { .. })),
+        "{acts:?}"
+    );
+    let acts = s.handle(11300, Input::Tick);
+    assert!(
+        acts.iter().any(|a| matches!(a, Action::Info { .. })),
+        "{acts:?}"
+    );
+}
