@@ -130,6 +130,9 @@ port = $RS_PORT
 bind = ["127.0.0.1"]
 dir = "$WORK/rsredis"
 loglevel = "warning"
+# As redis-server below (--save ''): no dump on shutdown, so each "fresh"
+# server really starts empty instead of loading the previous data set.
+save = ""
 EOF
 "$RSREDIS_BIN" server --config "$WORK/rsredis/node.toml" >"$WORK/rsredis/log" 2>&1 &
 RS_PID=$!

@@ -224,6 +224,7 @@ pub fn convert(text: &str, dir: &str) -> Result<(String, PersistedState, Vec<Str
         myid,
         current_epoch,
         masters: pm,
+        removed: Vec::new(),
     };
     super::state::parse(&super::state::render(&state)?)?;
     Ok((out, state, skipped))

@@ -71,6 +71,7 @@ mod tests {
                 known_replicas: vec![Addr::new("127.0.0.1", 6381)],
                 known_sentinels: vec![(Addr::new("127.0.0.1", 26380), "b".repeat(40))],
             }],
+            removed: vec!["gone".into()],
         }
     }
 

@@ -399,7 +399,10 @@ impl Sentinel {
                 };
                 let d = self.masters[i].desc();
                 self.g.ev("-monitor", d);
-                self.masters.remove(i);
+                let name = self.masters.remove(i).inst.name;
+                if !self.removed.contains(&name) {
+                    self.removed.push(name);
+                }
                 self.g.persist = true;
                 Reply::Ok
             }
@@ -547,6 +550,7 @@ impl Sentinel {
         let m = Master::from_setup(&ms, self.g.now);
         self.g
             .ev("+monitor", format!("{} quorum {}", m.desc(), m.quorum));
+        self.removed.retain(|n| *n != m.inst.name);
         self.masters.push(m);
         self.g.persist = true;
         Reply::Ok

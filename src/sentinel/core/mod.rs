@@ -69,6 +69,10 @@ pub struct PersistedState {
     pub myid: String,
     pub current_epoch: u64,
     pub masters: Vec<PersistedMaster>,
+    /// Masters of sentinel.toml removed with SENTINEL REMOVE: they stay
+    /// unmonitored after a restart (the config file is never rewritten).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]

@@ -365,6 +365,8 @@ pub struct Sentinel {
     pub(crate) g: Globals,
     pub(crate) masters: Vec<Master>,
     pub(crate) links: BTreeMap<Addr, LinkState>,
+    /// Names removed with SENTINEL REMOVE (persisted, see `PersistedState::removed`).
+    pub(crate) removed: Vec<String>,
 }
 
 fn since(now: Ms, t: Ms) -> u64 {
@@ -475,10 +477,13 @@ impl Sentinel {
             .iter()
             .map(|m| Master::from_setup(m, now))
             .collect();
+        let mut removed = Vec::new();
         match &state {
             Some(st) if !st.myid.is_empty() => {
                 g.myid = st.myid.clone();
                 g.current_epoch = st.current_epoch;
+                removed = st.removed.clone();
+                masters.retain(|m| !removed.contains(&m.inst.name));
                 for p in &st.masters {
                     if let Some(m) = masters.iter_mut().find(|m| m.inst.name == p.name) {
                         m.apply_persisted(p, now);
@@ -511,6 +516,7 @@ impl Sentinel {
             g,
             masters,
             links: BTreeMap::new(),
+            removed,
         }
     }
 
@@ -567,6 +573,7 @@ impl Sentinel {
                     }
                 })
                 .collect(),
+            removed: self.removed.clone(),
         }
     }
 

@@ -474,3 +474,23 @@ fn cmd_link_reconnect_sends_ping_but_no_info() {
         "{acts:?}"
     );
 }
+
+#[test]
+fn removed_config_master_stays_removed_after_restart() {
+    let mut s = Sentinel::new(setup(), None, 7, 1000);
+    let (r, acts) = cmd(&mut s, 1000, "remove mymaster");
+    assert_eq!(r, Reply::Ok);
+    assert!(acts.contains(&Action::Persist));
+    let st = s.persisted_state();
+    assert_eq!(st.removed, vec!["mymaster".to_string()]);
+    // Restart with the same sentinel.toml: the state file's removal wins.
+    let mut s2 = Sentinel::new(setup(), Some(st), 8, 2000);
+    assert!(s2.master_names().is_empty());
+    // MONITOR brings it back, and forgets the removal.
+    let (r, _) = cmd(&mut s2, 2000, "monitor mymaster 127.0.0.1 16380 2");
+    assert_eq!(r, Reply::Ok);
+    let st = s2.persisted_state();
+    assert!(st.removed.is_empty());
+    let s3 = Sentinel::new(setup(), Some(st), 9, 3000);
+    assert_eq!(s3.master_names(), vec!["mymaster".to_string()]);
+}
