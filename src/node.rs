@@ -83,17 +83,7 @@ fn boot_replicaof(srv: &Shared) -> Result<(), String> {
 }
 
 async fn signals(srv: Arc<Shared>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-        _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
-    }
+    crate::net::shutdown_signal().await;
     srv.begin_shutdown();
 }
 

@@ -440,6 +440,9 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             || laddr.as_ref().is_some_and(|a| h.laddr.to_string() != *a)
             || ctype.is_some_and(|t| type_of(&h) != t)
             || (skipme && h.id == ctx.client.id)
+            // Already killed, just not gone yet (our kills are asynchronous;
+            // Redis frees the client at once, so a second KILL never counts it).
+            || h.killed.load(std::sync::atomic::Ordering::Relaxed)
         {
             continue;
         }

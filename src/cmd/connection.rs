@@ -3,7 +3,7 @@
 use super::{cmd, flags::*, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::resp::Proto;
-use crate::util::{eq_ic, parse_i64};
+use crate::util::parse_i64;
 use bytes::Bytes;
 
 pub static COMMANDS: &[super::Command] = &[
@@ -212,47 +212,18 @@ fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let mut proto = None;
-    let mut i = 1;
-    if args.len() >= 2 {
-        let v = parse_i64(&args[1])
-            .ok_or_else(|| Error::err("Protocol version is not an integer or out of range"))?;
-        if !(2..=3).contains(&v) {
-            return Err(Error::msg("NOPROTO unsupported protocol version"));
-        }
-        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
-        i = 2;
-    }
-    let mut setname = None;
-    let mut authed = false;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if eq_ic(&args[i], "auth") && more >= 2 {
-            check_password(ctx, &args[i + 1], &args[i + 2])?;
-            authed = true;
-            i += 3;
-        } else if eq_ic(&args[i], "setname") && more >= 1 {
-            super::client::validate_name(&args[i + 1])?;
-            setname = Some(args[i + 1].clone());
-            i += 2;
-        } else {
-            return Err(Error::err(format!(
-                "Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&args[i])
-            )));
-        }
-    }
-    if authed {
+    let h = crate::resp::hello::parse(args, |user, pass| check_password(ctx, user, pass))?;
+    if h.authed {
         ctx.client.authenticated = true;
     }
     if !ctx.client.authenticated && ctx.srv.auth_required() {
-        return Err(Error::msg(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
-        ));
+        return Err(Error::msg(crate::resp::hello::NOAUTH));
     }
-    if let Some(n) = setname {
+    if let Some(n) = h.setname {
+        super::client::validate_name(&n)?;
         ctx.client.name = if n.is_empty() { None } else { Some(n) };
     }
+    let proto = h.proto;
     if let Some(p) = proto {
         ctx.client.proto = p;
         ctx.out.proto = p;

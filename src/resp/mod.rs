@@ -1,5 +1,6 @@
 //! The RESP codec shared by the data node, the sentinel and their client links.
 
+pub mod hello;
 pub mod out;
 pub mod parse;
 

@@ -373,17 +373,7 @@ pub async fn run(cfg: SentinelConfig) -> Result<(), String> {
 }
 
 async fn signals(sh: Arc<Shared>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-        _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-    }
+    crate::net::shutdown_signal().await;
     shutdown(&sh);
 }
 

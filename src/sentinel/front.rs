@@ -18,25 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 pub async fn bind(sh: &Shared) -> Result<Vec<TcpListener>, String> {
-    let port = sh.cfg.port;
-    let mut out = Vec::new();
-    for a in &sh.cfg.bind {
-        let (optional, host) = match a.strip_prefix('-') {
-            Some(h) => (true, h.to_string()),
-            None => (false, a.clone()),
-        };
-        let host = if host == "*" { "0.0.0.0".into() } else { host };
-        let addr = if host.contains(':') {
-            format!("[{}]:{}", host, port)
-        } else {
-            format!("{}:{}", host, port)
-        };
-        match TcpListener::bind(&addr).await {
-            Ok(l) => out.push(l),
-            Err(e) if optional => tracing::warn!("could not bind optional address {}: {}", addr, e),
-            Err(e) => return Err(format!("could not bind {}: {}", addr, e)),
-        }
-    }
+    let out = crate::net::bind_addrs(&sh.cfg.bind, sh.cfg.port).await?;
     if let Some(a) = out.first().and_then(|l| l.local_addr().ok()) {
         sh.tcp_port.store(a.port() as u64, Ordering::Relaxed);
     }
@@ -392,48 +374,19 @@ fn auth(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), 
 }
 
 fn hello(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
-    let mut proto = None;
-    let mut i = 1;
-    if args.len() >= 2 {
-        let v = crate::util::parse_i64(&args[1])
-            .ok_or_else(|| Error::err("Protocol version is not an integer or out of range"))?;
-        if !(2..=3).contains(&v) {
-            return Err(Error::msg("NOPROTO unsupported protocol version"));
-        }
-        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
-        i = 2;
-    }
-    let mut setname = None;
-    let mut authed = false;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if eq_ic(&args[i], "auth") && more >= 2 {
-            check_password(sh, &args[i + 1], &args[i + 2])?;
-            authed = true;
-            i += 3;
-        } else if eq_ic(&args[i], "setname") && more >= 1 {
-            setname = Some(String::from_utf8_lossy(&args[i + 1]).into_owned());
-            i += 2;
-        } else {
-            return Err(Error::err(format!(
-                "Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&args[i])
-            )));
-        }
-    }
-    if authed {
+    let h = crate::resp::hello::parse(args, |user, pass| check_password(sh, user, pass))?;
+    if h.authed {
         c.authed = true;
     }
     if !c.authed {
-        return Err(Error::msg(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
-        ));
+        return Err(Error::msg(crate::resp::hello::NOAUTH));
     }
-    if let Some(n) = setname {
+    if let Some(n) = h.setname {
         if let Some(m) = sh.clients.lock().get_mut(&c.id) {
-            m.name = n;
+            m.name = String::from_utf8_lossy(&n).into_owned();
         }
     }
+    let proto = h.proto;
     if let Some(p) = proto {
         c.proto = p;
         out.proto = p;
