@@ -86,11 +86,22 @@ impl Shared {
 
     /// `SENTINEL <args>` from a client.
     pub fn sentinel_command(self: &Arc<Self>, args: &[Vec<u8>]) -> Reply {
-        let (reply, actions) = {
+        let (reply, mut actions) = {
             let mut core = self.core.lock();
             core.command(self.now(), args)
         };
+        let persist = actions.iter().any(|a| matches!(a, Action::Persist));
+        actions.retain(|a| !matches!(a, Action::Persist));
         self.execute(actions);
+        if persist {
+            // Only this client's task waits for the disk.
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(|| self.persist())
+                }
+                _ => self.persist(),
+            }
+        }
         reply
     }
 
@@ -221,7 +232,7 @@ impl Shared {
                     self.send_cmd(&addr, LinkCmd::ScriptKill);
                 }
                 Action::Event { kind, payload } => self.event(&kind, &payload),
-                Action::Persist => self.persist(),
+                Action::Persist => self.persist_in_background(),
                 Action::Crash => {
                     tracing::warn!("Simulated failure: exiting with status 99");
                     std::process::exit(99);
@@ -274,10 +285,27 @@ impl Shared {
     }
 
     /// Write the core's persisted state to the state file, atomically.
+    /// Synchronous: used at start, at shutdown and before answering a
+    /// client command that changed the state (a vote is on disk before it is
+    /// answered, as in Redis).
     pub fn persist(&self) {
         let _g = self.persist_lock.lock();
         let st = self.core.lock().persisted_state();
         self.persist_state(&st);
+    }
+
+    /// Persist without stalling the caller: an fsync can take seconds under
+    /// heavy disk writeback (14 s seen in CI), and the timer task must keep
+    /// ticking meanwhile (else the sentinel stalls and enters TILT). Each
+    /// write takes the latest state, so the last one written is current.
+    fn persist_in_background(self: &Arc<Self>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                let me = self.clone();
+                h.spawn_blocking(move || me.persist());
+            }
+            Err(_) => self.persist(),
+        }
     }
 
     fn persist_state(&self, st: &PersistedState) {
