@@ -185,19 +185,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
 }
 
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() > 3 {
-        return Err(Error::Syntax);
-    }
-    if args.len() == 2 && !ctx.srv.auth_required() {
-        return Err(Error::err(
-            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-        ));
-    }
-    let (user, pass) = if args.len() == 3 {
-        (&args[1][..], &args[2][..])
-    } else {
-        (&b"default"[..], &args[1][..])
-    };
+    let (user, pass) = crate::resp::hello::auth_args(args, ctx.srv.auth_required())?;
     match check_password(ctx, user, pass) {
         Ok(()) => {
             ctx.client.authenticated = true;

@@ -354,15 +354,7 @@ pub fn final_save(srv: &Shared) {
 pub fn load_at_startup(srv: &Shared) -> Result<(), String> {
     let (path, opts) = {
         let c = srv.config.read();
-        (
-            rdb_path(&c),
-            rdb::LoadOpts {
-                databases: c.databases as usize,
-                now_ms: crate::util::now_ms(),
-                drop_expired: true,
-                limits: crate::store::EncodingLimits::from_config(&c),
-            },
-        )
+        (rdb_path(&c), rdb::LoadOpts::from_config(&c, true))
     };
     if !path.exists() {
         return Ok(());
@@ -418,15 +410,7 @@ pub fn debug_reload(srv: &Shared, store: &mut Store) -> Result<(), Error> {
     save_now(srv, store).map_err(|e| Error::err(format!("Error trying to save the DB: {e}")))?;
     let (path, opts) = {
         let c = srv.config.read();
-        (
-            rdb_path(&c),
-            rdb::LoadOpts {
-                databases: c.databases as usize,
-                now_ms: crate::util::now_ms(),
-                drop_expired: false,
-                limits: crate::store::EncodingLimits::from_config(&c),
-            },
-        )
+        (rdb_path(&c), rdb::LoadOpts::from_config(&c, false))
     };
     let loaded = super::load_file(&path, &opts)
         .map_err(|e| Error::err(format!("Error trying to load the RDB dump: {e}")))?;

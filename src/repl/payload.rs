@@ -67,16 +67,8 @@ fn write_empty(aux: &[(&str, String)], out: &mut dyn Write) -> std::io::Result<(
 /// Load an RDB stream into fresh databases; also returns the master stream's
 /// DB (`repl-stream-db` aux field, 0 when absent).
 pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
-    let opts = {
-        let c = srv.config.read();
-        crate::persist::rdb::LoadOpts {
-            databases: c.databases as usize,
-            now_ms: crate::util::now_ms(),
-            // Keys already expired stay: the master will send their DELs.
-            drop_expired: false,
-            limits: crate::store::EncodingLimits::from_config(&c),
-        }
-    };
+    // Keys already expired stay: the master will send their DELs.
+    let opts = crate::persist::rdb::LoadOpts::from_config(&srv.config.read(), false);
     let loaded = crate::persist::rdb::load(r, &opts).map_err(|e| e.to_string())?;
     let db = loaded
         .aux

@@ -1,5 +1,6 @@
-//! The arguments of `HELLO [protover [AUTH user pass] [SETNAME name]]`, parsed
-//! the same way by the data node and the sentinel (their replies differ).
+//! The arguments of `HELLO [protover [AUTH user pass] [SETNAME name]]` and
+//! `AUTH [user] pass`, parsed the same way by the data node and the sentinel
+//! (their replies differ).
 
 use super::Proto;
 use crate::error::Error;
@@ -54,6 +55,25 @@ pub fn parse(
         h.authed = true;
     }
     Ok(h)
+}
+
+/// `AUTH [user] password`: the user (`default` when omitted) and password,
+/// or Redis's error when the form is invalid. `password_set`: whether the
+/// default user has a password (a one-argument AUTH needs one).
+pub fn auth_args(args: &[Bytes], password_set: bool) -> Result<(&[u8], &[u8]), Error> {
+    if args.len() > 3 {
+        return Err(Error::Syntax);
+    }
+    if args.len() == 2 && !password_set {
+        return Err(Error::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    Ok(if args.len() == 3 {
+        (&args[1][..], &args[2][..])
+    } else {
+        (&b"default"[..], &args[1][..])
+    })
 }
 
 /// The NOAUTH reply HELLO gives a client that is not authenticated.

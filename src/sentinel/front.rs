@@ -354,19 +354,7 @@ fn check_password(sh: &Shared, user: &[u8], pass: &[u8]) -> Result<(), Error> {
 }
 
 fn auth(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
-    if args.len() > 3 {
-        return Err(Error::Syntax);
-    }
-    if args.len() == 2 && sh.cfg.requirepass.is_none() {
-        return Err(Error::err(
-            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-        ));
-    }
-    let (user, pass) = if args.len() == 3 {
-        (&args[1][..], &args[2][..])
-    } else {
-        (&b"default"[..], &args[1][..])
-    };
+    let (user, pass) = crate::resp::hello::auth_args(args, sh.cfg.requirepass.is_some())?;
     check_password(sh, user, pass)?;
     c.authed = true;
     out.ok();

@@ -23,6 +23,18 @@ pub struct LoadOpts {
     pub limits: EncodingLimits,
 }
 
+impl LoadOpts {
+    /// Options for loading into this server now (its databases and encoding limits).
+    pub fn from_config(c: &crate::config::Config, drop_expired: bool) -> LoadOpts {
+        LoadOpts {
+            databases: c.databases as usize,
+            now_ms: crate::util::now_ms(),
+            drop_expired,
+            limits: EncodingLimits::from_config(c),
+        }
+    }
+}
+
 /// The result of a successful load.
 pub struct Loaded {
     pub dbs: Vec<Db>,
