@@ -122,11 +122,11 @@ async fn expire_loop(srv: Arc<Shared>) {
         }
         let budget = period / 4;
         let start = Instant::now();
-        let ndb = srv.store.lock().dbs.len();
+        let ndb = srv.store_lock().await.dbs.len();
         'dbs: for db in 0..ndb {
             loop {
                 let expired = {
-                    let mut st = srv.store.lock();
+                    let mut st = srv.store_lock().await;
                     if !st.active_expire || !st.dbs[db].expire_deletes {
                         break 'dbs;
                     }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 #[derive(Default)]
 pub struct Stats {
@@ -61,12 +61,6 @@ pub struct SlowLog {
     pub next_id: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PauseMode {
-    All,
-    Write,
-}
-
 pub struct Shared {
     pub store: Mutex<Store>,
     pub config: RwLock<Config>,
@@ -80,10 +74,8 @@ pub struct Shared {
     pub started: Instant,
     pub started_unix: u64,
     pub shutdown: watch::Sender<bool>,
-    pub pause: Mutex<Option<(Instant, PauseMode)>>,
-    pub pause_notify: Notify,
-    /// Fast-path flag: true while a CLIENT PAUSE may be in effect.
-    pub pause_active: AtomicBool,
+    /// CLIENT PAUSE and FAILOVER's write pause.
+    pub pause: crate::pause::Pause,
     pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
     pub monitor_count: AtomicUsize,
     pub slowlog: Mutex<SlowLog>,
@@ -108,6 +100,30 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Take the keyspace lock from async code without parking a runtime
+    /// worker behind a long holder: a script may hold the lock for seconds,
+    /// and a worker blocked on it cannot run the tasks queued behind it (a
+    /// task in its LIFO slot cannot even be stolen), so while a script runs
+    /// this waits asynchronously. Otherwise holders are short (one batch):
+    /// spin briefly in the lock, then yield.
+    pub async fn store_lock(&self) -> parking_lot::MutexGuard<'_, Store> {
+        loop {
+            if let Some(g) = self.store.try_lock() {
+                return g;
+            }
+            if self.scripts.running() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            } else if let Some(g) = self
+                .store
+                .try_lock_for(std::time::Duration::from_micros(200))
+            {
+                return g;
+            } else {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
     pub fn new(config: Config) -> Arc<Shared> {
         Shared::with_log_level(config, None)
     }
@@ -131,9 +147,7 @@ impl Shared {
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
             shutdown: tx,
-            pause: Mutex::new(None),
-            pause_notify: Notify::new(),
-            pause_active: AtomicBool::new(false),
+            pause: Default::default(),
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(SlowLog::default()),

@@ -8,7 +8,7 @@
 //! propagated as the plain command (LPOP, LMOVE, ...). Inside MULTI/EXEC or a
 //! script there is no waiting: the timeout reply comes at once, as in Redis.
 
-use super::{cmd, flags::*, lists, zsets, Ctx, Post, NOKEYS};
+use super::{flags::*, lists, zsets, Command, Ctx, Keys, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::BlockState;
 use crate::util::parse_f64;
@@ -16,14 +16,102 @@ use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 pub static COMMANDS: &[super::Command] = &[
-    cmd("blpop", -3, WRITE | BLOCKING, (1, -2, 1), "list", "2.0.0", "key [key ...] timeout", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
-    cmd("brpop", -3, WRITE | BLOCKING, (1, -2, 1), "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
-    cmd("blmove", 6, WRITE | DENYOOM | BLOCKING, (1, 2, 1), "list", "6.2.0", "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
-    cmd("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, (1, 2, 1), "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
-    cmd("blmpop", -5, WRITE | BLOCKING, NOKEYS, "list", "7.0.0", "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
-    cmd("bzpopmin", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
-    cmd("bzpopmax", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmax),
-    cmd("bzmpop", -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
+    Command {
+        name: "blpop",
+        arity: -3,
+        flags: WRITE | BLOCKING,
+        keys: Keys { first: 1, last: -2, step: 1 },
+        group: "list",
+        since: "2.0.0",
+        args: "key [key ...] timeout",
+        summary: "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+        handler: blpop,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "brpop",
+        arity: -3,
+        flags: WRITE | BLOCKING,
+        keys: Keys { first: 1, last: -2, step: 1 },
+        group: "list",
+        since: "2.0.0",
+        args: "key [key ...] timeout",
+        summary: "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+        handler: brpop,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "blmove",
+        arity: 6,
+        flags: WRITE | DENYOOM | BLOCKING,
+        keys: Keys { first: 1, last: 2, step: 1 },
+        group: "list",
+        since: "6.2.0",
+        args: "source destination LEFT|RIGHT LEFT|RIGHT timeout",
+        summary: "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.",
+        handler: blmove,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "brpoplpush",
+        arity: 4,
+        flags: WRITE | DENYOOM | BLOCKING,
+        keys: Keys { first: 1, last: 2, step: 1 },
+        group: "list",
+        since: "2.2.0",
+        args: "source destination timeout",
+        summary: "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.",
+        handler: brpoplpush,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "blmpop",
+        arity: -5,
+        flags: WRITE | BLOCKING,
+        keys: NOKEYS,
+        group: "list",
+        since: "7.0.0",
+        args: "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]",
+        summary: "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+        handler: blmpop,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "bzpopmin",
+        arity: -3,
+        flags: WRITE | FAST | BLOCKING,
+        keys: Keys { first: 1, last: -2, step: 1 },
+        group: "sorted-set",
+        since: "5.0.0",
+        args: "key [key ...] timeout",
+        summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        handler: bzpopmin,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "bzpopmax",
+        arity: -3,
+        flags: WRITE | FAST | BLOCKING,
+        keys: Keys { first: 1, last: -2, step: 1 },
+        group: "sorted-set",
+        since: "5.0.0",
+        args: "key [key ...] timeout",
+        summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        handler: bzpopmax,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "bzmpop",
+        arity: -5,
+        flags: WRITE | BLOCKING,
+        keys: NOKEYS,
+        group: "sorted-set",
+        since: "7.0.0",
+        args: "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
+        summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        handler: bzmpop,
+        ..Command::DEFAULT
+    },
 ];
 
 /// A blocking timeout in (fractional) seconds; `None` waits forever.

@@ -1,9 +1,9 @@
 //! CLIENT subcommands and MONITOR.
 
-use super::{cmd, container, flags::*, Ctx, Post, NOKEYS};
+use super::{flags::*, Command, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::{ClientHandle, ReplyMode};
-use crate::server::PauseMode;
+use crate::pause::PauseMode;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -11,218 +11,229 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub static COMMANDS: &[super::Command] = &[
-    container(
-        "client",
-        -2,
-        SENTINEL_OK,
-        "connection",
-        "2.4.0",
-        "A container for client connection commands.",
-        CLIENT_SUBS,
-    ),
-    cmd(
-        "monitor",
-        1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "Listens for all requests received by the server in real-time.",
-        monitor,
-    ),
+    Command {
+        name: "client",
+        arity: -2,
+        flags: SENTINEL_OK,
+        group: "connection",
+        since: "2.4.0",
+        summary: "A container for client connection commands.",
+        subcommands: CLIENT_SUBS,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "monitor",
+        arity: 1,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "Listens for all requests received by the server in real-time.",
+        handler: monitor,
+        ..Command::DEFAULT
+    },
 ];
 
 const SENTINEL_OK: u32 = 0;
 
 static CLIENT_SUBS: &[super::Command] = &[
-    cmd(
-        "client|id",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "5.0.0",
-        "",
-        "Returns the unique client ID of the connection.",
-        client_id,
-    ),
-    cmd(
-        "client|setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "2.6.9",
-        "connection-name",
-        "Sets the connection name.",
-        client_setname,
-    ),
-    cmd(
-        "client|getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "2.6.9",
-        "",
-        "Returns the name of the connection.",
-        client_getname,
-    ),
-    cmd(
-        "client|list",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "2.4.0",
-        "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
-        "Lists open connections.",
-        client_list,
-    ),
-    cmd(
-        "client|info",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.2.0",
-        "",
-        "Returns information about the connection.",
-        client_info,
-    ),
-    cmd(
-        "client|kill",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "2.4.0",
-        "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
-        "Terminates open connections.",
-        client_kill,
-    ),
-    cmd(
-        "client|pause",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "3.0.0",
-        "timeout [WRITE|ALL]",
-        "Suspends commands processing.",
-        client_pause,
-    ),
-    cmd(
-        "client|unpause",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.2.0",
-        "",
-        "Resumes processing commands from paused clients.",
-        client_unpause,
-    ),
-    cmd(
-        "client|reply",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "3.2.0",
-        "ON|OFF|SKIP",
-        "Instructs the server whether to reply to commands.",
-        client_reply,
-    ),
-    cmd(
-        "client|no-evict",
-        3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "7.0.0",
-        "ON|OFF",
-        "Sets the client eviction mode of the connection.",
-        client_no_evict,
-    ),
-    cmd(
-        "client|setinfo",
-        4,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "7.2.0",
-        "LIB-NAME libname | LIB-VER libver",
-        "Sets information specific to the client or connection.",
-        client_setinfo,
-    ),
-    cmd(
-        "client|getredir",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.0.0",
-        "",
-        "Returns the client ID to which the connection's tracking notifications are redirected.",
-        client_getredir,
-    ),
-    cmd(
-        "client|tracking",
-        -3,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.0.0",
-        "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
-        "Controls server-assisted client-side caching for the connection.",
-        client_tracking,
-    ),
-    cmd(
-        "client|caching",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.0.0",
-        "YES|NO",
-        "Instructs the server whether to track the keys in the next request.",
-        client_caching,
-    ),
-    cmd(
-        "client|trackinginfo",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "6.2.0",
-        "",
-        "Returns information about server-assisted client-side caching for the connection.",
-        client_trackinginfo,
-    ),
-    cmd(
-        "client|unblock",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "5.0.0",
-        "client-id [TIMEOUT|ERROR]",
-        "Unblocks a client blocked by a blocking command from a different connection.",
-        client_unblock,
-    ),
-    cmd(
-        "client|help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        "connection",
-        "5.0.0",
-        "",
-        "Returns helpful text about the different subcommands.",
-        client_help,
-    ),
+    Command {
+        name: "client|id",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "5.0.0",
+        summary: "Returns the unique client ID of the connection.",
+        handler: client_id,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|setname",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "2.6.9",
+        args: "connection-name",
+        summary: "Sets the connection name.",
+        handler: client_setname,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|getname",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "2.6.9",
+        summary: "Returns the name of the connection.",
+        handler: client_getname,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|list",
+        arity: -2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "2.4.0",
+        args: "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+        summary: "Lists open connections.",
+        handler: client_list,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|info",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.2.0",
+        summary: "Returns information about the connection.",
+        handler: client_info,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|kill",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "2.4.0",
+        args: "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
+        summary: "Terminates open connections.",
+        handler: client_kill,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|pause",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "3.0.0",
+        args: "timeout [WRITE|ALL]",
+        summary: "Suspends commands processing.",
+        handler: client_pause,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|unpause",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.2.0",
+        summary: "Resumes processing commands from paused clients.",
+        handler: client_unpause,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|reply",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "3.2.0",
+        args: "ON|OFF|SKIP",
+        summary: "Instructs the server whether to reply to commands.",
+        handler: client_reply,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|no-evict",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "7.0.0",
+        args: "ON|OFF",
+        summary: "Sets the client eviction mode of the connection.",
+        handler: client_no_evict,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|setinfo",
+        arity: 4,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "7.2.0",
+        args: "LIB-NAME libname | LIB-VER libver",
+        summary: "Sets information specific to the client or connection.",
+        handler: client_setinfo,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|getredir",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.0.0",
+        summary: "Returns the client ID to which the connection's tracking notifications are redirected.",
+        handler: client_getredir,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|tracking",
+        arity: -3,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.0.0",
+        args: "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+        summary: "Controls server-assisted client-side caching for the connection.",
+        handler: client_tracking,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|caching",
+        arity: 3,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.0.0",
+        args: "YES|NO",
+        summary: "Instructs the server whether to track the keys in the next request.",
+        handler: client_caching,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|trackinginfo",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "6.2.0",
+        summary: "Returns information about server-assisted client-side caching for the connection.",
+        handler: client_trackinginfo,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|unblock",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "5.0.0",
+        args: "client-id [TIMEOUT|ERROR]",
+        summary: "Unblocks a client blocked by a blocking command from a different connection.",
+        handler: client_unblock,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "client|help",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: NOKEYS,
+        group: "connection",
+        since: "5.0.0",
+        summary: "Returns helpful text about the different subcommands.",
+        handler: client_help,
+        ..Command::DEFAULT
+    },
 ];
 
 /// Connection names may not contain spaces or newlines (they break CLIENT LIST).
@@ -470,33 +481,15 @@ fn client_pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(m) if eq_ic(m, "write") => PauseMode::Write,
         Some(_) => return Err(Error::err("CLIENT PAUSE mode must be WRITE or ALL")),
     };
-    let until = Instant::now() + Duration::from_millis(ms as u64);
-    {
-        // Like Redis, a second pause can only extend the end time and widen the mode.
-        let mut p = ctx.srv.pause.lock();
-        let (until, mode) = match *p {
-            Some((old_until, old_mode)) if old_until > Instant::now() => (
-                old_until.max(until),
-                if old_mode == PauseMode::All {
-                    PauseMode::All
-                } else {
-                    mode
-                },
-            ),
-            _ => (until, mode),
-        };
-        *p = Some((until, mode));
-        ctx.srv.pause_active.store(true, Ordering::SeqCst);
-    }
-    ctx.srv.pause_notify.notify_waiters();
+    ctx.srv
+        .pause
+        .client_pause(Instant::now() + Duration::from_millis(ms as u64), mode);
     ctx.out.ok();
     Ok(())
 }
 
 fn client_unpause(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    *ctx.srv.pause.lock() = None;
-    ctx.srv.pause_active.store(false, Ordering::SeqCst);
-    ctx.srv.pause_notify.notify_waiters();
+    ctx.srv.pause.client_unpause();
     ctx.out.ok();
     Ok(())
 }

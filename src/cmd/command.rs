@@ -1,6 +1,6 @@
 //! COMMAND and its subcommands: introspection generated from the command table.
 
-use super::{cmd, flags::*, table, Command, Ctx, NOKEYS};
+use super::{flags::*, table, Command, Ctx, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::resp::Out;
 use crate::util::eq_ic;
@@ -15,85 +15,88 @@ pub static COMMANDS: &[Command] = &[
         name: "command",
         arity: -1,
         flags: LS,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
+        keys: super::NOKEYS,
         group: "server",
         summary: "Get array of Redis command details",
         since: "2.8.13",
         args: "",
         handler: command_all,
         subcommands: COMMAND_SUBS,
+        ..Command::DEFAULT
     },
 ];
 
 static COMMAND_SUBS: &[Command] = &[
-    cmd(
-        "command|count",
-        2,
-        LS,
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "",
-        "Get total number of Redis commands",
-        command_count,
-    ),
-    cmd(
-        "command|docs",
-        -2,
-        LS,
-        NOKEYS,
-        "server",
-        "7.0.0",
-        "[command-name [command-name ...]]",
-        "Get array of specific Redis command documentation",
-        command_docs,
-    ),
-    cmd(
-        "command|getkeys",
-        -4,
-        LS,
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "command [arg [arg ...]]",
-        "Extract keys given a full Redis command",
-        command_getkeys,
-    ),
-    cmd(
-        "command|help",
-        2,
-        LS,
-        NOKEYS,
-        "server",
-        "5.0.0",
-        "",
-        "Show helpful text about the different subcommands",
-        command_help,
-    ),
-    cmd(
-        "command|info",
-        -2,
-        LS,
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "[command-name [command-name ...]]",
-        "Get array of specific Redis command details, or all when no argument is given.",
-        command_info,
-    ),
-    cmd(
-        "command|list",
-        -2,
-        LS,
-        NOKEYS,
-        "server",
-        "7.0.0",
-        "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
-        "Get an array of Redis command names",
-        command_list,
-    ),
+    Command {
+        name: "command|count",
+        arity: 2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.13",
+        summary: "Get total number of Redis commands",
+        handler: command_count,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "command|docs",
+        arity: -2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "7.0.0",
+        args: "[command-name [command-name ...]]",
+        summary: "Get array of specific Redis command documentation",
+        handler: command_docs,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "command|getkeys",
+        arity: -4,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.13",
+        args: "command [arg [arg ...]]",
+        summary: "Extract keys given a full Redis command",
+        handler: command_getkeys,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "command|help",
+        arity: 2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        handler: command_help,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "command|info",
+        arity: -2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.13",
+        args: "[command-name [command-name ...]]",
+        summary: "Get array of specific Redis command details, or all when no argument is given.",
+        handler: command_info,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "command|list",
+        arity: -2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "7.0.0",
+        args: "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+        summary: "Get an array of Redis command names",
+        handler: command_list,
+        ..Command::DEFAULT
+    },
 ];
 
 fn command_info_reply(out: &mut Out, c: &Command) {
@@ -109,16 +112,16 @@ fn command_info_reply(out: &mut Out, c: &Command) {
     for n in names {
         out.simple(n);
     }
-    out.int(c.first_key as i64);
-    out.int(c.last_key as i64);
-    out.int(c.step as i64);
+    out.int(c.keys.first as i64);
+    out.int(c.keys.last as i64);
+    out.int(c.keys.step as i64);
     let cats = c.acl_categories();
     out.set(cats.len());
     for cat in &cats {
         out.simple(cat);
     }
     out.set(0); // tips
-    if c.first_key > 0 {
+    if c.keys.first > 0 {
         out.array(1);
         key_spec_reply(out, c);
     } else {
@@ -152,7 +155,7 @@ fn key_spec_reply(out: &mut Out, c: &Command) {
     out.bulk(b"spec");
     out.map(1);
     out.bulk(b"index");
-    out.int(c.first_key as i64);
+    out.int(c.keys.first as i64);
     out.bulk(b"find_keys");
     out.map(2);
     out.bulk(b"type");
@@ -160,13 +163,13 @@ fn key_spec_reply(out: &mut Out, c: &Command) {
     out.bulk(b"spec");
     out.map(3);
     out.bulk(b"lastkey");
-    out.int(if c.last_key < 0 {
-        c.last_key as i64
+    out.int(if c.keys.last < 0 {
+        c.keys.last as i64
     } else {
-        (c.last_key - c.first_key) as i64
+        (c.keys.last - c.keys.first) as i64
     });
     out.bulk(b"keystep");
-    out.int(c.step as i64);
+    out.int(c.keys.step as i64);
     out.bulk(b"limit");
     out.int(0);
 }

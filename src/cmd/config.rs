@@ -1,78 +1,80 @@
 //! CONFIG GET/SET/RESETSTAT/REWRITE/HELP over the one parameter table (src/config).
 
-use super::{cmd, container, Command, Ctx, NOKEYS};
+use super::{Command, Ctx, NOKEYS};
 use crate::error::{CmdResult, Error};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
 use super::server::{help, io_text, ADM, LS};
 
-pub static COMMANDS: &[Command] = &[container(
-    "config",
-    -2,
-    0,
-    "server",
-    "2.0.0",
-    "A container for server configuration commands",
-    CONFIG_SUBS,
-)];
+pub static COMMANDS: &[Command] = &[Command {
+    name: "config",
+    arity: -2,
+    group: "server",
+    since: "2.0.0",
+    summary: "A container for server configuration commands",
+    subcommands: CONFIG_SUBS,
+    ..Command::DEFAULT
+}];
 
 static CONFIG_SUBS: &[Command] = &[
-    cmd(
-        "config|get",
-        -3,
-        ADM,
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "parameter [parameter ...]",
-        "Get the values of configuration parameters",
-        config_get,
-    ),
-    cmd(
-        "config|set",
-        -4,
-        ADM,
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "parameter value [parameter value ...]",
-        "Set configuration parameters to the given values",
-        config_set,
-    ),
-    cmd(
-        "config|resetstat",
-        2,
-        ADM,
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "",
-        "Reset the stats returned by INFO",
-        config_resetstat,
-    ),
-    cmd(
-        "config|rewrite",
-        2,
-        ADM,
-        NOKEYS,
-        "server",
-        "2.8.0",
-        "",
-        "Rewrite the configuration file with the in memory configuration",
-        config_rewrite,
-    ),
-    cmd(
-        "config|help",
-        2,
-        LS,
-        NOKEYS,
-        "server",
-        "5.0.0",
-        "",
-        "Show helpful text about the different subcommands",
-        config_help,
-    ),
+    Command {
+        name: "config|get",
+        arity: -3,
+        flags: ADM,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.0.0",
+        args: "parameter [parameter ...]",
+        summary: "Get the values of configuration parameters",
+        handler: config_get,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "config|set",
+        arity: -4,
+        flags: ADM,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.0.0",
+        args: "parameter value [parameter value ...]",
+        summary: "Set configuration parameters to the given values",
+        handler: config_set,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "config|resetstat",
+        arity: 2,
+        flags: ADM,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.0.0",
+        summary: "Reset the stats returned by INFO",
+        handler: config_resetstat,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "config|rewrite",
+        arity: 2,
+        flags: ADM,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.0",
+        summary: "Rewrite the configuration file with the in memory configuration",
+        handler: config_rewrite,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "config|help",
+        arity: 2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        handler: config_help,
+        ..Command::DEFAULT
+    },
 ];
 
 fn has_glob(p: &str) -> bool {

@@ -3,6 +3,7 @@
 //! the one table: arity, AUTH, subscribed-context, MULTI queueing,
 //! propagation, stats, slowlog and MONITOR.
 
+use super::admit::{self, Caller, Verdict};
 use super::{flags, table, Command, Ctx, Post};
 use crate::error::Error;
 use crate::net::client::{Client, ReplyMode};
@@ -43,8 +44,8 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Command, Error> {
 /// Execute a pipelined batch inside one critical section (the caller holds
 /// the keyspace lock). Stops early when a command asks for a follow-up
 /// action. Returns when the batch started and how many requests are done;
-/// a request that blocked (BLPOP...) is not done: it stays first in line
-/// and is run again when woken.
+/// a request that blocked (BLPOP...) or that a pause holds is not done: it
+/// stays first in line and is run again when woken or released.
 pub fn run_batch(
     srv: &Shared,
     store: &mut Store,
@@ -60,7 +61,10 @@ pub fn run_batch(
     for req in batch {
         out.proto = client.proto;
         execute(srv, store, client, out, post, req);
-        if post.iter().any(|p| matches!(p, Post::Block)) {
+        if post
+            .iter()
+            .any(|p| matches!(p, Post::Block | Post::Pause { .. }))
+        {
             break;
         }
         done += 1;
@@ -71,7 +75,53 @@ pub fn run_batch(
     (t0, done)
 }
 
-/// Execute one request. Replies go to `out`; follow-up actions to `post`.
+/// Run again a command that blocked (BLPOP...) and was woken: it was
+/// admitted when it first ran, so it continues without a second check (as
+/// Redis serves a blocked client directly).
+pub fn resume(
+    srv: &Shared,
+    store: &mut Store,
+    client: &mut Client,
+    out: &mut Out,
+    post: &mut Vec<Post>,
+    args: &[Bytes],
+) {
+    store.cmd_start = Instant::now();
+    out.proto = client.proto;
+    let out_mark = out.len();
+    match resolve(args) {
+        Ok(cmd) => call(srv, store, client, out, post, cmd, args),
+        Err(e) => out.error(&e.to_string()),
+    }
+    apply_reply_mode(client, out, out_mark);
+}
+
+/// Run a command queued in MULTI, for EXEC (inside its critical section).
+pub fn run_queued(
+    srv: &Shared,
+    store: &mut Store,
+    client: &mut Client,
+    out: &mut Out,
+    post: &mut Vec<Post>,
+    args: &[Bytes],
+) {
+    let cmd = match resolve(args) {
+        Ok(c) => c,
+        Err(e) => return out.error(&e.to_string()),
+    };
+    let f = admit::effective_flags(srv, client, cmd, args);
+    match admit::check(srv, Caller::Exec, client, cmd, f) {
+        Verdict::Reject(e) => {
+            srv.stats.note_error(store, &e, Some(cmd));
+            store.cmdstats_mut(cmd).rejected_calls += 1;
+            out.error(&e.to_string());
+        }
+        _ => call(srv, store, client, out, post, cmd, args),
+    }
+}
+
+/// Execute one request from a client or from our master's stream. Replies
+/// go to `out`; follow-up actions to `post`.
 pub fn execute(
     srv: &Shared,
     store: &mut Store,
@@ -94,85 +144,48 @@ pub fn execute(
         }
     };
 
-    client.last_cmd = cmd.name;
-    if let Err(e) = gate(srv, client, cmd) {
-        if client.multi.is_some() && !matches!(e, Error::NoAuth) {
-            client.multi_error = true;
+    let caller = if client.master_link {
+        Caller::Master
+    } else {
+        Caller::Client
+    };
+    let f = admit::effective_flags(srv, client, cmd, args);
+    match admit::check(srv, caller, client, cmd, f) {
+        Verdict::Run => {
+            client.last_cmd = cmd.name;
+            call(srv, store, client, out, post, cmd, args);
         }
-        srv.stats.note_error(store, &e, Some(cmd));
-        store.cmdstats_mut(cmd).rejected_calls += 1;
-        out.error(&e.to_string());
-        apply_reply_mode(client, out, out_mark);
-        return;
+        Verdict::Queue => {
+            client.last_cmd = cmd.name;
+            client.multi_flags |= f;
+            client.multi_deny_stale |= f & flags::STALE == 0;
+            client.multi.as_mut().expect("in multi").push(args.to_vec());
+            out.simple("QUEUED");
+        }
+        Verdict::Pause { may_write } => {
+            // Not run: the connection waits for the pause to end, then
+            // submits it again. Nothing was written for it.
+            post.push(Post::Pause { may_write });
+            return;
+        }
+        Verdict::Reject(e) => {
+            client.last_cmd = cmd.name;
+            let e = if cmd.is(flags::TX_EXEC) {
+                // Redis's execCommandAbort: the transaction is discarded.
+                super::tx::discard_transaction(store, client);
+                Error::msg(format!("EXECABORT Transaction discarded because of: {}", e))
+            } else {
+                if client.multi.is_some() && e != Error::NoAuth {
+                    client.multi_error = true;
+                }
+                e
+            };
+            srv.stats.note_error(store, &e, Some(cmd));
+            store.cmdstats_mut(cmd).rejected_calls += 1;
+            out.error(&e.to_string());
+        }
     }
-
-    // Inside MULTI everything but the transaction commands is queued.
-    if client.multi.is_some()
-        && !matches!(
-            cmd.name,
-            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        )
-    {
-        client.multi.as_mut().expect("in multi").push(args.to_vec());
-        out.simple("QUEUED");
-        apply_reply_mode(client, out, out_mark);
-        return;
-    }
-
-    call(srv, store, client, out, post, cmd, args);
     apply_reply_mode(client, out, out_mark);
-}
-
-/// Checks that depend only on the client's state and the command's declaration.
-fn gate(srv: &Shared, client: &Client, cmd: &'static Command) -> Result<(), Error> {
-    if !client.authenticated && !cmd.is(flags::NO_AUTH) && srv.auth_required() {
-        return Err(Error::NoAuth);
-    }
-    if client.in_resp2_subscribed_mode() && !cmd.is(flags::SUBSCRIBED_OK) {
-        return Err(Error::err(format!(
-            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            cmd.name
-        )));
-    }
-    if client.multi.is_some() && cmd.is(flags::NO_MULTI) {
-        return Err(Error::err("Command not allowed inside a transaction"));
-    }
-    // The master link applies its master's stream whatever our local state.
-    if client.master_link {
-        return Ok(());
-    }
-    // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
-    if srv.persist.writes_denied() && (cmd.is(flags::WRITE) || cmd.name == "ping") {
-        return Err(Error::msg(crate::persist::dump::MISCONF));
-    }
-    replication_gate(srv, cmd)
-}
-
-/// Writes on replicas and masters short of good replicas; stale reads (§1.10).
-fn replication_gate(srv: &Shared, cmd: &'static Command) -> Result<(), Error> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let r = &srv.repl;
-    let replica = r.is_replica();
-    if cmd.is(flags::WRITE) {
-        if !replica {
-            let min = r.min_to_write.load(Relaxed);
-            let lag = r.min_max_lag.load(Relaxed);
-            if min > 0 && lag > 0 && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min {
-                return Err(Error::msg("NOREPLICAS Not enough good replicas to write."));
-            }
-        } else if r.read_only.load(Relaxed) {
-            return Err(Error::msg(
-                "READONLY You can't write against a read only replica.",
-            ));
-        }
-    }
-    if replica && !cmd.is(flags::STALE) && !r.link_up.load(Relaxed) && !r.serve_stale.load(Relaxed)
-    {
-        return Err(Error::msg(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
-        ));
-    }
-    Ok(())
 }
 
 /// Run a resolved command: the handler, then propagation, stats, slowlog, MONITOR.

@@ -3,7 +3,7 @@
 //! Storage and encodings (listpack / hashtable) live in `store::hash`.
 
 use super::strings::longdouble;
-use super::{cmd, flags::*, Ctx, KEY1};
+use super::{flags::*, Command, Ctx, KEY1};
 use crate::error::{CmdResult, Error};
 use crate::store::hash::Hash;
 use crate::store::{Db, Value};
@@ -11,22 +11,198 @@ use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
 pub static COMMANDS: &[super::Command] = &[
-    cmd("hset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", hset),
-    cmd("hsetnx", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx),
-    cmd("hget", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field", "Returns the value of a field in a hash.", hget),
-    cmd("hmset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Sets the values of multiple fields.", hmset),
-    cmd("hmget", -3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field [field ...]", "Returns the values of all fields in a hash.", hmget),
-    cmd("hgetall", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all fields and values in a hash.", hgetall),
-    cmd("hdel", -3, WRITE | FAST, KEY1, "hash", "2.0.0", "key field [field ...]", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel),
-    cmd("hexists", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "key field", "Determines whether a field exists in a hash.", hexists),
-    cmd("hlen", 2, READONLY | FAST, KEY1, "hash", "2.0.0", "key", "Returns the number of fields in a hash.", hlen),
-    cmd("hkeys", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all fields in a hash.", hkeys),
-    cmd("hvals", 2, READONLY, KEY1, "hash", "2.0.0", "key", "Returns all values in a hash.", hvals),
-    cmd("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.0.0", "key field increment", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", hincrby),
-    cmd("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KEY1, "hash", "2.6.0", "key field increment", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", hincrbyfloat),
-    cmd("hstrlen", 3, READONLY | FAST, KEY1, "hash", "3.2.0", "key field", "Returns the length of the value of a field.", hstrlen),
-    cmd("hscan", -3, READONLY, KEY1, "hash", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over fields and values of a hash.", hscan),
-    cmd("hrandfield", -2, READONLY, KEY1, "hash", "6.2.0", "key [count [WITHVALUES]]", "Returns one or more random fields from a hash.", hrandfield),
+    Command {
+        name: "hset",
+        arity: -4,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field value [field value ...]",
+        summary: "Creates or modifies the value of a field in a hash.",
+        handler: hset,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hsetnx",
+        arity: 4,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field value",
+        summary: "Sets the value of a field in a hash only when the field doesn't exist.",
+        handler: hsetnx,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hget",
+        arity: 3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field",
+        summary: "Returns the value of a field in a hash.",
+        handler: hget,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hmset",
+        arity: -4,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field value [field value ...]",
+        summary: "Sets the values of multiple fields.",
+        handler: hmset,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hmget",
+        arity: -3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field [field ...]",
+        summary: "Returns the values of all fields in a hash.",
+        handler: hmget,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hgetall",
+        arity: 2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key",
+        summary: "Returns all fields and values in a hash.",
+        handler: hgetall,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hdel",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field [field ...]",
+        summary: "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
+        handler: hdel,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hexists",
+        arity: 3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field",
+        summary: "Determines whether a field exists in a hash.",
+        handler: hexists,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hlen",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key",
+        summary: "Returns the number of fields in a hash.",
+        handler: hlen,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hkeys",
+        arity: 2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key",
+        summary: "Returns all fields in a hash.",
+        handler: hkeys,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hvals",
+        arity: 2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key",
+        summary: "Returns all values in a hash.",
+        handler: hvals,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hincrby",
+        arity: 4,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.0.0",
+        args: "key field increment",
+        summary: "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
+        handler: hincrby,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hincrbyfloat",
+        arity: 4,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "2.6.0",
+        args: "key field increment",
+        summary: "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
+        handler: hincrbyfloat,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hstrlen",
+        arity: 3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "hash",
+        since: "3.2.0",
+        args: "key field",
+        summary: "Returns the length of the value of a field.",
+        handler: hstrlen,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hscan",
+        arity: -3,
+        flags: READONLY,
+        keys: KEY1,
+        group: "hash",
+        since: "2.8.0",
+        args: "key cursor [MATCH pattern] [COUNT count]",
+        summary: "Iterates over fields and values of a hash.",
+        handler: hscan,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "hrandfield",
+        arity: -2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "hash",
+        since: "6.2.0",
+        args: "key [count [WITHVALUES]]",
+        summary: "Returns one or more random fields from a hash.",
+        handler: hrandfield,
+        ..Command::DEFAULT
+    },
 ];
 
 // ---------------------------------------------------------------- helpers

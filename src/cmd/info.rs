@@ -1,6 +1,6 @@
 //! INFO: the server's sections in Redis 7.0's order and field names.
 
-use super::{cmd, Command, Ctx, NOKEYS};
+use super::{Command, Ctx, NOKEYS};
 use crate::error::CmdResult;
 use crate::server::Shared;
 use crate::store::{Db, Store};
@@ -11,17 +11,18 @@ use std::time::{Duration, Instant};
 
 use super::server::{lower, LS};
 
-pub static COMMANDS: &[Command] = &[cmd(
-    "info",
-    -1,
-    LS,
-    NOKEYS,
-    "server",
-    "1.0.0",
-    "[section [section ...]]",
-    "Get information and statistics about the server",
-    info,
-)];
+pub static COMMANDS: &[Command] = &[Command {
+    name: "info",
+    arity: -1,
+    flags: LS,
+    keys: NOKEYS,
+    group: "server",
+    since: "1.0.0",
+    args: "[section [section ...]]",
+    summary: "Get information and statistics about the server",
+    handler: info,
+    ..Command::DEFAULT
+}];
 
 /// INFO sections in output order, and whether `INFO` alone includes them.
 const SECTIONS: &[(&str, bool)] = &[
@@ -301,8 +302,12 @@ fn memory_section(store: &Store, s: &mut String) {
     line!(s, "mem_aof_buffer:0");
     line!(s, "mem_allocator:libc");
     line!(s, "active_defrag_running:0");
-    line!(s, "lazyfree_pending_objects:0");
-    line!(s, "lazyfreed_objects:0");
+    line!(
+        s,
+        "lazyfree_pending_objects:{}",
+        crate::store::lazyfree::pending()
+    );
+    line!(s, "lazyfreed_objects:{}", crate::store::lazyfree::freed());
 }
 
 fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {

@@ -6,7 +6,7 @@
 //! expiry only; "read" lookups also count keyspace hits/misses, and the
 //! ones that touch (GET-like, TOUCH, COPY's source) refresh the LRU clock.
 
-use super::{cmd, container, flags::*, Ctx, KEY1, NOKEYS};
+use super::{flags::*, Command, Ctx, Keys, KEY1, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::store::{Db, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -34,93 +34,348 @@ const OBJECT_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-const KEY2: (i32, i32, i32) = (1, 2, 1);
-const KEYS_ALL: (i32, i32, i32) = (1, -1, 1);
+const KEY2: Keys = Keys {
+    first: 1,
+    last: 2,
+    step: 1,
+};
+const KEYS_ALL: Keys = Keys {
+    first: 1,
+    last: -1,
+    step: 1,
+};
 /// OBJECT subcommands: the key is argument 2.
-const SUBKEY: (i32, i32, i32) = (2, 2, 1);
+const SUBKEY: Keys = Keys {
+    first: 2,
+    last: 2,
+    step: 1,
+};
 
 static OBJECT_SUBCOMMANDS: &[super::Command] = &[
-    cmd(
-        "object|encoding",
-        3,
-        READONLY,
-        SUBKEY,
-        "generic",
-        "2.2.3",
-        "key",
-        "Returns the internal encoding of a Redis object.",
-        object_encoding,
-    ),
-    cmd(
-        "object|freq",
-        3,
-        READONLY,
-        SUBKEY,
-        "generic",
-        "4.0.0",
-        "key",
-        "Returns the logarithmic access frequency counter of a Redis object.",
-        object_freq,
-    ),
-    cmd(
-        "object|help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        "generic",
-        "6.2.0",
-        "",
-        "Returns helpful text about the different subcommands.",
-        object_help,
-    ),
-    cmd(
-        "object|idletime",
-        3,
-        READONLY,
-        SUBKEY,
-        "generic",
-        "2.2.3",
-        "key",
-        "Returns the time since the last access to a Redis object.",
-        object_idletime,
-    ),
-    cmd(
-        "object|refcount",
-        3,
-        READONLY,
-        SUBKEY,
-        "generic",
-        "2.2.3",
-        "key",
-        "Returns the reference count of a value of a key.",
-        object_refcount,
-    ),
+    Command {
+        name: "object|encoding",
+        arity: 3,
+        flags: READONLY,
+        keys: SUBKEY,
+        group: "generic",
+        since: "2.2.3",
+        args: "key",
+        summary: "Returns the internal encoding of a Redis object.",
+        handler: object_encoding,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "object|freq",
+        arity: 3,
+        flags: READONLY,
+        keys: SUBKEY,
+        group: "generic",
+        since: "4.0.0",
+        args: "key",
+        summary: "Returns the logarithmic access frequency counter of a Redis object.",
+        handler: object_freq,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "object|help",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: NOKEYS,
+        group: "generic",
+        since: "6.2.0",
+        summary: "Returns helpful text about the different subcommands.",
+        handler: object_help,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "object|idletime",
+        arity: 3,
+        flags: READONLY,
+        keys: SUBKEY,
+        group: "generic",
+        since: "2.2.3",
+        args: "key",
+        summary: "Returns the time since the last access to a Redis object.",
+        handler: object_idletime,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "object|refcount",
+        arity: 3,
+        flags: READONLY,
+        keys: SUBKEY,
+        group: "generic",
+        since: "2.2.3",
+        args: "key",
+        summary: "Returns the reference count of a value of a key.",
+        handler: object_refcount,
+        ..Command::DEFAULT
+    },
 ];
 
 #[rustfmt::skip]
 pub static COMMANDS: &[super::Command] = &[
-    cmd("del", -2, WRITE, KEYS_ALL, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", del),
-    cmd("unlink", -2, WRITE | FAST, KEYS_ALL, "generic", "4.0.0", "key [key ...]", "Asynchronously deletes one or more keys.", del),
-    cmd("exists", -2, READONLY | FAST, KEYS_ALL, "generic", "1.0.0", "key [key ...]", "Determines whether one or more keys exist.", exists),
-    cmd("type", 2, READONLY | FAST, KEY1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", type_cmd),
-    cmd("keys", 2, READONLY, NOKEYS, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", keys),
-    cmd("scan", -2, READONLY, NOKEYS, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", scan),
-    cmd("randomkey", 1, READONLY, NOKEYS, "generic", "1.0.0", "", "Returns a random key name from the database.", randomkey),
-    cmd("rename", 3, WRITE, KEY2, "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", rename),
-    cmd("renamenx", 3, WRITE | FAST, KEY2, "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", renamenx),
-    cmd("touch", -2, READONLY | FAST, KEYS_ALL, "generic", "3.2.1", "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
-    cmd("copy", -3, WRITE | DENYOOM, KEY2, "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", copy),
-    cmd("move", 3, WRITE | FAST, KEY1, "generic", "1.0.0", "key db", "Moves a key to another database.", move_cmd),
-    container("object", -2, 0, "generic", "2.2.3", "A container for object introspection commands.", OBJECT_SUBCOMMANDS),
-    cmd("expire", -3, WRITE | FAST, KEY1, "generic", "1.0.0", "key seconds [NX|XX|GT|LT]", "Sets the expiration time of a key in seconds.", expire),
-    cmd("pexpire", -3, WRITE | FAST, KEY1, "generic", "2.6.0", "key milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key in milliseconds.", pexpire),
-    cmd("expireat", -3, WRITE | FAST, KEY1, "generic", "1.2.0", "key unix-time-seconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix timestamp.", expireat),
-    cmd("pexpireat", -3, WRITE | FAST, KEY1, "generic", "2.6.0", "key unix-time-milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat),
-    cmd("ttl", 2, READONLY | FAST, KEY1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", ttl),
-    cmd("pttl", 2, READONLY | FAST, KEY1, "generic", "2.6.0", "key", "Returns the expiration time in milliseconds of a key.", pttl),
-    cmd("expiretime", 2, READONLY | FAST, KEY1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
-    cmd("pexpiretime", 2, READONLY | FAST, KEY1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
-    cmd("persist", 2, WRITE | FAST, KEY1, "generic", "2.2.0", "key", "Removes the expiration time of a key.", persist),
+    Command {
+        name: "del",
+        arity: -2,
+        flags: WRITE,
+        keys: KEYS_ALL,
+        group: "generic",
+        since: "1.0.0",
+        args: "key [key ...]",
+        summary: "Deletes one or more keys.",
+        handler: del,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "unlink",
+        arity: -2,
+        flags: WRITE | FAST,
+        keys: KEYS_ALL,
+        group: "generic",
+        since: "4.0.0",
+        args: "key [key ...]",
+        summary: "Asynchronously deletes one or more keys.",
+        handler: unlink,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "exists",
+        arity: -2,
+        flags: READONLY | FAST,
+        keys: KEYS_ALL,
+        group: "generic",
+        since: "1.0.0",
+        args: "key [key ...]",
+        summary: "Determines whether one or more keys exist.",
+        handler: exists,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "type",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "1.0.0",
+        args: "key",
+        summary: "Determines the type of value stored at a key.",
+        handler: type_cmd,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "keys",
+        arity: 2,
+        flags: READONLY,
+        keys: NOKEYS,
+        group: "generic",
+        since: "1.0.0",
+        args: "pattern",
+        summary: "Returns all key names that match a pattern.",
+        handler: keys,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "scan",
+        arity: -2,
+        flags: READONLY,
+        keys: NOKEYS,
+        group: "generic",
+        since: "2.8.0",
+        args: "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        summary: "Iterates over the key names in the database.",
+        handler: scan,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "randomkey",
+        arity: 1,
+        flags: READONLY,
+        keys: NOKEYS,
+        group: "generic",
+        since: "1.0.0",
+        summary: "Returns a random key name from the database.",
+        handler: randomkey,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "rename",
+        arity: 3,
+        flags: WRITE,
+        keys: KEY2,
+        group: "generic",
+        since: "1.0.0",
+        args: "key newkey",
+        summary: "Renames a key and overwrites the destination.",
+        handler: rename,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "renamenx",
+        arity: 3,
+        flags: WRITE | FAST,
+        keys: KEY2,
+        group: "generic",
+        since: "1.0.0",
+        args: "key newkey",
+        summary: "Renames a key only when the target key name doesn't exist.",
+        handler: renamenx,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "touch",
+        arity: -2,
+        flags: READONLY | FAST,
+        keys: KEYS_ALL,
+        group: "generic",
+        since: "3.2.1",
+        args: "key [key ...]",
+        summary: "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+        handler: touch,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "copy",
+        arity: -3,
+        flags: WRITE | DENYOOM,
+        keys: KEY2,
+        group: "generic",
+        since: "6.2.0",
+        args: "source destination [DB destination-db] [REPLACE]",
+        summary: "Copies the value of a key to a new key.",
+        handler: copy,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "move",
+        arity: 3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "1.0.0",
+        args: "key db",
+        summary: "Moves a key to another database.",
+        handler: move_cmd,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "object",
+        arity: -2,
+        flags: 0,
+        group: "generic",
+        since: "2.2.3",
+        summary: "A container for object introspection commands.",
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "expire",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "1.0.0",
+        args: "key seconds [NX|XX|GT|LT]",
+        summary: "Sets the expiration time of a key in seconds.",
+        handler: expire,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "pexpire",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "2.6.0",
+        args: "key milliseconds [NX|XX|GT|LT]",
+        summary: "Sets the expiration time of a key in milliseconds.",
+        handler: pexpire,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "expireat",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "1.2.0",
+        args: "key unix-time-seconds [NX|XX|GT|LT]",
+        summary: "Sets the expiration time of a key to a Unix timestamp.",
+        handler: expireat,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "pexpireat",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "2.6.0",
+        args: "key unix-time-milliseconds [NX|XX|GT|LT]",
+        summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+        handler: pexpireat,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "ttl",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "1.0.0",
+        args: "key",
+        summary: "Returns the expiration time in seconds of a key.",
+        handler: ttl,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "pttl",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "2.6.0",
+        args: "key",
+        summary: "Returns the expiration time in milliseconds of a key.",
+        handler: pttl,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "expiretime",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "7.0.0",
+        args: "key",
+        summary: "Returns the expiration time of a key as a Unix timestamp.",
+        handler: expiretime,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "pexpiretime",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "7.0.0",
+        args: "key",
+        summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+        handler: pexpiretime,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "persist",
+        arity: 2,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "generic",
+        since: "2.2.0",
+        args: "key",
+        summary: "Removes the expiration time of a key.",
+        handler: persist,
+        ..Command::DEFAULT
+    },
 ];
 
 // ---------------------------------------------------------------- helpers
@@ -160,9 +415,21 @@ fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, Error> {
 /// the keyspace lock is held (no background freeing), which is what Redis
 /// does too for small values. It is propagated as UNLINK, verbatim.
 fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    del_keys(ctx, args, ctx.srv.config.read().lazyfree_lazy_user_del)
+}
+
+fn unlink(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    del_keys(ctx, args, true)
+}
+
+/// DEL and UNLINK: `lazy` frees large values on the lazyfree thread.
+fn del_keys(ctx: &mut Ctx, args: &[Bytes], lazy: bool) -> CmdResult {
     let mut n = 0;
     for k in &args[1..] {
-        if ctx.db().remove(k).is_some() {
+        if let Some(e) = ctx.db().remove(k) {
+            if lazy {
+                e.value.free_lazily();
+            }
             n += 1;
         }
     }

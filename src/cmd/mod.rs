@@ -3,6 +3,7 @@
 //! queueing, AUTH gating, pub/sub-context checks, propagation and (later)
 //! read-only replicas and min-replicas gating all read these declarations.
 
+pub mod admit;
 pub mod blocking;
 pub mod client;
 pub mod command;
@@ -52,8 +53,16 @@ pub mod flags {
     pub const MAY_REPLICATE: u32 = 1 << 13;
     pub const NO_MULTI: u32 = 1 << 14;
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    // Our own flags below: not shown by COMMAND INFO.
     /// Allowed while a RESP2 client is in subscribed state.
     pub const SUBSCRIBED_OK: u32 = 1 << 16;
+    /// Runs at once inside MULTI instead of being queued (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET).
+    pub const NO_QUEUE: u32 = 1 << 17;
+    /// Refused with -MISCONF like a write (PING: so monitoring notices a disk error).
+    pub const DISK_ERROR_PROBE: u32 = 1 << 18;
+    /// Runs the MULTI queue: admitted with the union of the queued commands'
+    /// flags; a refusal discards the transaction (-EXECABORT ... because of:).
+    pub const TX_EXEC: u32 = 1 << 19;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -77,25 +86,80 @@ pub mod flags {
 
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
 
-/// One declared command (or subcommand, named `container|sub`).
+/// A handler that runs without the keyspace lock, while a busy script holds
+/// it (SCRIPT KILL, SHUTDOWN NOSAVE): Redis serves these during a script.
+pub type LockFreeHandler = fn(&Shared, &[Bytes], &mut Out);
+
+/// Flags that depend on the arguments (EVAL: the script's shebang flags),
+/// given the declared ones.
+pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
+
+/// Key positions, as COMMAND INFO reports them (first, last, step; last < 0
+/// counts from the end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keys {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+pub const NOKEYS: Keys = Keys {
+    first: 0,
+    last: 0,
+    step: 0,
+};
+pub const KEY1: Keys = Keys {
+    first: 1,
+    last: 1,
+    step: 1,
+};
+/// Every argument after the name is a key (DEL, EXISTS, MGET...).
+pub const KEYS_ALL: Keys = Keys {
+    first: 1,
+    last: -1,
+    step: 1,
+};
+
+/// One declared command (or subcommand, named `container|sub`). Declared
+/// with named fields and `..Command::DEFAULT` for the rest.
 pub struct Command {
     pub name: &'static str,
     /// Redis arity: positive = exact argc, negative = at least -arity.
     pub arity: i32,
     pub flags: u32,
-    pub first_key: i32,
-    pub last_key: i32,
-    pub step: i32,
+    pub keys: Keys,
     pub group: &'static str,
     pub summary: &'static str,
     pub since: &'static str,
     /// Argument synopsis shown by COMMAND DOCS and redis-cli hints, e.g. "key value [EX seconds]".
     pub args: &'static str,
     pub handler: Handler,
+    /// Subcommands of a container (CONFIG, CLIENT...), looked up by the dispatcher.
     pub subcommands: &'static [Command],
+    /// How the command is served while a busy script holds the keyspace
+    /// (only with ALLOW_BUSY; without it an ALLOW_BUSY command waits for the lock).
+    pub lock_free: Option<LockFreeHandler>,
+    /// Computes the flags the admission check uses for one call.
+    pub dyn_flags: Option<FlagsFn>,
 }
 
 impl Command {
+    /// The fields a declaration does not name.
+    pub const DEFAULT: Command = Command {
+        name: "",
+        arity: -1,
+        flags: 0,
+        keys: NOKEYS,
+        group: "",
+        summary: "",
+        since: "",
+        args: "",
+        handler: |_, _| Ok(()),
+        subcommands: &[],
+        lock_free: None,
+        dyn_flags: None,
+    };
+
     pub fn is(&self, f: u32) -> bool {
         self.flags & f != 0
     }
@@ -107,17 +171,17 @@ impl Command {
 
     /// Positions of key arguments in `args` (COMMAND GETKEYS, WATCH-style checks).
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
-        if self.first_key <= 0 {
+        if self.keys.first <= 0 {
             return Vec::new();
         }
-        let last = if self.last_key < 0 {
-            argc as i32 + self.last_key
+        let last = if self.keys.last < 0 {
+            argc as i32 + self.keys.last
         } else {
-            self.last_key
+            self.keys.last
         };
-        let step = self.step.max(1);
+        let step = self.keys.step.max(1);
         let mut v = Vec::new();
-        let mut i = self.first_key;
+        let mut i = self.keys.first;
         while i <= last && (i as usize) < argc {
             v.push(i as usize);
             i += step;
@@ -165,64 +229,6 @@ impl Command {
         v
     }
 }
-
-/// Shorthand for declaring commands in the family modules.
-#[allow(clippy::too_many_arguments)]
-pub const fn cmd(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: (i32, i32, i32),
-    group: &'static str,
-    since: &'static str,
-    args: &'static str,
-    summary: &'static str,
-    handler: Handler,
-) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
-        group,
-        summary,
-        since,
-        args,
-        handler,
-        subcommands: &[],
-    }
-}
-
-/// A container command (CONFIG, CLIENT, ...) whose subcommands are looked up by the dispatcher.
-pub const fn container(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    subcommands: &'static [Command],
-) -> Command {
-    Command {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        group,
-        summary,
-        since,
-        args: "",
-        handler: |_, _| Ok(()),
-        subcommands,
-    }
-}
-
-pub const NOKEYS: (i32, i32, i32) = (0, 0, 0);
-pub const KEY1: (i32, i32, i32) = (1, 1, 1);
 
 pub struct Table {
     pub all: Vec<&'static Command>,
@@ -302,6 +308,9 @@ pub enum Post {
     /// The command found nothing and blocked (BLPOP...): wait for a wake-up,
     /// the deadline in `Client::blocked`, CLIENT UNBLOCK or a disconnect.
     Block,
+    /// A pause (CLIENT PAUSE, FAILOVER) holds the command: wait for its end
+    /// without the keyspace lock, then submit the command again.
+    Pause { may_write: bool },
     /// PSYNC/SYNC accepted: after the pending output is written, the
     /// connection is handed to the replication master side (`repl::master::serve`).
     Replica,

@@ -1,7 +1,7 @@
 //! Persistence commands: SAVE, BGSAVE, LASTSAVE (the machinery lives in
 //! `crate::persist`).
 
-use super::{cmd, flags::*, Command, Ctx, NOKEYS};
+use super::{flags::*, Command, Ctx, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::persist::dump;
 use crate::util::eq_ic;
@@ -9,39 +9,40 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Command] = &[
-    cmd(
-        "save",
-        1,
-        ADMIN | NOSCRIPT | NO_MULTI,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "Synchronously save the dataset to disk",
-        save,
-    ),
-    cmd(
-        "bgsave",
-        -1,
-        ADMIN | NOSCRIPT,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "[SCHEDULE]",
-        "Asynchronously save the dataset to disk",
-        bgsave,
-    ),
-    cmd(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "Get the UNIX time stamp of the last successful save to disk",
-        lastsave,
-    ),
+    Command {
+        name: "save",
+        arity: 1,
+        flags: ADMIN | NOSCRIPT | NO_MULTI,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "Synchronously save the dataset to disk",
+        handler: save,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "bgsave",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "[SCHEDULE]",
+        summary: "Asynchronously save the dataset to disk",
+        handler: bgsave,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "lastsave",
+        arity: 1,
+        flags: LOADING | STALE | FAST,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "Get the UNIX time stamp of the last successful save to disk",
+        handler: lastsave,
+        ..Command::DEFAULT
+    },
 ];
 
 fn save(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {

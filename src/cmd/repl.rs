@@ -1,7 +1,7 @@
 //! Replication commands: REPLCONF, PSYNC, SYNC (a connection becoming a
 //! replica), REPLICAOF/SLAVEOF (following a master), WAIT.
 
-use super::{cmd, flags::*, Command, Ctx, Post, NOKEYS};
+use super::{flags::*, Command, Ctx, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::repl::failover::{self as fo, State as FoState};
 use crate::repl::master::{attach_stream, ReplicaConn, Start};
@@ -12,83 +12,88 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 pub static COMMANDS: &[Command] = &[
-    cmd(
-        "replconf",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
-        NOKEYS,
-        "server",
-        "3.0.0",
-        "",
-        "An internal command for configuring the replication stream.",
-        replconf,
-    ),
-    cmd(
-        "psync",
-        -3,
-        ADMIN | NOSCRIPT | NO_MULTI,
-        NOKEYS,
-        "server",
-        "2.8.0",
-        "replicationid offset",
-        "An internal command used in replication.",
-        psync,
-    ),
-    cmd(
-        "sync",
-        1,
-        ADMIN | NOSCRIPT | NO_MULTI,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "An internal command used in replication.",
-        sync,
-    ),
-    cmd(
-        "replicaof",
-        3,
-        ADMIN | NOSCRIPT | STALE,
-        NOKEYS,
-        "server",
-        "5.0.0",
-        "host port",
-        "Configures a server as replica of another, or promotes it to a master.",
-        replicaof,
-    ),
-    cmd(
-        "slaveof",
-        3,
-        ADMIN | NOSCRIPT | STALE,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "host port",
-        "Sets a Redis server as a replica of another, or promotes it to being a master.",
-        replicaof,
-    ),
-    cmd(
-        "failover",
-        -1,
-        ADMIN | NOSCRIPT | STALE,
-        NOKEYS,
-        "server",
-        "6.2.0",
-        "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
-        "Starts a coordinated failover from a server to one of its replicas.",
-        failover,
-    ),
-    cmd(
-        "wait",
-        3,
-        NOSCRIPT,
-        NOKEYS,
-        "generic",
-        "3.0.0",
-        "numreplicas timeout",
-        "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
-        wait,
-    ),
+    Command {
+        name: "replconf",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        keys: NOKEYS,
+        group: "server",
+        since: "3.0.0",
+        summary: "An internal command for configuring the replication stream.",
+        handler: replconf,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "psync",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | NO_MULTI,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.0",
+        args: "replicationid offset",
+        summary: "An internal command used in replication.",
+        handler: psync,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sync",
+        arity: 1,
+        flags: ADMIN | NOSCRIPT | NO_MULTI,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "An internal command used in replication.",
+        handler: sync,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "replicaof",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | STALE,
+        keys: NOKEYS,
+        group: "server",
+        since: "5.0.0",
+        args: "host port",
+        summary: "Configures a server as replica of another, or promotes it to a master.",
+        handler: replicaof,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "slaveof",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | STALE,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "host port",
+        summary: "Sets a Redis server as a replica of another, or promotes it to being a master.",
+        handler: replicaof,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "failover",
+        arity: -1,
+        flags: ADMIN | NOSCRIPT | STALE,
+        keys: NOKEYS,
+        group: "server",
+        since: "6.2.0",
+        args: "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
+        summary: "Starts a coordinated failover from a server to one of its replicas.",
+        handler: failover,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "wait",
+        arity: 3,
+        flags: NOSCRIPT,
+        keys: NOKEYS,
+        group: "generic",
+        since: "3.0.0",
+        args: "numreplicas timeout",
+        summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+        handler: wait,
+        ..Command::DEFAULT
+    },
 ];
 
 pub const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";

@@ -2,124 +2,139 @@
 //! Scripts run inside the critical section the executor already holds; their
 //! effects (the commands they ran) reach replicas wrapped in MULTI/EXEC.
 
-use super::{cmd, container, flags::*, Ctx, NOKEYS};
+use super::{flags::*, Command, Ctx, NOKEYS};
 use crate::error::{CmdResult, Error};
+use crate::scripting::ScriptFlags;
 use crate::scripting::{noscript, Engine, NOTBUSY_ERR};
+use crate::server::Shared;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
 pub static COMMANDS: &[super::Command] = &[
-    cmd(
-        "eval",
-        -3,
-        NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "script numkeys [key [key ...]] [arg [arg ...]]",
-        "Execute a Lua script server side",
-        eval,
-    ),
-    cmd(
-        "evalsha",
-        -3,
-        NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-        "Execute a Lua script server side",
-        eval,
-    ),
-    cmd(
-        "eval_ro",
-        -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
-        NOKEYS,
-        "scripting",
-        "7.0.0",
-        "script numkeys [key [key ...]] [arg [arg ...]]",
-        "Execute a read-only Lua script server side",
-        eval,
-    ),
-    cmd(
-        "evalsha_ro",
-        -3,
-        NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
-        NOKEYS,
-        "scripting",
-        "7.0.0",
-        "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-        "Execute a read-only Lua script server side",
-        eval,
-    ),
-    container(
-        "script",
-        -2,
-        0,
-        "scripting",
-        "2.6.0",
-        "A container for Lua scripts management commands",
-        SCRIPT_SUBCOMMANDS,
-    ),
+    Command {
+        name: "eval",
+        arity: -3,
+        flags: NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        args: "script numkeys [key [key ...]] [arg [arg ...]]",
+        summary: "Execute a Lua script server side",
+        handler: eval,
+        dyn_flags: Some(eval_flags),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "evalsha",
+        arity: -3,
+        flags: NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        args: "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+        summary: "Execute a Lua script server side",
+        handler: evalsha,
+        dyn_flags: Some(evalsha_flags),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "eval_ro",
+        arity: -3,
+        flags: NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "7.0.0",
+        args: "script numkeys [key [key ...]] [arg [arg ...]]",
+        summary: "Execute a read-only Lua script server side",
+        handler: eval_ro,
+        dyn_flags: Some(eval_flags),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "evalsha_ro",
+        arity: -3,
+        flags: NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "7.0.0",
+        args: "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+        summary: "Execute a read-only Lua script server side",
+        handler: evalsha_ro,
+        dyn_flags: Some(evalsha_flags),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "script",
+        arity: -2,
+        flags: 0,
+        group: "scripting",
+        since: "2.6.0",
+        summary: "A container for Lua scripts management commands",
+        subcommands: SCRIPT_SUBCOMMANDS,
+        ..Command::DEFAULT
+    },
 ];
 
 static SCRIPT_SUBCOMMANDS: &[super::Command] = &[
-    cmd(
-        "script|load",
-        3,
-        NOSCRIPT | STALE,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "script",
-        "Load the specified Lua script into the script cache.",
-        script_load,
-    ),
-    cmd(
-        "script|exists",
-        -3,
-        NOSCRIPT,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "sha1 [sha1 ...]",
-        "Check existence of scripts in the script cache.",
-        script_exists,
-    ),
-    cmd(
-        "script|flush",
-        -2,
-        NOSCRIPT,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "[ASYNC|SYNC]",
-        "Remove all the scripts from the script cache.",
-        script_flush,
-    ),
-    cmd(
-        "script|kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        "scripting",
-        "2.6.0",
-        "",
-        "Kill the script currently in execution.",
-        script_kill,
-    ),
-    cmd(
-        "script|help",
-        2,
-        LOADING | STALE,
-        NOKEYS,
-        "scripting",
-        "5.0.0",
-        "",
-        "Show helpful text about the different subcommands",
-        script_help,
-    ),
+    Command {
+        name: "script|load",
+        arity: 3,
+        flags: NOSCRIPT | STALE,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        args: "script",
+        summary: "Load the specified Lua script into the script cache.",
+        handler: script_load,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "script|exists",
+        arity: -3,
+        flags: NOSCRIPT,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        args: "sha1 [sha1 ...]",
+        summary: "Check existence of scripts in the script cache.",
+        handler: script_exists,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "script|flush",
+        arity: -2,
+        flags: NOSCRIPT,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        args: "[ASYNC|SYNC]",
+        summary: "Remove all the scripts from the script cache.",
+        handler: script_flush,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "script|kill",
+        arity: 2,
+        flags: NOSCRIPT | ALLOW_BUSY,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "2.6.0",
+        summary: "Kill the script currently in execution.",
+        handler: script_kill,
+        lock_free: Some(script_kill_busy),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "script|help",
+        arity: 2,
+        flags: LOADING | STALE,
+        keys: NOKEYS,
+        group: "scripting",
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        handler: script_help,
+        ..Command::DEFAULT
+    },
 ];
 
 /// The engine, created on first use (and again after SCRIPT FLUSH).
@@ -138,9 +153,46 @@ fn with_engine<R>(
     f(slot.as_mut().expect("engine"), ctx)
 }
 
+/// EVAL's flags for the admission check: the script's shebang flags
+/// (cached, or parsed from the body), as Redis's evalGetCommandFlags.
+fn eval_flags(srv: &Shared, args: &[Bytes], declared: u32) -> u32 {
+    let sha = crate::scripting::sha1_hex(&args[1]);
+    let cached = srv.lua.lock().as_ref().and_then(|e| e.flags(&sha));
+    match cached
+        .map(Ok)
+        .unwrap_or_else(|| ScriptFlags::of_body(&args[1]))
+    {
+        Ok(sf) => sf.command_flags(declared),
+        // A bad shebang: EVAL itself reports it.
+        Err(_) => declared,
+    }
+}
+
+fn evalsha_flags(srv: &Shared, args: &[Bytes], declared: u32) -> u32 {
+    let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    match srv.lua.lock().as_ref().and_then(|e| e.flags(&sha)) {
+        Some(sf) => sf.command_flags(declared),
+        None => declared,
+    }
+}
+
 fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let by_sha = ctx.cmd.name.starts_with("evalsha");
-    let readonly = ctx.cmd.name.ends_with("_ro");
+    run_script(ctx, args, false, false)
+}
+
+fn evalsha(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, true, false)
+}
+
+fn eval_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, false, true)
+}
+
+fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, true, true)
+}
+
+fn run_script(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) -> CmdResult {
     let numkeys = match parse_i64(&args[2]) {
         Some(n) => n,
         None => return Err(Error::NotInteger),
@@ -168,6 +220,17 @@ fn eval(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else {
             eng.load(&args[1])?
         };
+        // scriptPrepareForRun: the server-state rules already ran in the
+        // admission check with the script's flags; this one is EVAL_RO's own.
+        let sf = eng.flags(&sha).unwrap_or_default();
+        if !sf.shebang && super::admit::stale(ctx.srv) {
+            return Err(Error::msg(super::admit::MASTERDOWN));
+        }
+        if readonly && sf.shebang && !sf.no_writes {
+            return Err(Error::err(
+                "Can not execute a script with write flag using *_ro command.",
+            ));
+        }
         // A script may run long: hand this worker's other duties (its task
         // queue, the I/O driver) to another thread first, so other clients
         // still get -BUSY and SCRIPT KILL is heard.
@@ -218,6 +281,14 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     drop(old);
     ctx.out.ok();
     Ok(())
+}
+
+/// SCRIPT KILL while a script holds the keyspace: ask it to stop.
+fn script_kill_busy(srv: &Shared, _: &[Bytes], out: &mut crate::resp::Out) {
+    match srv.scripts.request_kill() {
+        Ok(()) => out.ok(),
+        Err(e) => out.error(e),
+    }
 }
 
 fn script_kill(_ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {

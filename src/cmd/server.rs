@@ -1,7 +1,7 @@
 //! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSH*, TIME,
 //! SHUTDOWN, DEBUG, SLOWLOG, MEMORY.
 
-use super::{cmd, container, flags::*, Command, Ctx, Post, NOKEYS};
+use super::{flags::*, Command, Ctx, Keys, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::resp::Out;
 use crate::store::{Db, Store};
@@ -14,206 +14,219 @@ pub(super) const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 pub(super) const LS: u32 = LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        NOKEYS,
-        "server",
-        "2.8.12",
-        "",
-        "Returns the replication role.",
-        role,
-    ),
-    cmd(
-        "dbsize",
-        1,
-        READONLY | FAST,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "",
-        "Return the number of keys in the selected database",
-        dbsize,
-    ),
-    cmd(
-        "flushdb",
-        -1,
-        WRITE,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "[ASYNC|SYNC]",
-        "Remove all keys from the current database",
-        flushdb,
-    ),
-    cmd(
-        "flushall",
-        -1,
-        WRITE,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "[ASYNC|SYNC]",
-        "Remove all keys from all databases",
-        flushall,
-    ),
-    cmd(
-        "time",
-        1,
-        LS | FAST,
-        NOKEYS,
-        "server",
-        "2.6.0",
-        "",
-        "Return the current server time",
-        time,
-    ),
-    cmd(
-        "shutdown",
-        -1,
-        ADM | NO_MULTI | ALLOW_BUSY,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
-        "Synchronously save the dataset to disk and then shut down the server",
-        shutdown,
-    ),
-    cmd(
-        "debug",
-        -2,
-        ADM,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "subcommand [argument ...]",
-        "A container for debugging commands",
-        debug,
-    ),
-    container(
-        "slowlog",
-        -2,
-        0,
-        "server",
-        "2.2.12",
-        "A container for slow log commands",
-        SLOWLOG_SUBS,
-    ),
-    container(
-        "memory",
-        -2,
-        0,
-        "server",
-        "4.0.0",
-        "A container for memory diagnostics commands",
-        MEMORY_SUBS,
-    ),
+    Command {
+        name: "role",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | FAST,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.8.12",
+        summary: "Returns the replication role.",
+        handler: role,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "dbsize",
+        arity: 1,
+        flags: READONLY | FAST,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "Return the number of keys in the selected database",
+        handler: dbsize,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "flushdb",
+        arity: -1,
+        flags: WRITE,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "[ASYNC|SYNC]",
+        summary: "Remove all keys from the current database",
+        handler: flushdb,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "flushall",
+        arity: -1,
+        flags: WRITE,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "[ASYNC|SYNC]",
+        summary: "Remove all keys from all databases",
+        handler: flushall,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "time",
+        arity: 1,
+        flags: LS | FAST,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.6.0",
+        summary: "Return the current server time",
+        handler: time,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "shutdown",
+        arity: -1,
+        flags: ADM | NO_MULTI | ALLOW_BUSY,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
+        summary: "Synchronously save the dataset to disk and then shut down the server",
+        handler: shutdown,
+        lock_free: Some(shutdown_busy),
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "debug",
+        arity: -2,
+        flags: ADM,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        args: "subcommand [argument ...]",
+        summary: "A container for debugging commands",
+        handler: debug,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "slowlog",
+        arity: -2,
+        flags: 0,
+        group: "server",
+        since: "2.2.12",
+        summary: "A container for slow log commands",
+        subcommands: SLOWLOG_SUBS,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "memory",
+        arity: -2,
+        flags: 0,
+        group: "server",
+        since: "4.0.0",
+        summary: "A container for memory diagnostics commands",
+        subcommands: MEMORY_SUBS,
+        ..Command::DEFAULT
+    },
 ];
 
 static SLOWLOG_SUBS: &[Command] = &[
-    cmd(
-        "slowlog|get",
-        -2,
-        ADMIN | LS,
-        NOKEYS,
-        "server",
-        "2.2.12",
-        "[count]",
-        "Get the slow log's entries",
-        slowlog_get,
-    ),
-    cmd(
-        "slowlog|len",
-        2,
-        ADMIN | LS,
-        NOKEYS,
-        "server",
-        "2.2.12",
-        "",
-        "Get the slow log's length",
-        slowlog_len,
-    ),
-    cmd(
-        "slowlog|reset",
-        2,
-        ADMIN | LS,
-        NOKEYS,
-        "server",
-        "2.2.12",
-        "",
-        "Clear all entries from the slow log",
-        slowlog_reset,
-    ),
-    cmd(
-        "slowlog|help",
-        2,
-        LS,
-        NOKEYS,
-        "server",
-        "6.2.0",
-        "",
-        "Show helpful text about the different subcommands",
-        slowlog_help,
-    ),
+    Command {
+        name: "slowlog|get",
+        arity: -2,
+        flags: ADMIN | LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.2.12",
+        args: "[count]",
+        summary: "Get the slow log's entries",
+        handler: slowlog_get,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "slowlog|len",
+        arity: 2,
+        flags: ADMIN | LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.2.12",
+        summary: "Get the slow log's length",
+        handler: slowlog_len,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "slowlog|reset",
+        arity: 2,
+        flags: ADMIN | LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "2.2.12",
+        summary: "Clear all entries from the slow log",
+        handler: slowlog_reset,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "slowlog|help",
+        arity: 2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "6.2.0",
+        summary: "Show helpful text about the different subcommands",
+        handler: slowlog_help,
+        ..Command::DEFAULT
+    },
 ];
 
 static MEMORY_SUBS: &[Command] = &[
-    cmd(
-        "memory|usage",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        "server",
-        "4.0.0",
-        "key [SAMPLES count]",
-        "Estimate the memory usage of a key",
-        memory_usage,
-    ),
-    cmd(
-        "memory|doctor",
-        2,
-        0,
-        NOKEYS,
-        "server",
-        "4.0.0",
-        "",
-        "Outputs memory problems report",
-        memory_doctor,
-    ),
-    cmd(
-        "memory|purge",
-        2,
-        0,
-        NOKEYS,
-        "server",
-        "4.0.0",
-        "",
-        "Ask the allocator to release memory",
-        memory_purge,
-    ),
-    cmd(
-        "memory|malloc-stats",
-        2,
-        0,
-        NOKEYS,
-        "server",
-        "4.0.0",
-        "",
-        "Show allocator internal stats",
-        memory_malloc_stats,
-    ),
-    cmd(
-        "memory|help",
-        2,
-        LS,
-        NOKEYS,
-        "server",
-        "4.0.0",
-        "",
-        "Show helpful text about the different subcommands",
-        memory_help,
-    ),
+    Command {
+        name: "memory|usage",
+        arity: -3,
+        flags: READONLY,
+        keys: Keys {
+            first: 2,
+            last: 2,
+            step: 1,
+        },
+        group: "server",
+        since: "4.0.0",
+        args: "key [SAMPLES count]",
+        summary: "Estimate the memory usage of a key",
+        handler: memory_usage,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "memory|doctor",
+        arity: 2,
+        flags: 0,
+        keys: NOKEYS,
+        group: "server",
+        since: "4.0.0",
+        summary: "Outputs memory problems report",
+        handler: memory_doctor,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "memory|purge",
+        arity: 2,
+        flags: 0,
+        keys: NOKEYS,
+        group: "server",
+        since: "4.0.0",
+        summary: "Ask the allocator to release memory",
+        handler: memory_purge,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "memory|malloc-stats",
+        arity: 2,
+        flags: 0,
+        keys: NOKEYS,
+        group: "server",
+        since: "4.0.0",
+        summary: "Show allocator internal stats",
+        handler: memory_malloc_stats,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "memory|help",
+        arity: 2,
+        flags: LS,
+        keys: NOKEYS,
+        group: "server",
+        since: "4.0.0",
+        summary: "Show helpful text about the different subcommands",
+        handler: memory_help,
+        ..Command::DEFAULT
+    },
 ];
 
 pub(super) fn lower(b: &[u8]) -> String {
@@ -272,9 +285,7 @@ fn empty_db(store: &mut Store, i: usize) -> Db {
 /// Free old database contents, on a background thread for ASYNC.
 fn release(old: Vec<Db>, lazy: bool) {
     if lazy {
-        let _ = std::thread::Builder::new()
-            .name("lazyfree".into())
-            .spawn(move || drop(old));
+        crate::store::lazyfree::free(old);
     } else {
         drop(old);
     }
@@ -320,6 +331,16 @@ fn time(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.out.bulk_int((us / 1_000_000) as i64);
     ctx.out.bulk_int((us % 1_000_000) as i64);
     Ok(())
+}
+
+/// SHUTDOWN while a busy script holds the keyspace: only NOSAVE is allowed
+/// (Redis 7.0), and the script keeps the lock, so the process exits at once.
+fn shutdown_busy(_srv: &crate::server::Shared, args: &[Bytes], out: &mut crate::resp::Out) {
+    if args[1..].iter().any(|a| eq_ic(a, "nosave")) {
+        tracing::warn!("SHUTDOWN NOSAVE while a script is running: exiting now");
+        std::process::exit(0);
+    }
+    out.error(crate::scripting::BUSY_ERR);
 }
 
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -6,7 +6,7 @@
 //! a counted SPOP takes the whole set); every other write is deterministic
 //! and propagated verbatim.
 
-use super::{cmd, flags::*, Ctx, KEY1, NOKEYS};
+use super::{flags::*, Command, Ctx, Keys, KEY1, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::resp::Out;
 use crate::store::set::{Member, Set};
@@ -14,43 +14,217 @@ use crate::store::{Db, Value};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
-const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
+const ALL_KEYS: Keys = Keys {
+    first: 1,
+    last: -1,
+    step: 1,
+};
 
 pub static COMMANDS: &[super::Command] = &[
-    cmd("sadd", -3, WRITE | DENYOOM | FAST, KEY1, "set", "1.0.0", "key member [member ...]",
-        "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
-    cmd("srem", -3, WRITE | FAST, KEY1, "set", "1.0.0", "key member [member ...]",
-        "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
-    cmd("smembers", 2, READONLY, KEY1, "set", "1.0.0", "key",
-        "Returns all members of a set.", smembers),
-    cmd("sismember", 3, READONLY | FAST, KEY1, "set", "1.0.0", "key member",
-        "Determines whether a member belongs to a set.", sismember),
-    cmd("smismember", -3, READONLY | FAST, KEY1, "set", "6.2.0", "key member [member ...]",
-        "Determines whether multiple members belong to a set.", smismember),
-    cmd("scard", 2, READONLY | FAST, KEY1, "set", "1.0.0", "key",
-        "Returns the number of members in a set.", scard),
-    cmd("spop", -2, WRITE | FAST, KEY1, "set", "1.0.0", "key [count]",
-        "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
-    cmd("srandmember", -2, READONLY, KEY1, "set", "1.0.0", "key [count]",
-        "Get one or multiple random members from a set", srandmember),
-    cmd("sinter", -2, READONLY, ALL_KEYS, "set", "1.0.0", "key [key ...]",
-        "Returns the intersect of multiple sets.", sinter),
-    cmd("sintercard", -3, READONLY, NOKEYS, "set", "7.0.0", "numkeys key [key ...] [LIMIT limit]",
-        "Returns the number of members of the intersect of multiple sets.", sintercard),
-    cmd("sunion", -2, READONLY, ALL_KEYS, "set", "1.0.0", "key [key ...]",
-        "Returns the union of multiple sets.", sunion),
-    cmd("sdiff", -2, READONLY, ALL_KEYS, "set", "1.0.0", "key [key ...]",
-        "Returns the difference of multiple sets.", sdiff),
-    cmd("sinterstore", -3, WRITE | DENYOOM, ALL_KEYS, "set", "1.0.0", "destination key [key ...]",
-        "Stores the intersect of multiple sets in a key.", sinterstore),
-    cmd("sunionstore", -3, WRITE | DENYOOM, ALL_KEYS, "set", "1.0.0", "destination key [key ...]",
-        "Stores the union of multiple sets in a key.", sunionstore),
-    cmd("sdiffstore", -3, WRITE | DENYOOM, ALL_KEYS, "set", "1.0.0", "destination key [key ...]",
-        "Stores the difference of multiple sets in a key.", sdiffstore),
-    cmd("smove", 4, WRITE | FAST, (1, 2, 1), "set", "1.0.0", "source destination member",
-        "Moves a member from one set to another.", smove),
-    cmd("sscan", -3, READONLY, KEY1, "set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]",
-        "Iterates over members of a set.", sscan),
+    Command {
+        name: "sadd",
+        arity: -3,
+        flags: WRITE | DENYOOM | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key member [member ...]",
+        summary: "Adds one or more members to a set. Creates the key if it doesn't exist.",
+        handler: sadd,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "srem",
+        arity: -3,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key member [member ...]",
+        summary: "Removes one or more members from a set. Deletes the set if the last member was removed.",
+        handler: srem,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "smembers",
+        arity: 2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key",
+        summary: "Returns all members of a set.",
+        handler: smembers,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sismember",
+        arity: 3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key member",
+        summary: "Determines whether a member belongs to a set.",
+        handler: sismember,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "smismember",
+        arity: -3,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "6.2.0",
+        args: "key member [member ...]",
+        summary: "Determines whether multiple members belong to a set.",
+        handler: smismember,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "scard",
+        arity: 2,
+        flags: READONLY | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key",
+        summary: "Returns the number of members in a set.",
+        handler: scard,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "spop",
+        arity: -2,
+        flags: WRITE | FAST,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key [count]",
+        summary: "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.",
+        handler: spop,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "srandmember",
+        arity: -2,
+        flags: READONLY,
+        keys: KEY1,
+        group: "set",
+        since: "1.0.0",
+        args: "key [count]",
+        summary: "Get one or multiple random members from a set",
+        handler: srandmember,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sinter",
+        arity: -2,
+        flags: READONLY,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "key [key ...]",
+        summary: "Returns the intersect of multiple sets.",
+        handler: sinter,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sintercard",
+        arity: -3,
+        flags: READONLY,
+        keys: NOKEYS,
+        group: "set",
+        since: "7.0.0",
+        args: "numkeys key [key ...] [LIMIT limit]",
+        summary: "Returns the number of members of the intersect of multiple sets.",
+        handler: sintercard,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sunion",
+        arity: -2,
+        flags: READONLY,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "key [key ...]",
+        summary: "Returns the union of multiple sets.",
+        handler: sunion,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sdiff",
+        arity: -2,
+        flags: READONLY,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "key [key ...]",
+        summary: "Returns the difference of multiple sets.",
+        handler: sdiff,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sinterstore",
+        arity: -3,
+        flags: WRITE | DENYOOM,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "destination key [key ...]",
+        summary: "Stores the intersect of multiple sets in a key.",
+        handler: sinterstore,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sunionstore",
+        arity: -3,
+        flags: WRITE | DENYOOM,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "destination key [key ...]",
+        summary: "Stores the union of multiple sets in a key.",
+        handler: sunionstore,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sdiffstore",
+        arity: -3,
+        flags: WRITE | DENYOOM,
+        keys: ALL_KEYS,
+        group: "set",
+        since: "1.0.0",
+        args: "destination key [key ...]",
+        summary: "Stores the difference of multiple sets in a key.",
+        handler: sdiffstore,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "smove",
+        arity: 4,
+        flags: WRITE | FAST,
+        keys: Keys { first: 1, last: 2, step: 1 },
+        group: "set",
+        since: "1.0.0",
+        args: "source destination member",
+        summary: "Moves a member from one set to another.",
+        handler: smove,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "sscan",
+        arity: -3,
+        flags: READONLY,
+        keys: KEY1,
+        group: "set",
+        since: "2.8.0",
+        args: "key cursor [MATCH pattern] [COUNT count]",
+        summary: "Iterates over members of a set.",
+        handler: sscan,
+        ..Command::DEFAULT
+    },
 ];
 
 // ---------------------------------------------------------------- lookups

@@ -3,7 +3,7 @@
 //! EXEC runs the queue in the critical section it already holds, and its
 //! effects reach replicas wrapped in one MULTI/EXEC.
 
-use super::{cmd, exec, flags::*, Ctx, NOKEYS};
+use super::{exec, flags::*, Command, Ctx, Keys, NOKEYS};
 use crate::error::{CmdResult, Error};
 use crate::net::client::Client;
 use crate::store::Store;
@@ -11,61 +11,66 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[super::Command] = &[
-    cmd(
-        "multi",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        NOKEYS,
-        "transactions",
-        "1.2.0",
-        "",
-        "Starts a transaction.",
-        multi,
-    ),
-    cmd(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        NOKEYS,
-        "transactions",
-        "1.2.0",
-        "",
-        "Executes all commands in a transaction.",
-        exec_cmd,
-    ),
-    cmd(
-        "discard",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        NOKEYS,
-        "transactions",
-        "2.0.0",
-        "",
-        "Discards a transaction.",
-        discard,
-    ),
-    cmd(
-        "watch",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (1, -1, 1),
-        "transactions",
-        "2.2.0",
-        "key [key ...]",
-        "Monitors changes to keys to determine the execution of a transaction.",
-        watch,
-    ),
-    cmd(
-        "unwatch",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        NOKEYS,
-        "transactions",
-        "2.2.0",
-        "",
-        "Forgets about watched keys of a transaction.",
-        unwatch,
-    ),
+    Command {
+        name: "multi",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NO_QUEUE,
+        keys: NOKEYS,
+        group: "transactions",
+        since: "1.2.0",
+        summary: "Starts a transaction.",
+        handler: multi,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "exec",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | NO_QUEUE | TX_EXEC,
+        keys: NOKEYS,
+        group: "transactions",
+        since: "1.2.0",
+        summary: "Executes all commands in a transaction.",
+        handler: exec_cmd,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "discard",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NO_QUEUE,
+        keys: NOKEYS,
+        group: "transactions",
+        since: "2.0.0",
+        summary: "Discards a transaction.",
+        handler: discard,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "watch",
+        arity: -2,
+        flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NO_QUEUE,
+        keys: Keys {
+            first: 1,
+            last: -1,
+            step: 1,
+        },
+        group: "transactions",
+        since: "2.2.0",
+        args: "key [key ...]",
+        summary: "Monitors changes to keys to determine the execution of a transaction.",
+        handler: watch,
+        ..Command::DEFAULT
+    },
+    Command {
+        name: "unwatch",
+        arity: 1,
+        flags: NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        keys: NOKEYS,
+        group: "transactions",
+        since: "2.2.0",
+        summary: "Forgets about watched keys of a transaction.",
+        handler: unwatch,
+        ..Command::DEFAULT
+    },
 ];
 
 /// Forget all WATCHed keys of a client.
@@ -84,18 +89,28 @@ fn multi(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     }
     ctx.client.multi = Some(Vec::new());
     ctx.client.multi_error = false;
+    ctx.client.multi_flags = 0;
+    ctx.client.multi_deny_stale = false;
     ctx.out.ok();
     Ok(())
 }
 
 fn discard(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    if ctx.client.multi.take().is_none() {
+    if ctx.client.multi.is_none() {
         return Err(Error::err("DISCARD without MULTI"));
     }
-    ctx.client.multi_error = false;
-    unwatch_all(ctx.store, ctx.client);
+    discard_transaction(ctx.store, ctx.client);
     ctx.out.ok();
     Ok(())
+}
+
+/// Forget the queue and the WATCHed keys (DISCARD, a refused EXEC).
+pub fn discard_transaction(store: &mut Store, client: &mut Client) {
+    client.multi = None;
+    client.multi_error = false;
+    client.multi_flags = 0;
+    client.multi_deny_stale = false;
+    unwatch_all(store, client);
 }
 
 fn exec_cmd(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
@@ -118,10 +133,7 @@ fn exec_cmd(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     // Effects of the whole transaction are flushed together by our own call().
     ctx.store.hold_effects += 1;
     for args in &queue {
-        match exec::resolve(args) {
-            Ok(c) => exec::call(ctx.srv, ctx.store, ctx.client, ctx.out, ctx.post, c, args),
-            Err(e) => ctx.out.error(&e.to_string()),
-        }
+        exec::run_queued(ctx.srv, ctx.store, ctx.client, ctx.out, ctx.post, args);
     }
     ctx.store.hold_effects -= 1;
     Ok(())

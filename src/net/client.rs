@@ -152,6 +152,10 @@ pub struct Client {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A command was rejected while queueing: EXEC must answer EXECABORT.
     pub multi_error: bool,
+    /// Union of the queued commands' flags: EXEC is admitted with them.
+    pub multi_flags: u32,
+    /// Some queued command is not allowed on a stale replica.
+    pub multi_deny_stale: bool,
     pub watch_flag: WatchFlag,
     pub watched: Vec<(usize, Bytes)>,
     pub subs: HashSet<Bytes>,
@@ -197,6 +201,8 @@ impl Client {
             name: None,
             multi: None,
             multi_error: false,
+            multi_flags: 0,
+            multi_deny_stale: false,
             watch_flag: Default::default(),
             watched: Vec::new(),
             subs: HashSet::new(),

@@ -5,9 +5,10 @@
 
 use super::client::{Client, ClientHandle, Push};
 use crate::blocking;
-use crate::cmd::{exec, flags, table, Post};
+use crate::cmd::admit::{self, Caller, Verdict};
+use crate::cmd::{exec, Post};
 use crate::resp::{parse_request, Limits, Out, Request};
-use crate::server::{PauseMode, Shared};
+use crate::server::Shared;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -112,7 +113,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
         }
     }
     let _ = wr.shutdown().await;
-    cleanup(&srv, &mut client);
+    cleanup(&srv, &mut client).await;
     tracing::debug!("client {} closed (id={})", addr, id);
 }
 
@@ -184,12 +185,11 @@ async fn process(
 
     let mut flow = Flow::Continue;
     while !batch.is_empty() {
-        wait_if_paused(srv, batch).await;
         let mut post = Vec::new();
         // Uncontended: one try_lock. Contended: maybe a script holds the lock.
         let store = match srv.store.try_lock() {
             Some(g) => Some(g),
-            None => lock_or_busy(srv, out, batch).await,
+            None => lock_or_busy(srv, client, out, batch).await,
         };
         let done = match store {
             Some(mut store) => {
@@ -210,7 +210,19 @@ async fn process(
             } => Some((*offset, *replicas, *deadline)),
             _ => None,
         });
+        let paused = post.iter().find_map(|p| match p {
+            Post::Pause { may_write } => Some(*may_write),
+            _ => None,
+        });
         flow = apply_posts(srv, out, post);
+        if let Some(may_write) = paused {
+            // Held by CLIENT PAUSE / FAILOVER: wait without the lock, then
+            // submit the held request (first in line now) again.
+            batch.drain(..done);
+            client.publish_meta(inbuf.len(), out.len());
+            srv.pause.wait(may_write).await;
+            continue;
+        }
         if let (Some((offset, replicas, deadline)), Flow::Continue) = (wait, flow) {
             // WAIT: answer it without the keyspace lock, then run the rest of the batch.
             batch.drain(..done);
@@ -255,7 +267,7 @@ fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
             }
             Post::Block => flow = Flow::Blocked,
             Post::Replica => flow = Flow::Handover,
-            Post::Wait { .. } => {}
+            Post::Wait { .. } | Post::Pause { .. } => {}
         }
     }
     flow
@@ -314,16 +326,16 @@ async fn wait_blocked(
             _ = waiter.notify.notified() => {
                 let mode = waiter.unblock.swap(blocking::UNBLOCK_NONE, Ordering::Relaxed);
                 if mode != blocking::UNBLOCK_NONE {
-                    end_block(srv, client, out, mode == blocking::UNBLOCK_ERROR);
+                    end_block(srv, client, out, mode == blocking::UNBLOCK_ERROR).await;
                     batch.remove(0);
                     return Flow::Continue;
                 }
                 let mut post = Vec::new();
-                let done = {
-                    let mut store = srv.store.lock();
-                    exec::run_batch(srv, &mut store, client, out, &mut post, &batch[..1]).1
-                };
-                if done == 1 {
+                {
+                    let mut store = srv.store_lock().await;
+                    exec::resume(srv, &mut store, client, out, &mut post, &batch[0]);
+                }
+                if !post.contains(&Post::Block) {
                     batch.remove(0);
                     srv.stats.commands.fetch_add(1, Ordering::Relaxed);
                 }
@@ -333,7 +345,7 @@ async fn wait_blocked(
                 }
             }
             _ = timer => {
-                end_block(srv, client, out, false);
+                end_block(srv, client, out, false).await;
                 batch.remove(0);
                 return Flow::Continue;
             }
@@ -351,12 +363,12 @@ async fn wait_blocked(
 }
 
 /// Leave the blocked state without being served: timeout (null reply) or CLIENT UNBLOCK ERROR.
-fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
+async fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
     let Some(b) = client.blocked.take() else {
         return;
     };
     {
-        let mut store = srv.store.lock();
+        let mut store = srv.store_lock().await;
         let st = &mut *store;
         st.blocking
             .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
@@ -372,46 +384,44 @@ fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
 }
 
 /// The keyspace lock is taken. While a script holds it, wait without
-/// blocking the worker thread; past busy-reply-threshold, answer -BUSY to
-/// leading requests that may not run during a script and serve SCRIPT KILL
-/// here (answered requests leave the batch). None when nothing is left to run.
+/// blocking the worker thread; past busy-reply-threshold, the leading
+/// requests go through the admission check as they are: refused with -BUSY,
+/// or served by their lock-free handler (SCRIPT KILL, SHUTDOWN NOSAVE);
+/// answered requests leave the batch. None when nothing is left to run.
 async fn lock_or_busy<'a>(
     srv: &'a Shared,
+    client: &Client,
     out: &mut Out,
     batch: &mut Vec<Request>,
 ) -> Option<parking_lot::MutexGuard<'a, crate::store::Store>> {
     loop {
         let busy = &srv.scripts;
         if !busy.running() {
-            if let Some(g) = srv.store.try_lock_for(Duration::from_millis(2)) {
+            if let Some(g) = srv.store.try_lock_for(Duration::from_micros(200)) {
                 return Some(g);
             }
+            tokio::task::yield_now().await;
             continue;
         }
         if busy.is_busy() {
             let mut answered = 0;
             for req in batch.iter() {
-                let is_kill = req.len() == 2
-                    && req[0].eq_ignore_ascii_case(b"script")
-                    && req[1].eq_ignore_ascii_case(b"kill");
-                let is_hard_shutdown = req[0].eq_ignore_ascii_case(b"shutdown")
-                    && req[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"));
-                if is_kill {
-                    match busy.request_kill() {
-                        Ok(()) => out.ok(),
-                        Err(e) => out.error(e),
+                let cmd = match exec::resolve(req) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        out.error(&e.to_string());
+                        answered += 1;
+                        continue;
                     }
-                } else if is_hard_shutdown {
-                    // The script keeps the lock: stop without a graceful shutdown, like Redis.
-                    tracing::warn!("SHUTDOWN NOSAVE while a script is running: exiting now");
-                    std::process::exit(0);
-                } else if table()
-                    .get(&req[0])
-                    .is_some_and(|c| c.is(flags::ALLOW_BUSY))
-                {
-                    break;
-                } else {
-                    out.error(crate::scripting::BUSY_ERR);
+                };
+                // Static flags: no script cache lookups while a script runs.
+                match admit::check(srv, Caller::Client, client, cmd, cmd.flags) {
+                    Verdict::Reject(e) => out.error(&e.to_string()),
+                    _ => match cmd.lock_free {
+                        Some(serve) => serve(srv, req, out),
+                        // Allowed during a script, but it needs the keyspace: wait.
+                        None => break,
+                    },
                 }
                 answered += 1;
             }
@@ -423,48 +433,7 @@ async fn lock_or_busy<'a>(
         if let Some(g) = srv.store.try_lock() {
             return Some(g);
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// CLIENT PAUSE: hold the batch while a pause covers it (WRITE mode only holds writes).
-/// A FAILOVER in progress holds writes too, until it ends (no deadline).
-async fn wait_if_paused(srv: &Shared, batch: &[Request]) {
-    if !srv.pause_active.load(Ordering::Relaxed) && !srv.repl.failover_pause.load(Ordering::Relaxed)
-    {
-        return;
-    }
-    let has_write = batch.iter().any(|r| {
-        table()
-            .get(&r[0])
-            .is_some_and(|c| c.is(flags::WRITE) || c.is(flags::MAY_REPLICATE))
-    });
-    loop {
-        let failover = has_write && srv.repl.failover_pause.load(Ordering::SeqCst);
-        let until = {
-            let p = srv.pause.lock();
-            match *p {
-                Some((until, mode))
-                    if Instant::now() < until && (mode == PauseMode::All || has_write) =>
-                {
-                    Some(until)
-                }
-                _ => None,
-            }
-        };
-        let wake = match (until, failover) {
-            (None, false) => return,
-            // The failover's end is signalled, and polled in case the signal raced us.
-            (until, true) => {
-                let poll = Instant::now() + Duration::from_millis(50);
-                until.map_or(poll, |u| u.min(poll))
-            }
-            (Some(until), false) => until,
-        };
-        tokio::select! {
-            _ = srv.pause_notify.notified() => {}
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
-        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -502,16 +471,15 @@ fn encode_push(out: &mut Out, p: &Push) {
 }
 
 /// Forget everything the server holds for a closed client.
-fn cleanup(srv: &Shared, client: &mut Client) {
-    if let Some(b) = client.blocked.take() {
-        let mut store = srv.store.lock();
+async fn cleanup(srv: &Shared, client: &mut Client) {
+    if client.blocked.is_some() || !client.watched.is_empty() {
+        let mut store = srv.store_lock().await;
         let st = &mut *store;
-        st.blocking
-            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
-    }
-    if !client.watched.is_empty() {
-        let mut store = srv.store.lock();
-        crate::cmd::tx::unwatch_all(&mut store, client);
+        if let Some(b) = client.blocked.take() {
+            st.blocking
+                .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
+        }
+        crate::cmd::tx::unwatch_all(st, client);
     }
     if client.any_subscriptions() {
         let mut ps = srv.pubsub.lock();

@@ -221,9 +221,7 @@ pub fn gc(store: &mut Store) {
         free.append(&mut db.detached);
     }
     if !free.is_empty() {
-        let _ = std::thread::Builder::new()
-            .name("lazyfree".into())
-            .spawn(move || drop(free));
+        crate::store::lazyfree::free(free);
     }
 }
 

@@ -72,7 +72,7 @@ pub fn begin(srv: &Shared, target: Option<(String, u16)>, timeout_ms: u64, force
         f.gen += 1;
         f.gen
     };
-    srv.repl.failover_pause.store(true, Ordering::SeqCst);
+    srv.pause.set_failover(true);
     // The replication cron also calls `step`; this task reacts to ACKs at once.
     if let (Some(me), Ok(rt)) = (srv.arc(), tokio::runtime::Handle::try_current()) {
         rt.spawn(drive(me, gen));
@@ -88,8 +88,7 @@ pub fn clear(srv: &Shared) {
         f.end = None;
         f.force = false;
     }
-    srv.repl.failover_pause.store(false, Ordering::SeqCst);
-    srv.pause_notify.notify_waiters();
+    srv.pause.set_failover(false);
 }
 
 /// Give up (ABORT, timeout, the target refused). If we had already turned
@@ -172,7 +171,7 @@ fn hand_over(srv: &Shared, store: &mut Store, host: &str, port: u16) {
 }
 
 /// The target answered our PSYNC ... FAILOVER: done, or roll back.
-pub fn psync_answered(srv: &Shared, accepted: bool) {
+pub async fn psync_answered(srv: &Shared, accepted: bool) {
     if state(srv) != State::InProgress {
         return;
     }
@@ -181,16 +180,20 @@ pub fn psync_answered(srv: &Shared, accepted: bool) {
     } else {
         abort(
             srv,
-            &mut srv.store.lock(),
+            &mut *srv.store_lock().await,
             "Failover target rejected psync request",
         );
     }
 }
 
 /// Sending the PSYNC failed.
-pub fn write_error(srv: &Shared) {
+pub async fn write_error(srv: &Shared) {
     if state(srv) == State::InProgress {
-        abort(srv, &mut srv.store.lock(), "Write error to failover target");
+        abort(
+            srv,
+            &mut *srv.store_lock().await,
+            "Write error to failover target",
+        );
     }
 }
 
@@ -200,7 +203,7 @@ async fn drive(srv: Arc<Shared>, gen: u64) {
     let mut acks = srv.repl.acks.subscribe();
     loop {
         {
-            let mut store = srv.store.lock();
+            let mut store = srv.store_lock().await;
             {
                 let f = srv.repl.failover.lock();
                 if f.gen != gen || f.state != State::WaitForSync {

@@ -316,7 +316,8 @@ async fn full_sync(
         tokio::select! {
             s = &mut started_rx => break s.map_err(|_| std::io::Error::other("snapshot abandoned"))?,
             gate = srv.repl.snapshot_gate.clone().lock_owned() => {
-                if let Err(e) = start_snapshot(&srv, gate) {
+                let r = start_snapshot(&srv, &mut *srv.store_lock().await, gate);
+                if let Err(e) = r {
                     // A BGSAVE may be running: try again shortly.
                     tries += 1;
                     if tries > 120 {
@@ -430,8 +431,11 @@ async fn write_progress(
 /// With the snapshot slot held: take one snapshot for every waiting replica
 /// of the first waiter's payload form, register their streams at the same
 /// offset, and start the job that produces the payload (it keeps the slot).
-fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> Result<(), String> {
-    let mut store = srv.store.lock();
+fn start_snapshot(
+    srv: &Arc<Shared>,
+    store: &mut crate::store::Store,
+    gate: tokio::sync::OwnedMutexGuard<()>,
+) -> Result<(), String> {
     let mut waiting = srv.repl.full_waiting.lock();
     waiting.retain(|j| !j.tx.is_closed());
     let Some(first) = waiting.first() else {
@@ -441,7 +445,7 @@ fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> 
     let snap = if empty {
         payload::Snap::Empty
     } else {
-        payload::begin(&mut store)?
+        payload::begin(store)?
     };
     let offset = store.repl.offset;
     store.repl.reset_select();
@@ -474,7 +478,6 @@ fn start_snapshot(srv: &Arc<Shared>, gate: tokio::sync::OwnedMutexGuard<()>) -> 
             srv.repl.feed.lock().outs.retain(|o| o.id != j.info.id);
         }
     }
-    drop(store);
     if feeds.len() > 1 {
         tracing::info!("One snapshot feeds {} replicas", feeds.len());
     }
@@ -523,7 +526,7 @@ async fn produce(
             let b = Bytes::from(c);
             if !fan_out(&mut feeds, || Payload::Data(b.clone())).await {
                 // Every replica is gone: stop the snapshot.
-                crate::persist::snapshot::cancel(&mut srv.store.lock());
+                crate::persist::snapshot::cancel(&mut *srv.store_lock().await);
                 break;
             }
         }
@@ -554,7 +557,7 @@ async fn produce(
                 r = &mut job => break r,
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
                     if feeds.iter().all(|f| f.is_closed()) {
-                        crate::persist::snapshot::cancel(&mut srv.store.lock());
+                        crate::persist::snapshot::cancel(&mut *srv.store_lock().await);
                     }
                 }
             }

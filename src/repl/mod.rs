@@ -225,8 +225,6 @@ pub struct Repl {
     pub no_replicas_since: AtomicI64,
     /// The FAILOVER command's state (lock order: after the keyspace lock).
     pub failover: Mutex<failover::Failover>,
-    /// Hot-path flag: FAILOVER holds client writes (net/conn.rs).
-    pub failover_pause: AtomicBool,
 }
 
 impl Default for Repl {
@@ -261,7 +259,6 @@ impl Default for Repl {
             full_waiting: Mutex::new(Vec::new()),
             no_replicas_since: AtomicI64::new(0),
             failover: Mutex::new(failover::Failover::default()),
-            failover_pause: AtomicBool::new(false),
         }
     }
 }

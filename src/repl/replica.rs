@@ -4,9 +4,9 @@
 use super::{payload, LinkState, MasterLink};
 use crate::cmd::exec;
 use crate::net::client::{Client, ClientHandle};
-use crate::resp::{parse_request, Limits, Out, Proto};
+use crate::resp::{parse_request_frame, Limits, Out, Proto};
 use crate::server::Shared;
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,14 +148,14 @@ pub async fn supervisor(srv: Arc<Shared>) {
                 if srv.is_shutting_down() {
                     return;
                 }
-                cron(&srv, &mut last_ping);
+                cron(&srv, &mut last_ping).await;
             }
         }
     }
 }
 
 /// Master-side periodic work: stream PINGs, the good-replica count, output limits.
-fn cron(srv: &Shared, last_ping: &mut Instant) {
+async fn cron(srv: &Shared, last_ping: &mut Instant) {
     let (period, max_lag, limit, size, ttl) = {
         let c = srv.config.read();
         (
@@ -186,7 +186,7 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
         && !srv.repl.is_replica()
         && now.saturating_sub(since as u64) > ttl * 1000
     {
-        let mut store = srv.store.lock();
+        let mut store = srv.store_lock().await;
         let mut feed = srv.repl.feed.lock();
         if feed.backlog.is_some() && feed.outs.is_empty() && srv.repl.replicas.lock().is_empty() {
             feed.backlog = None;
@@ -200,7 +200,7 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
     }
     // A waiting FAILOVER: its timeout (ACKs are watched by its own task too).
     if super::failover::state(srv) == super::failover::State::WaitForSync {
-        super::failover::step(srv, &mut srv.store.lock());
+        super::failover::step(srv, &mut *srv.store_lock().await);
     }
     // No PING while a FAILOVER waits: the target must ack an offset that stays put.
     if !srv.repl.is_replica()
@@ -209,7 +209,7 @@ fn cron(srv: &Shared, last_ping: &mut Instant) {
         && super::failover::state(srv) == super::failover::State::None
     {
         *last_ping = Instant::now();
-        let mut store = srv.store.lock();
+        let mut store = srv.store_lock().await;
         if store.repl.has_sinks() {
             store.repl.feed_raw(b"*1\r\n$4\r\nping\r\n");
         }
@@ -364,7 +364,7 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
     }
     crate::resp::encode_command(&mut req, &["REPLCONF", "capa", "eof", "capa", "psync2"]);
     let (psync_id, psync_off, my_id) = {
-        let store = srv.store.lock();
+        let store = srv.store_lock().await;
         let cached = srv.repl.master.lock().as_ref().is_some_and(|m| m.cached);
         let id = srv.repl.ids.lock().replid.clone();
         if cached {
@@ -410,7 +410,7 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
     );
     if let Err(e) = wr.write_all(&req).await {
         if failing_over {
-            super::failover::write_error(srv);
+            super::failover::write_error(srv).await;
         }
         return Err(e);
     }
@@ -427,7 +427,7 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         if !accepted {
             tracing::warn!("Unexpected reply to PSYNC FAILOVER from master: {}", reply);
         }
-        super::failover::psync_answered(srv, accepted);
+        super::failover::psync_answered(srv, accepted).await;
         if !accepted {
             return Ok(());
         }
@@ -441,7 +441,7 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         full_load(srv, gen, &mut r, timeout, &id, off).await?;
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let new_id = rest.trim();
-        let mut store = srv.store.lock();
+        let mut store = srv.store_lock().await;
         if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
             return Ok(());
         }
@@ -584,7 +584,7 @@ async fn full_load(
             ))
         })?;
     {
-        let mut store = srv.store.lock();
+        let mut store = srv.store_lock().await;
         if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
             return Ok(());
         }
@@ -686,7 +686,7 @@ async fn stream_loop(
     srv.repl.link_up.store(true, Ordering::Relaxed);
 
     // ACK right away: a diskless master streams only after the first ACK.
-    let off = srv.store.lock().repl.offset;
+    let off = srv.store_lock().await.repl.offset;
     wr.write_all(&ack_frame(off)).await?;
 
     let killed = handle.kill_notify.notified();
@@ -701,30 +701,25 @@ async fn stream_loop(
     let result = loop {
         if !r.buf.is_empty() {
             // Apply every complete command; bytes of incomplete ones wait.
-            let mut work = r.buf.clone();
-            let total = work.len();
-            let mut cmds: Vec<(Vec<bytes::Bytes>, usize, usize)> = Vec::new();
-            let mut start = 0;
+            // Each request keeps its exact bytes (shared, not copied) for
+            // our own replicas.
+            let mut cmds: Vec<(Vec<bytes::Bytes>, bytes::Bytes)> = Vec::new();
             loop {
-                match parse_request(&mut work, &limits) {
-                    Ok(Some(req)) => {
-                        let end = total - work.len();
-                        cmds.push((req, start, end));
-                        start = end;
-                    }
+                match parse_request_frame(&mut r.buf, &limits) {
+                    Ok(Some(req)) => cmds.push(req),
                     Ok(None) => break,
                     Err(e) => return Err(io_err(format!("protocol error from master: {}", e.0))),
                 }
             }
-            if start > 0 {
+            if !cmds.is_empty() {
                 let mut acks: Vec<u64> = Vec::new();
                 {
-                    let mut store = srv.store.lock();
+                    let mut store = srv.store_lock().await;
                     if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
                         return Ok(());
                     }
                     let mut post = Vec::new();
-                    for (args, s, e) in &cmds {
+                    for (args, frame) in &cmds {
                         if !args.is_empty() {
                             if args.len() >= 2
                                 && args[0].eq_ignore_ascii_case(b"replconf")
@@ -745,7 +740,7 @@ async fn stream_loop(
                                 post.clear();
                             }
                         }
-                        store.repl.feed_raw(&r.buf[*s..*e]);
+                        store.repl.feed_raw(frame);
                     }
                     // In the same critical section: a sub-replica's snapshot
                     // records which DB the passed-on stream has selected.
@@ -753,7 +748,6 @@ async fn stream_loop(
                         m.stream_db = client.db;
                     }
                 }
-                r.buf.advance(start);
                 for a in acks {
                     wr.write_all(&ack_frame(a)).await?;
                 }
@@ -773,7 +767,7 @@ async fn stream_loop(
                     tracing::warn!("MASTER timeout: no data nor PING received...");
                     break Ok(());
                 }
-                let off = srv.store.lock().repl.offset;
+                let off = srv.store_lock().await.repl.offset;
                 wr.write_all(&ack_frame(off)).await?;
             }
         }

@@ -5,5 +5,5 @@ pub mod out;
 pub mod parse;
 
 pub use out::{encode_command, Out, Proto};
-pub use parse::{parse_request, split_args, Limits, ProtocolError, Request};
+pub use parse::{parse_request, parse_request_frame, split_args, Limits, ProtocolError, Request};
 pub mod reply;

@@ -43,13 +43,30 @@ pub fn parse_request(
     buf: &mut BytesMut,
     limits: &Limits,
 ) -> Result<Option<Request>, ProtocolError> {
+    Ok(parse_one::<false>(buf, limits)?.map(|(req, _)| req))
+}
+
+/// `parse_request` that also returns the request's exact bytes, without
+/// copying them: a replica passes its master's stream on verbatim.
+pub fn parse_request_frame(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<(Request, Bytes)>, ProtocolError> {
+    Ok(parse_one::<true>(buf, limits)?.map(|(req, f)| (req, f.unwrap_or_default())))
+}
+
+/// One request; with FRAME, also its bytes (a reference count, not a copy).
+fn parse_one<const FRAME: bool>(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<(Request, Option<Bytes>)>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);
     }
     if buf[0] == b'*' {
-        parse_multibulk(buf, limits)
+        parse_multibulk::<FRAME>(buf, limits)
     } else {
-        parse_inline(buf)
+        parse_inline::<FRAME>(buf)
     }
 }
 
@@ -66,7 +83,10 @@ fn parse_int(s: &[u8]) -> Option<i64> {
     crate::util::parse_i64(s)
 }
 
-fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request>, ProtocolError> {
+fn parse_multibulk<const FRAME: bool>(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<(Request, Option<Bytes>)>, ProtocolError> {
     let Some(nl) = find_crlf(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big mbulk count string"));
@@ -85,8 +105,8 @@ fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request
     }
     let pos = nl + 2;
     if count <= 0 {
-        let _ = buf.split_to(pos);
-        return Ok(Some(Vec::new()));
+        let frame = buf.split_to(pos);
+        return Ok(Some((Vec::new(), FRAME.then(|| frame.freeze()))));
     }
     // First pass: validate every header and find where the frame ends, storing nothing.
     let Some(end) = scan_bulks(buf, pos, count as usize, limits, |_, _| {})? else {
@@ -98,7 +118,7 @@ fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request
     scan_bulks(&frame, pos, count as usize, limits, |s, e| {
         args.push(frame.slice(s..e))
     })?;
-    Ok(Some(args))
+    Ok(Some((args, FRAME.then_some(frame))))
 }
 
 /// Walk `count` bulk strings starting at `pos`, calling `f(start, end)` for each.
@@ -144,7 +164,9 @@ fn scan_bulks(
     Ok(Some(pos))
 }
 
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
+fn parse_inline<const FRAME: bool>(
+    buf: &mut BytesMut,
+) -> Result<Option<(Request, Option<Bytes>)>, ProtocolError> {
     let Some(nl) = memchr(b'\n', buf) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big inline request"));
@@ -157,7 +179,7 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Request>, ProtocolError> {
         end -= 1;
     }
     match split_args(&line[..end]) {
-        Some(args) => Ok(Some(args)),
+        Some(args) => Ok(Some((args, FRAME.then(|| line.freeze())))),
         None => Err(ProtocolError::new("unbalanced quotes in request")),
     }
 }

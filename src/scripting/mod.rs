@@ -9,6 +9,7 @@
 pub mod libs;
 pub mod reply;
 
+use crate::cmd::admit::{self, Caller, Verdict};
 use crate::cmd::{exec, flags, Ctx};
 use crate::error::Error;
 use crate::resp::{Out, Proto};
@@ -89,13 +90,56 @@ pub struct Engine {
     h: Table,
     globals: Table,
     env: Table,
-    /// SHA1 -> (compiled body, shebang `flags=no-writes`).
-    scripts: HashMap<String, (Function, bool)>,
+    /// SHA1 -> (compiled body, shebang flags).
+    scripts: HashMap<String, (Function, ScriptFlags)>,
 }
 
-/// A 7.0 shebang line (`#!lua flags=no-writes,...`): returns whether the
-/// script declared no-writes.
-fn parse_shebang(line: &[u8]) -> Result<bool, Error> {
+/// What a 7.0 shebang line (`#!lua flags=no-writes,...`) declares. A
+/// script without one runs in compatibility mode (`shebang` false).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScriptFlags {
+    pub shebang: bool,
+    pub no_writes: bool,
+    pub allow_oom: bool,
+    pub allow_stale: bool,
+    pub no_cluster: bool,
+    pub allow_cross_slot_keys: bool,
+}
+
+impl ScriptFlags {
+    /// The flags of a script body: compatibility mode without a shebang.
+    pub fn of_body(body: &[u8]) -> Result<ScriptFlags, Error> {
+        if !body.starts_with(b"#!") {
+            return Ok(ScriptFlags::default());
+        }
+        let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+        parse_shebang(&body[..end])
+    }
+
+    /// Redis's scriptFlagsToCmdFlags: a script that declares flags is
+    /// admitted by them instead of by its command's write/stale/oom flags.
+    pub fn command_flags(&self, cmd_flags: u32) -> u32 {
+        use crate::cmd::flags::*;
+        if !self.shebang {
+            // Compatibility mode: the command's own flags (EVAL's handler
+            // refuses a stale replica itself, as scriptPrepareForRun).
+            return cmd_flags;
+        }
+        let mut f = cmd_flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+        if !self.allow_oom && !self.no_writes {
+            f |= DENYOOM;
+        }
+        if !self.no_writes {
+            f |= WRITE;
+        }
+        if self.allow_stale {
+            f |= STALE;
+        }
+        f
+    }
+}
+
+fn parse_shebang(line: &[u8]) -> Result<ScriptFlags, Error> {
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or("");
@@ -105,15 +149,21 @@ fn parse_shebang(line: &[u8]) -> Result<bool, Error> {
             engine
         )));
     }
-    let mut no_writes = false;
+    let mut sf = ScriptFlags {
+        shebang: true,
+        ..Default::default()
+    };
     for opt in parts {
         let Some(flags) = opt.strip_prefix("flags=") else {
             return Err(Error::err(format!("Unknown lua shebang option: {}", opt)));
         };
         for f in flags.split(',').filter(|f| !f.is_empty()) {
             match f {
-                "no-writes" => no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "no-writes" => sf.no_writes = true,
+                "allow-oom" => sf.allow_oom = true,
+                "allow-stale" => sf.allow_stale = true,
+                "no-cluster" => sf.no_cluster = true,
+                "allow-cross-slot-keys" => sf.allow_cross_slot_keys = true,
                 other => {
                     return Err(Error::err(format!(
                         "Unexpected flag in script shebang: {}",
@@ -123,7 +173,7 @@ fn parse_shebang(line: &[u8]) -> Result<bool, Error> {
             }
         }
     }
-    Ok(no_writes)
+    Ok(sf)
 }
 
 pub fn sha1_hex(body: &[u8]) -> String {
@@ -256,14 +306,13 @@ impl Engine {
         let sha = sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
             // A shebang line is parsed, then compiled as a comment (line numbers stay).
-            let (no_writes, src) = if body.starts_with(b"#!") {
-                let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
-                let nw = parse_shebang(&body[..end])?;
+            let sf = ScriptFlags::of_body(body)?;
+            let src = if sf.shebang {
                 let mut src = b"--".to_vec();
                 src.extend_from_slice(body);
-                (nw, src)
+                src
             } else {
-                (false, body.to_vec())
+                body.to_vec()
             };
             let f = self
                 .lua
@@ -278,13 +327,27 @@ impl Engine {
                     };
                     Error::err(format!("Error compiling script (new function): {}", msg))
                 })?;
-            self.scripts.insert(sha.clone(), (f, no_writes));
+            self.scripts.insert(sha.clone(), (f, sf));
         }
         Ok(sha)
     }
 
     pub fn exists(&self, sha: &str) -> bool {
         self.scripts.contains_key(sha)
+    }
+
+    /// The shebang flags of a cached script.
+    pub fn flags(&self, sha: &str) -> Option<ScriptFlags> {
+        self.scripts.get(sha).map(|s| s.1)
+    }
+
+    /// How many scripts are cached (INFO number_of_cached_scripts).
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
     }
 
     /// Run a cached script inside the caller's critical section.
@@ -296,8 +359,8 @@ impl Engine {
         argv: &[Bytes],
         readonly: bool,
     ) -> Result<(), Error> {
-        let (f, no_writes) = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
-        let readonly = readonly || no_writes;
+        let (f, sf) = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
+        let readonly = readonly || sf.no_writes;
         let lua = &self.lua;
         let strings = |v: &[Bytes]| -> mlua::Result<Table> {
             let t = lua.create_table_with_capacity(v.len(), 0)?;
@@ -482,19 +545,17 @@ fn call_command(
             )?))
         }
     };
-    if cmd.is(flags::NOSCRIPT) {
-        return Ok(Err(err_table(
-            lua,
-            "ERR This Redis command is not allowed from script",
-        )?));
+    let caller = Caller::Script {
+        read_only: readonly,
+        wrote: busy.wrote.load(Ordering::Relaxed),
+    };
+    let f = admit::effective_flags(srv, client, cmd, &argv);
+    if let Verdict::Reject(e) = admit::check(srv, caller, client, cmd, f) {
+        return Ok(Err(err_table(lua, &e.to_string())?));
     }
     if cmd.is(flags::WRITE) {
-        if readonly {
-            return Ok(Err(err_table(
-                lua,
-                "ERR Write commands are not allowed from read-only scripts.",
-            )?));
-        }
+        // From here on the script may have changed the dataset: it can no
+        // longer be killed, nor refused on the server's state.
         busy.wrote.store(true, Ordering::Release);
     }
     let resp3 = h.raw_get::<i64>("resp").unwrap_or(2) == 3;

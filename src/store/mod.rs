@@ -8,6 +8,7 @@
 pub mod db;
 pub mod expire;
 pub mod hash;
+pub mod lazyfree;
 pub mod list;
 pub mod set;
 pub mod small;

@@ -57,6 +57,25 @@ impl Value {
         }
     }
 
+    /// Roughly how many allocations freeing the value costs (Redis's
+    /// lazyfreeGetFreeEffort): the element count of a collection.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
+    /// Drop the value, on the lazyfree thread when that is costly.
+    pub fn free_lazily(self) {
+        if self.free_effort() > super::lazyfree::THRESHOLD {
+            super::lazyfree::free(self);
+        }
+    }
+
     pub fn deep_clone(&self) -> Value {
         match self {
             Value::Str(s) => Value::Str(s.clone()),

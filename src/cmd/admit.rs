@@ -1,0 +1,180 @@
+//! The one admission check. Every way a command enters calls `check` with
+//! who is calling: a client's command (also when MULTI queues it, and EXEC
+//! itself with the flags of what it queued), a command replayed by EXEC, a
+//! `redis.call`/`pcall` from a script, the master's replication stream (and
+//! later AOF loading). The rules follow Redis 7.0's `processCommand` and
+//! `scriptCall`, in their order; each reads flags of the one command table,
+//! never a command's name. ACL, OOM and cluster slot rules plug in here.
+//!
+//! The check reads only lock-free state (atomics of the replication,
+//! persistence, scripting and pause parts), so the connection layer can also
+//! run it while a script holds the keyspace lock, to answer -BUSY.
+
+use super::{flags, Command};
+use crate::error::Error;
+use crate::net::client::Client;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::sync::atomic::Ordering::Relaxed;
+
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
+pub const NOT_FROM_SCRIPT: &str = "ERR This Redis command is not allowed from script";
+pub const RO_SCRIPT_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
+
+/// Who is asking to run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A client's command, as it arrives (queued or run at once).
+    Client,
+    /// A command queued in MULTI, now run by EXEC. It passed the client
+    /// rules when queued; EXEC passed them for the whole queue. Only rules
+    /// whose inputs can change in between apply again (ACL, later).
+    Exec,
+    /// `redis.call`/`pcall` from a script. `read_only`: EVAL_RO/EVALSHA_RO or
+    /// a `no-writes` shebang. `wrote`: the script already changed the dataset,
+    /// so it can no longer be refused on the server's state (Redis's rule).
+    Script { read_only: bool, wrote: bool },
+    /// Our master's replication stream: obeyed whatever our own state.
+    Master,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    Run,
+    /// Inside MULTI: queue it (reply QUEUED).
+    Queue,
+    /// A pause holds it: wait (without the keyspace lock) and check again.
+    /// `may_write` tells which pauses hold it.
+    Pause {
+        may_write: bool,
+    },
+    Reject(Error),
+}
+
+/// The flags a command has for this call: its declaration's, or for
+/// commands whose flags depend on their arguments (EXEC: what it queued;
+/// EVAL: the script's shebang flags), the computed ones.
+pub fn effective_flags(
+    srv: &Shared,
+    client: &Client,
+    cmd: &'static Command,
+    args: &[Bytes],
+) -> u32 {
+    if cmd.is(flags::TX_EXEC) {
+        // Redis judges EXEC by the union of what it queued (mstate.cmd_flags),
+        // and as stale-denied if any queued command is.
+        let mut f = cmd.flags
+            | (client.multi_flags & (flags::WRITE | flags::MAY_REPLICATE | flags::DENYOOM));
+        if client.multi_deny_stale {
+            f &= !flags::STALE;
+        }
+        return f;
+    }
+    match cmd.dyn_flags {
+        Some(f) => f(srv, args, cmd.flags),
+        None => cmd.flags,
+    }
+}
+
+/// The admission check. `f` are the command's effective flags.
+pub fn check(
+    srv: &Shared,
+    caller: Caller,
+    client: &Client,
+    cmd: &'static Command,
+    f: u32,
+) -> Verdict {
+    let has = |x: u32| f & x != 0;
+    match caller {
+        Caller::Master | Caller::Exec => {}
+        Caller::Script { read_only, wrote } => {
+            if has(flags::NOSCRIPT) {
+                return reject(NOT_FROM_SCRIPT);
+            }
+            // May-replicate counts as a write here, so read-only scripts also
+            // run during CLIENT PAUSE WRITE (as Redis).
+            if read_only && has(flags::WRITE | flags::MAY_REPLICATE) {
+                return reject(RO_SCRIPT_WRITE);
+            }
+            // Writes on behalf of our master are obeyed (mustObeyClient).
+            if has(flags::WRITE) && !wrote && !client.master_link {
+                if let Some(e) = state_refuses_writes(srv) {
+                    return Verdict::Reject(e);
+                }
+            }
+        }
+        Caller::Client => {
+            if !client.authenticated && !has(flags::NO_AUTH) && srv.auth_required() {
+                return Verdict::Reject(Error::NoAuth);
+            }
+            if client.multi.is_some() && has(flags::NO_MULTI) {
+                return reject(NOT_IN_MULTI);
+            }
+            // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
+            if has(flags::WRITE | flags::DISK_ERROR_PROBE) && srv.persist.writes_denied() {
+                return reject(crate::persist::dump::MISCONF);
+            }
+            if has(flags::WRITE) {
+                if let Some(e) = replication_refuses_writes(srv) {
+                    return Verdict::Reject(e);
+                }
+            }
+            if client.in_resp2_subscribed_mode() && !has(flags::SUBSCRIBED_OK) {
+                return Verdict::Reject(Error::err(format!(
+                    "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd.name
+                )));
+            }
+            if !has(flags::STALE) && stale(srv) {
+                return reject(MASTERDOWN);
+            }
+            if !has(flags::ALLOW_BUSY) && srv.scripts.is_busy() {
+                return reject(crate::scripting::BUSY_ERR);
+            }
+            let may_write = has(flags::WRITE | flags::MAY_REPLICATE);
+            if !client.replica_link && srv.pause.holds(may_write) {
+                return Verdict::Pause { may_write };
+            }
+        }
+    }
+    let queues = matches!(caller, Caller::Client | Caller::Master);
+    if queues && client.multi.is_some() && !has(flags::NO_QUEUE) {
+        return Verdict::Queue;
+    }
+    Verdict::Run
+}
+
+fn reject(msg: &'static str) -> Verdict {
+    Verdict::Reject(Error::msg(msg))
+}
+
+/// MISCONF, NOREPLICAS, READONLY: the server's state refuses a write.
+fn state_refuses_writes(srv: &Shared) -> Option<Error> {
+    if srv.persist.writes_denied() {
+        return Some(Error::msg(crate::persist::dump::MISCONF));
+    }
+    replication_refuses_writes(srv)
+}
+
+/// A master short of good replicas (min-replicas-to-write), or a read-only replica.
+fn replication_refuses_writes(srv: &Shared) -> Option<Error> {
+    let r = &srv.repl;
+    if !r.is_replica() {
+        let min = r.min_to_write.load(Relaxed);
+        let lag = r.min_max_lag.load(Relaxed);
+        if min > 0 && lag > 0 && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min {
+            return Some(Error::NoReplicas);
+        }
+    } else if r.read_only.load(Relaxed) {
+        return Some(Error::ReadOnly);
+    }
+    None
+}
+
+/// A replica whose link is down with replica-serve-stale-data no.
+pub fn stale(srv: &Shared) -> bool {
+    let r = &srv.repl;
+    r.is_replica() && !r.link_up.load(Relaxed) && !r.serve_stale.load(Relaxed)
+}
