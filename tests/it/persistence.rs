@@ -2,8 +2,7 @@
 //! load, point-in-time consistency under concurrent writers, corrupt files,
 //! a full disk, and interop with a real redis-server both ways.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,8 +4,7 @@
 //! errors and the front end (inline commands, HELLO, pub/sub, AUTH).
 //! Skipped when redis-server is absent unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

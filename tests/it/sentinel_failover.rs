@@ -5,8 +5,7 @@
 //! (they run in parallel on distinct free ports). Skipped when redis-server
 //! is absent unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const DOWN_AFTER: u64 = 2000;

@@ -1,6 +1,5 @@
 //! Test harness: start the real rsredis binary on a free port, talk to it
 //! with the `redis` crate, raw sockets or stock redis-cli, and stop it on drop.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

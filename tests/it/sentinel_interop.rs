@@ -5,8 +5,7 @@
 //! across a failover (check 31). Skipped when redis-server / redis-sentinel /
 //! python3 with redis are absent, unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! BUSY + SCRIPT KILL, atomicity, and a differential check of replies and
 //! error texts against a real redis-server 7.0 when one is installed.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -1,9 +1,8 @@
 //! String and bitmap commands: replies (exact bytes), error texts, TTL
 //! interplay, WRONGTYPE, big and binary values. Expected values were checked
 //! against a real redis-server 7.0.
-mod common;
-use common::reply::*;
-use common::*;
+use crate::common::reply::*;
+use crate::common::*;
 
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! Server commands: INFO, CONFIG, COMMAND, DBSIZE/FLUSH*, DEBUG, SLOWLOG,
 //! MEMORY, SHUTDOWN — against the real binary, raw bytes where shapes matter.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::Read;
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,7 @@
 //! The RESP and connection layer against the real binary: exact bytes on the
 //! wire, hostile input, limits, and the process's own command line.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};

@@ -2,8 +2,7 @@
 //! partial resync, chained replicas, promotion, WAIT, min-replicas, the
 //! read-only replica, and the exact bytes a fake replica sees (§7 checks 4-10).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);

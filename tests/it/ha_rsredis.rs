@@ -10,8 +10,7 @@
 //! Peers (redis-sentinel, haproxy, python3 + redis) are skipped when absent
 //! unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

@@ -1,8 +1,7 @@
 //! Generic key commands end to end: replies on the wire, SCAN under
 //! concurrent writes, and a differential check against real redis-server.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -2,8 +2,7 @@
 //! order, wake-ups from MULTI/EXEC and from other served clients, type
 //! changes, CLIENT UNBLOCK, killed and disconnected waiters.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// Read exactly the expected reply.

@@ -4,8 +4,7 @@
 //! dropped after `repl-timeout`. (A replica SIGKILLed mid full sync and then
 //! resyncing is `replica_killed_mid_sync_then_resyncs` in tests/replication.rs.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);

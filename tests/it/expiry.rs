@@ -3,8 +3,7 @@
 //! TTLs are set with PEXPIRE/EXPIRE (this family) rather than SET's EX/PX
 //! options so these tests depend only on the keys commands.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {

@@ -3,8 +3,7 @@
 //! FAILOVER without TO, the TIMEOUT abort, FORCE, ABORT, the error texts, and
 //! interop with a real redis-server 7.0 on either side.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
