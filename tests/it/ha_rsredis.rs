@@ -648,13 +648,20 @@ impl Haproxy {
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut cfg = format!(
             "global\n  stats socket {}/stats.sock mode 600 level admin\n\
              defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  timeout check 1s\n\
              frontend fe\n  bind 127.0.0.1:{port}\n  default_backend redis\n\
              backend redis\n  option tcp-check\n\
              \x20 tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n\
+        Some(start_on_free_port("haproxy", |port| {
+            Haproxy::try_start(&bin, servers, port)
+        }))
+    }
+
+    /// HAProxy on `port`; None when it did not end up serving it (it exits
+    /// when the port was taken before it could bind).
+    fn try_start(bin: &std::path::Path, servers: &[u16], port: u16) -> Option<Haproxy> {
              \x20 tcp-check send info\\ replication\\r\\n\n  tcp-check expect string role:master\n\
              \x20 tcp-check send QUIT\\r\\n\n  tcp-check expect string +OK\n",
             dir.path().display()
@@ -675,17 +682,20 @@ impl Haproxy {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn haproxy");
-        let h = Haproxy { child, dir, port };
-        assert!(
-            wait_until(Duration::from_secs(10), || TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "haproxy did not start: {}",
-            h.logs()
-        );
-        Some(h)
+        let mut h = Haproxy { child, dir, port };
+        // HAProxy binds its frontend before it opens the stats socket and
+        // exits when the bind fails: its own pid on the stats socket, while it
+        // runs, means the frontend port is ours.
+        let pid = h.child.id();
+        let sock = h.dir.path().join("stats.sock");
+        let ours = wait_serving(&mut h.child, Duration::from_secs(10), || {
+            stats_cmd(&sock, "show info").contains(&format!("\nPid: {pid}\n"))
+                && TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !ours {
+            eprintln!("haproxy did not start on {port}: {}", h.logs());
+        }
+        ours.then_some(h)
     }
 
     fn logs(&self) -> String {
@@ -694,13 +704,10 @@ impl Haproxy {
 
     /// Server ports whose status is UP, from `show stat` on the stats socket.
     fn up_servers(&self) -> Vec<u16> {
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(self.dir.path().join("stats.sock"))
-        else {
-            return vec![];
-        };
-        let _ = s.write_all(b"show servers state redis\n");
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
+        let out = stats_cmd(
+            &self.dir.path().join("stats.sock"),
+            "show servers state redis",
+        );
         // Fields: be_id be_name srv_id srv_name srv_addr srv_op_state ... srv_port (col 18).
         out.lines()
             .filter(|l| !l.starts_with('#') && l.split(' ').count() > 18)
@@ -720,6 +727,18 @@ impl Drop for Haproxy {
 }
 
 /// SET through the proxy on a fresh connection; true on +OK.
+/// One command on HAProxy's stats socket; its output ("" when unreachable).
+fn stats_cmd(sock: &std::path::Path, cmd: &str) -> String {
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(sock) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(format!("{cmd}\n").as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
 fn set_via(port: u16, key: &str, val: &str) -> bool {
     let Ok(s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;

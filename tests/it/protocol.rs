@@ -913,30 +913,34 @@ fn cli_port_and_bind_flags_override_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.toml");
     std::fs::write(&path, "port = 1\nbind = \"10.255.255.1\"\n").unwrap();
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
-        .args(["server", "--config", path.to_str().unwrap()])
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--loglevel", "warning"])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ok = wait_until(Duration::from_secs(10), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    // The flag needs a concrete port: when it is taken before the server
+    // binds it (the server exits), try another one.
+    let (mut child, port) = start_on_free_port("rsredis --port", |port| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+            .args(["server", "--config", path.to_str().unwrap()])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--loglevel", "warning"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        if wait_serving(&mut child, Duration::from_secs(10), || {
+            serves_pid(port, pid)
+        }) {
+            Some((child, port))
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
     });
-    if ok {
-        let mut r = Raw::connect(port);
-        r.roundtrip(b"PING\r\n", b"+PONG\r\n");
-    }
+    let mut r = Raw::connect(port);
+    r.roundtrip(b"PING\r\n", b"+PONG\r\n");
     let _ = child.kill();
     let _ = child.wait();
-    assert!(ok, "server with --port/--bind did not listen on {port}");
 }
 
 #[test]

@@ -478,12 +478,10 @@ fn replicas_arriving_together_share_one_snapshot() {
 
 #[test]
 fn stale_data_refused_while_the_master_link_is_down() {
-    // A master that does not exist: the link never comes up.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A master that never answers: a listener we hold (so no other test's
+    // server can take the port) and never accept on; the link never comes up.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     let r = Server::with_config(&format!(
         "replicaof = \"127.0.0.1 {port}\"\nreplica-serve-stale-data = false\n"
     ));

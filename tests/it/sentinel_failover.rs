@@ -629,6 +629,9 @@ fn partition_minority_never_elects() {
         v
     };
     let pm = free_port();
+    // The nodes and sentinels here bind only the veth addresses (or the
+    // namespace's own loopback), which no other test uses, while every other
+    // test binds 127.0.0.1: these picks cannot collide with them.
     let (p1, p2) = (free_port(), free_port());
     let _m = Proc::spawn(
         Some(&ns.a),
