@@ -173,8 +173,9 @@ fn automatic_failover_partial_resync_and_rejoin() {
     // whatever offsets they reached; the promoted one must still serve the
     // other a partial resync.
     let busy = Arc::new(AtomicBool::new(true));
+    let written = Arc::new(AtomicU64::new(0));
     let writer = {
-        let (busy, port) = (busy.clone(), g.master.port);
+        let (busy, written, port) = (busy.clone(), written.clone(), g.master.port);
         std::thread::spawn(move || {
             let mut c = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
             c.get_mut()
@@ -194,10 +195,14 @@ fn automatic_failover_partial_resync_and_rejoin() {
                     break;
                 }
                 i += 1;
+                written.store(i, Ordering::Relaxed);
             }
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The stream is busy when the master freezes.
+    assert!(wait_until(Duration::from_secs(10), || written
+        .load(Ordering::Relaxed)
+        >= 100));
 
     let stopped = Instant::now();
     stop_pid(g.master.pid());
@@ -429,8 +434,11 @@ fn manual_failover_under_writes(g: Group, rounds: usize) {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(acked.load(Ordering::Relaxed) > 0, "writers not writing");
+    assert!(
+        wait_until(Duration::from_secs(10), || acked.load(Ordering::Relaxed)
+            > 0),
+        "writers not writing"
+    );
     let mut master = g.master.port;
     for round in 1..=rounds {
         let mut c = sens[round % 3].conn();
@@ -647,13 +655,6 @@ impl Haproxy {
             eprintln!("skipping: haproxy not available");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = format!(
-            "global\n  stats socket {}/stats.sock mode 600 level admin\n\
-             defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  timeout check 1s\n\
-             frontend fe\n  bind 127.0.0.1:{port}\n  default_backend redis\n\
-             backend redis\n  option tcp-check\n\
-             \x20 tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n\
         Some(start_on_free_port("haproxy", |port| {
             Haproxy::try_start(&bin, servers, port)
         }))
@@ -662,6 +663,13 @@ impl Haproxy {
     /// HAProxy on `port`; None when it did not end up serving it (it exits
     /// when the port was taken before it could bind).
     fn try_start(bin: &std::path::Path, servers: &[u16], port: u16) -> Option<Haproxy> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = format!(
+            "global\n  stats socket {}/stats.sock mode 600 level admin\n\
+             defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  timeout check 1s\n\
+             frontend fe\n  bind 127.0.0.1:{port}\n  default_backend redis\n\
+             backend redis\n  option tcp-check\n\
+             \x20 tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n\
              \x20 tcp-check send info\\ replication\\r\\n\n  tcp-check expect string role:master\n\
              \x20 tcp-check send QUIT\\r\\n\n  tcp-check expect string +OK\n",
             dir.path().display()
@@ -719,14 +727,6 @@ impl Haproxy {
     }
 }
 
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// SET through the proxy on a fresh connection; true on +OK.
 /// One command on HAProxy's stats socket; its output ("" when unreachable).
 fn stats_cmd(sock: &std::path::Path, cmd: &str) -> String {
     let Ok(mut s) = std::os::unix::net::UnixStream::connect(sock) else {
@@ -739,6 +739,14 @@ fn stats_cmd(sock: &std::path::Path, cmd: &str) -> String {
     out
 }
 
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SET through the proxy on a fresh connection; true on +OK.
 fn set_via(port: u16, key: &str, val: &str) -> bool {
     let Ok(s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;

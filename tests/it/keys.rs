@@ -166,6 +166,7 @@ fn scan_returns_every_stable_key_under_concurrent_writes() {
             break;
         }
         if calls % 10 == 0 {
+            // Deliberate pacing: the writer gets to change the keyspace mid-scan.
             std::thread::sleep(Duration::from_millis(1));
         }
     }

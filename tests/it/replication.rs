@@ -264,7 +264,11 @@ fn fake_replica_sees_exact_bytes() {
 
     // Check 5: after an ACK the stream starts with SELECT 0.
     raw.send(&resp(&["REPLCONF", "ACK", parts[2]]));
-    std::thread::sleep(Duration::from_millis(100));
+    // The master has taken the ACK (it streams only after it).
+    let acked = format!(",state=online,offset={},", parts[2]);
+    assert!(wait_until(Duration::from_secs(10), || {
+        mc.c("INFO replication").contains(&acked)
+    }));
     mc.c("SET k v");
     let stream = read_until(&mut raw, |g| g.len() >= 23 + 29);
     // (A stream PING may follow.)

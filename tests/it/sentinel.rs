@@ -359,8 +359,12 @@ fn tilt_after_the_process_was_frozen() {
     let Some(g) = Group::start(0, "") else { return };
     let sen = sentinel_for(&g, 1, 10000);
     let tap = Tap::new(sen.port);
-    std::thread::sleep(Duration::from_millis(500));
+    // The sentinel runs normally first: it has reached the master.
+    assert!(wait_until(Duration::from_secs(10), || {
+        info_field(sen.port, "sentinel", "master0").is_some_and(|m| m.contains(",status=ok,"))
+    }));
     signal_pid(sen.pid(), "STOP");
+    // Deliberate: the freeze of 3 s is what the sentinel must detect.
     std::thread::sleep(Duration::from_secs(3));
     signal_pid(sen.pid(), "CONT");
     let t = tap.wait("+tilt", Duration::from_secs(3));

@@ -245,9 +245,18 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
         "{}",
         real.logs()
     );
-    std::thread::sleep(Duration::from_millis(300));
-    real.stop();
+    // The real sentinel has flushed the failover to its sentinel.conf.
     let conf = real.dir.path().join("sentinel.conf");
+    let monitor = format!("sentinel monitor mymaster 127.0.0.1 {new} ");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&conf)
+                .is_ok_and(|t| t.contains(&monitor) && t.contains("current-epoch 1"))
+        }),
+        "{}",
+        real.logs()
+    );
+    real.stop();
     let out_dir = tempfile::tempdir().unwrap();
     let toml_path = out_dir.path().join("sentinel.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_rsredis"))
@@ -270,6 +279,13 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
         .collect();
     let state = std::fs::read_to_string(out_dir.path().join("sentinel-state.toml")).unwrap();
     assert!(state.contains("current_epoch = 1"), "{state}");
+    // The imported config keeps the real sentinel's port.
+    assert!(
+        toml_text
+            .lines()
+            .any(|l| l.trim() == format!("port = {}", real.port)),
+        "{toml_text}"
+    );
     let sen = SentinelProc::rsredis_with_state(&toml_text, &state);
     let mut c = sen.conn();
     assert_eq!(
@@ -278,13 +294,6 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
     );
     assert_eq!(sen.master_addr("mymaster"), Some(("127.0.0.1".into(), new)));
     assert_eq!(
-    // The imported config keeps the real sentinel's port.
-    assert!(
-        toml_text
-            .lines()
-            .any(|l| l.trim() == format!("port = {}", real.port)),
-        "{toml_text}"
-    );
         sen.master_field("mymaster", "config-epoch").as_deref(),
         Some("1")
     );

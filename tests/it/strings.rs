@@ -152,6 +152,7 @@ fn setnx_setex_psetex_getset_getdel_getex() {
 fn ttl_interplay() {
     let s = Server::start();
     let mut t = T::connect(s.port);
+    // Deliberate waits: TTLs of 100 ms must run out (or not yet).
     let ms = |n| std::thread::sleep(Duration::from_millis(n));
     // SET PX expires; SET without KEEPTTL clears the TTL; KEEPTTL keeps it.
     t.c("SET a v PX 100");

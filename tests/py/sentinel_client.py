@@ -62,6 +62,7 @@ def wait_stopped(pid, timeout=2.0):
 
 
 switch_at = []
+subscribed = threading.Semaphore(0)
 
 
 def watch(port):
@@ -69,14 +70,18 @@ def watch(port):
     p = s.pubsub()
     p.subscribe("+switch-master")
     for m in p.listen():
-        if m["type"] == "message":
+        if m["type"] == "subscribe":
+            subscribed.release()
+        elif m["type"] == "message":
             switch_at.append(time.monotonic())
             return
 
 
 for p in ports:
     threading.Thread(target=watch, args=(p,), daemon=True).start()
-time.sleep(0.3)
+# Every watcher's subscription is in place before the master goes away.
+for p in ports:
+    assert subscribed.acquire(timeout=10), "a +switch-master watcher did not subscribe"
 
 t0 = time.monotonic()
 if how == "shutdown":

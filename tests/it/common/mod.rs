@@ -1274,7 +1274,8 @@ impl Tap {
             .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (ev, st) = (events.clone(), stop.clone());
+        let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ev, st, sub) = (events.clone(), stop.clone(), subscribed.clone());
         std::thread::spawn(move || {
             let mut r = BufReader::new(s);
             let mut buf: Vec<u8> = Vec::new();
@@ -1293,6 +1294,9 @@ impl Tap {
                 }
                 while let Some((items, used)) = parse_bulk_array(&buf) {
                     buf.drain(..used);
+                    if items.first().is_some_and(|k| k == "psubscribe") {
+                        sub.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if items.len() == 4 && items[0] == "pmessage" {
                         ev.lock()
                             .unwrap()
@@ -1301,8 +1305,11 @@ impl Tap {
                 }
             }
         });
-        // Wait for the subscription to be in place.
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            wait_until(Duration::from_secs(10), || subscribed
+                .load(std::sync::atomic::Ordering::Relaxed)),
+            "PSUBSCRIBE on {port} not confirmed"
+        );
         Tap { events, stop }
     }
 
