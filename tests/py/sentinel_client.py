@@ -8,7 +8,7 @@ connection, sentinels included), writes through `master_for`, reads through
 keeps writing until writes succeed again on the new master. Prints one JSON
 object: the addresses, the number of failed writes, the seconds from the
 master's stop to the first +switch-master seen on any sentinel, and to
-the first successful write. Used by tests/sentinel_interop.rs and
+the first successful write. Used by tests/it/sentinel_interop.rs and
 benches/failover.sh. The caller resumes (SIGCONT) / cleans up the master.
 """
 

@@ -505,7 +505,7 @@ pub mod reply {
     pub const SYNTAX: &str = "-ERR syntax error\r\n";
 }
 
-// ---- Replication helpers (tests/replication.rs, tests/repl_interop.rs) ----
+// ---- Replication helpers (tests/it/replication.rs, tests/it/repl_interop.rs) ----
 
 /// One field of `INFO <section>` on any server (rsredis or real), if present.
 pub fn info_field(port: u16, section: &str, field: &str) -> Option<String> {
@@ -660,7 +660,7 @@ pub fn fill_all_types(port: u16, tag: &str) {
     c.call(&["SADD", &format!("{tag}db2set"), "x", "y"]);
 }
 
-// ---- persistence helpers (wip-snap: tests/persistence.rs) ----
+// ---- persistence helpers (wip-snap: tests/it/persistence.rs) ----
 
 impl Server {
     /// A server whose `dir` is `data_dir` (kept across restarts); its config
@@ -1376,7 +1376,7 @@ fn parse_bulk_array(buf: &[u8]) -> Option<(Vec<String>, usize)> {
 }
 
 // ---------------------------------------------------------------------------
-// HA tests on rsredis data nodes (branch wip-hanodes: tests/ha_rsredis.rs).
+// HA tests on rsredis data nodes (branch wip-hanodes: tests/it/ha_rsredis.rs).
 // `Node::rsredis` starts an rsredis data node on a free port with its own
 // node.toml (so the CONFIG REWRITE sentinels send works) and its log in
 // node.log in the same tempdir; `Group::start_rsredis` builds a master and
@@ -1444,14 +1444,6 @@ impl Node {
     /// What an rsredis node printed so far (empty for redis-server).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
-    }
-
-    /// INFO <section> as text (None when unreachable).
-    pub fn info(&self, section: &str) -> Option<String> {
-        let mut c = RespConn::try_connect(self.port).ok()?;
-        let r = c.call(&["INFO", section]);
-        let text = String::from_utf8_lossy(&r).into_owned();
-        text.starts_with('$').then_some(text)
     }
 }
 
