@@ -8,7 +8,7 @@ connection, sentinels included), writes through `master_for`, reads through
 keeps writing until writes succeed again on the new master. Prints one JSON
 object: the addresses, the number of failed writes, the seconds from the
 master's stop to the first +switch-master seen on any sentinel, and to
-the first successful write. Used by tests/sentinel_interop.rs and
+the first successful write. Used by tests/it/sentinel_interop.rs and
 benches/failover.sh. The caller resumes (SIGCONT) / cleans up the master.
 """
 
@@ -62,6 +62,7 @@ def wait_stopped(pid, timeout=2.0):
 
 
 switch_at = []
+subscribed = threading.Semaphore(0)
 
 
 def watch(port):
@@ -69,14 +70,18 @@ def watch(port):
     p = s.pubsub()
     p.subscribe("+switch-master")
     for m in p.listen():
-        if m["type"] == "message":
+        if m["type"] == "subscribe":
+            subscribed.release()
+        elif m["type"] == "message":
             switch_at.append(time.monotonic())
             return
 
 
 for p in ports:
     threading.Thread(target=watch, args=(p,), daemon=True).start()
-time.sleep(0.3)
+# Every watcher's subscription is in place before the master goes away.
+for p in ports:
+    assert subscribed.acquire(timeout=10), "a +switch-master watcher did not subscribe"
 
 t0 = time.monotonic()
 if how == "shutdown":

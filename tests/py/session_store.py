@@ -25,6 +25,7 @@ assert 118 <= r.ttl("session:1") <= 120
 assert r.delete("session:2") == 1 and r.get("session:2") is None
 r.set("session:short", "x", px=150)
 assert r.get("session:short") == "x"
+# The 150 ms TTL must run out: waiting past it is the thing under test.
 time.sleep(0.3)
 assert r.get("session:short") is None and r.exists("session:short") == 0
 assert r.ttl("session:missing") == -2

@@ -1,7 +1,7 @@
 //! Writing RDB files: the header and aux fields, key records, EOF and CRC.
 //!
 //! Encodings written (all loaded by Redis 7.0, checked by `redis-check-rdb`
-//! and a real server in tests/rdb_interop.rs): strings as type 0 (int
+//! and a real server in tests/it/rdb_interop.rs): strings as type 0 (int
 //! encoded or LZF compressed like Redis), lists as quicklist 2 (type 18,
 //! listpack nodes of at most 8 KiB), intset sets as type 11 and hashtable sets
 //! as type 2, listpack hashes as type 16 and hashtable ones as type 4,

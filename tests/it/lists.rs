@@ -2,9 +2,8 @@
 //! RPOPLPUSH, LMPOP (plus the basic commands in lists_basic.rs): exact
 //! replies and error texts, WRONGTYPE, deletion of emptied lists, multi-node
 //! lists, and a differential run of raw replies against a real redis-server.
-mod common;
-use common::reply::*;
-use common::*;
+use crate::common::reply::*;
+use crate::common::*;
 
 type T = RespConn;
 

@@ -1,6 +1,5 @@
 //! Test harness: start the real rsredis binary on a free port, talk to it
 //! with the `redis` crate, raw sockets or stock redis-cli, and stop it on drop.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -396,45 +395,28 @@ impl RealRedis {
     /// None (the test is skipped) when redis-server is not on PATH, unless
     /// RSREDIS_REQUIRE_INTEROP=1, where that fails the test (see `peer`).
     pub fn start() -> Option<RealRedis> {
-        let bin = peer("redis-server")?;
-        for _ in 0..5 {
-            // An OS-chosen free port, released just before redis-server binds it.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let child = Command::new(&bin)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let real = RealRedis { child, port };
-            let up = wait_until(Duration::from_secs(5), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            // Someone else may have taken the port first (another test's server
-            // can bind it between our probe and redis-server): make sure it is
-            // ours, and otherwise try another port.
-            let ours = up && serves_pid(port, real.child.id());
-            if ours {
-                return Some(real);
-            }
-        }
-        panic!("could not start redis-server");
+        RealRedis::start_with(&[])
     }
 }
 
 /// True when the server on `port` reports process id `pid` (never panics:
 /// a refused or dropped connection just means "not ours").
-fn serves_pid(port: u16, pid: u32) -> bool {
+pub fn serves_pid(port: u16, pid: u32) -> bool {
+    serves_pid_auth(port, pid, None)
+}
+
+/// `serves_pid`, sending AUTH <pass> first when the server has a password.
+pub fn serves_pid_auth(port: u16, pid: u32, pass: Option<&str>) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"INFO server\r\n").is_err() {
+    let mut req = Vec::new();
+    if let Some(p) = pass {
+        req.extend_from_slice(&resp(&["AUTH", p]));
+    }
+    req.extend_from_slice(b"INFO server\r\n");
+    if s.write_all(&req).is_err() {
         return false;
     }
     let want = format!("process_id:{pid}\r\n");
@@ -450,6 +432,39 @@ fn serves_pid(port: u16, pid: u32) -> bool {
         }
     }
     false
+}
+
+/// Wait (bounded) until a peer we just spawned on a port we picked serves
+/// it, as `ours()` tells. False as soon as the process exited (it could not
+/// bind: another test took the port between our pick and its bind) or after
+/// `timeout`; the caller then kills it and retries on another port.
+pub fn wait_serving(child: &mut Child, timeout: Duration, mut ours: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        if ours() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Start a peer that must be told its port (redis-server, redis-sentinel,
+/// haproxy: unlike rsredis they cannot report an OS-chosen one): `start`
+/// gets a port nobody listens on right now and returns None when the peer
+/// did not end up serving it (see `wait_serving`); then another port is tried.
+pub fn start_on_free_port<T>(what: &str, mut start: impl FnMut(u16) -> Option<T>) -> T {
+    for _ in 0..10 {
+        if let Some(t) = start(free_port()) {
+            return t;
+        }
+    }
+    panic!("could not start {what}: 10 ports in a row failed");
 }
 
 impl Drop for RealRedis {
@@ -490,7 +505,7 @@ pub mod reply {
     pub const SYNTAX: &str = "-ERR syntax error\r\n";
 }
 
-// ---- Replication helpers (tests/replication.rs, tests/repl_interop.rs) ----
+// ---- Replication helpers (tests/it/replication.rs, tests/it/repl_interop.rs) ----
 
 /// One field of `INFO <section>` on any server (rsredis or real), if present.
 pub fn info_field(port: u16, section: &str, field: &str) -> Option<String> {
@@ -645,7 +660,7 @@ pub fn fill_all_types(port: u16, tag: &str) {
     c.call(&["SADD", &format!("{tag}db2set"), "x", "y"]);
 }
 
-// ---- persistence helpers (wip-snap: tests/persistence.rs) ----
+// ---- persistence helpers (wip-snap: tests/it/persistence.rs) ----
 
 impl Server {
     /// A server whose `dir` is `data_dir` (kept across restarts); its config
@@ -704,12 +719,7 @@ impl RealRedis {
     /// Like `start`, with extra redis-server arguments (e.g. `--dir`).
     pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
         let bin = peer("redis-server")?;
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+        Some(start_on_free_port("redis-server", |port| {
             let child = Command::new(&bin)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -718,15 +728,14 @@ impl RealRedis {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server");
-            let real = RealRedis { child, port };
-            let up = wait_until(Duration::from_secs(10), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            if up && serves_pid(port, real.child.id()) {
-                return Some(real);
-            }
-        }
-        panic!("could not start redis-server");
+            let mut real = RealRedis { child, port };
+            let pid = real.child.id();
+            // Dropping `real` on failure kills it.
+            wait_serving(&mut real.child, Duration::from_secs(10), || {
+                serves_pid(port, pid)
+            })
+            .then_some(real)
+        }))
     }
 }
 
@@ -736,7 +745,9 @@ impl RealRedis {
 // Every process is started on a free port and killed by its own PID on drop.
 // ---------------------------------------------------------------------------
 
-/// A port nobody listens on right now (the OS picks it; released before use).
+/// A port nobody listens on right now (the OS picks it; released before
+/// use). Only for `start_on_free_port`, which retries when the port is taken
+/// before the peer binds it: rsredis servers bind port 0 and report theirs.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -795,9 +806,13 @@ impl Node {
     /// None when redis-server is absent (and RSREDIS_REQUIRE_INTEROP is unset).
     pub fn start(extra: &str) -> Option<Node> {
         let bin = peer("redis-server")?;
-        for _ in 0..5 {
+        let pass = extra.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("requirepass ")
+                .map(|p| p.trim().to_string())
+        });
+        Some(start_on_free_port("redis-server", |port| {
             let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
             let conf = dir.path().join("redis.conf");
             std::fs::write(
                 &conf,
@@ -808,32 +823,24 @@ impl Node {
                 ),
             )
             .unwrap();
-            let child = Command::new(&bin)
+            let mut child = Command::new(&bin)
                 .arg(&conf)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server");
             let pid = child.id();
-            let pass = extra.lines().find_map(|l| {
-                l.trim()
-                    .strip_prefix("requirepass ")
-                    .map(|p| p.trim().to_string())
+            let up = wait_serving(&mut child, Duration::from_secs(10), || {
+                serves_pid_auth(port, pid, pass.as_deref())
             });
-            let node = Node {
+            // Dropping the node on failure kills it.
+            up.then_some(Node {
                 child: Some(child),
                 port,
                 dir,
-                pass,
-            };
-            let up = wait_until(Duration::from_secs(5), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            if up && (node.pass.is_some() || serves_pid(port, pid)) {
-                return Some(node);
-            }
-        }
-        panic!("could not start redis-server");
+                pass: pass.clone(),
+            })
+        }))
     }
 
     pub fn pid(&self) -> u32 {
@@ -1046,21 +1053,72 @@ impl SentinelProc {
     fn config_port(&self) -> u16 {
         self.config_text
             .lines()
-            .find_map(|l| {
-                let l = l.trim();
-                l.strip_prefix("port").map(|r| {
-                    r.trim_start_matches([' ', '='])
-                        .trim()
-                        .parse::<u16>()
-                        .unwrap()
-                })
-            })
+            .find_map(|l| port_of_line(l.trim()))
             .expect("port in sentinel config")
     }
 
-    /// (Re)start the process with the same config (and, for rsredis, the same state file).
+    /// The sentinel's requirepass, from `requirepass = "pw"` or `requirepass pw`.
+    fn pass(&self) -> Option<String> {
+        self.config_text.lines().find_map(|l| {
+            let r = l.trim().strip_prefix("requirepass")?;
+            (r.starts_with([' ', '='])).then(|| {
+                r.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+        })
+    }
+
+    /// (Re)start the process with the same config (and, for rsredis, the same
+    /// state file), on its port. When that port turns out to be taken (by
+    /// another test, while the sentinel was down or between our pick and its
+    /// bind: the process exits), it moves to another free port and
+    /// `self.port` says which.
     pub fn launch(&mut self) {
         self.port = self.config_port();
+        for attempt in 0..10 {
+            if attempt > 0 {
+                self.set_port(free_port());
+            }
+            if self.try_launch() {
+                return;
+            }
+            self.stop();
+        }
+        panic!(
+            "sentinel did not start on any of 10 ports; logs:\n{}",
+            self.logs()
+        );
+    }
+
+    /// Put `port` in the config (and in a real sentinel's conf file, which it rewrites).
+    fn set_port(&mut self, port: u16) {
+        let with_port = |text: &str, sep: &str| -> String {
+            let mut done = false;
+            text.lines()
+                .map(|l| {
+                    if !done && port_of_line(l.trim()).is_some() {
+                        done = true;
+                        format!("port{sep}{port}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect()
+        };
+        let sep = if self.real { " " } else { " = " };
+        self.config_text = with_port(&self.config_text, sep);
+        let conf = self.dir.path().join("sentinel.conf");
+        if self.real && conf.exists() {
+            let text = std::fs::read_to_string(&conf).unwrap();
+            std::fs::write(&conf, with_port(&text, sep)).unwrap();
+        }
+        self.port = port;
+    }
+
+    /// One start on `self.port`: true once the process serves it.
+    fn try_launch(&mut self) -> bool {
         let mut cmd = if self.real {
             let conf = self.dir.path().join("sentinel.conf");
             if !conf.exists() {
@@ -1087,20 +1145,12 @@ impl SentinelProc {
             .spawn()
             .expect("spawn sentinel");
         pipe_logs(&mut child, &self.logs);
-        let pid = child.id();
-        self.child = Some(child);
-        let port = self.port;
-        // With requirepass the INFO probe is refused: a connect must do.
-        let auth = self.config_text.contains("requirepass");
-        let ok = wait_until(Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok() && (auth || serves_pid(port, pid))
+        let (pid, port, pass) = (child.id(), self.port, self.pass());
+        let ok = wait_serving(&mut child, Duration::from_secs(10), || {
+            serves_pid_auth(port, pid, pass.as_deref())
         });
-        assert!(
-            ok,
-            "sentinel on {} did not start; logs:\n{}",
-            port,
-            self.logs()
-        );
+        self.child = Some(child);
+        ok
     }
 
     pub fn pid(&self) -> u32 {
@@ -1191,6 +1241,14 @@ impl Drop for SentinelProc {
     }
 }
 
+/// The port of a top-level `port = N` (toml) or `port N` (conf) line.
+fn port_of_line(l: &str) -> Option<u16> {
+    let r = l.strip_prefix("port")?;
+    r.starts_with([' ', '='])
+        .then(|| r.trim_start_matches([' ', '=']).trim().parse().ok())
+        .flatten()
+}
+
 /// A `PSUBSCRIBE *` client of a sentinel, collecting (channel, message) pairs.
 pub struct Tap {
     pub events: Arc<Mutex<Vec<(String, String)>>>,
@@ -1216,7 +1274,8 @@ impl Tap {
             .unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (ev, st) = (events.clone(), stop.clone());
+        let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ev, st, sub) = (events.clone(), stop.clone(), subscribed.clone());
         std::thread::spawn(move || {
             let mut r = BufReader::new(s);
             let mut buf: Vec<u8> = Vec::new();
@@ -1235,6 +1294,9 @@ impl Tap {
                 }
                 while let Some((items, used)) = parse_bulk_array(&buf) {
                     buf.drain(..used);
+                    if items.first().is_some_and(|k| k == "psubscribe") {
+                        sub.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if items.len() == 4 && items[0] == "pmessage" {
                         ev.lock()
                             .unwrap()
@@ -1243,8 +1305,11 @@ impl Tap {
                 }
             }
         });
-        // Wait for the subscription to be in place.
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            wait_until(Duration::from_secs(10), || subscribed
+                .load(std::sync::atomic::Ordering::Relaxed)),
+            "PSUBSCRIBE on {port} not confirmed"
+        );
         Tap { events, stop }
     }
 
@@ -1311,7 +1376,7 @@ fn parse_bulk_array(buf: &[u8]) -> Option<(Vec<String>, usize)> {
 }
 
 // ---------------------------------------------------------------------------
-// HA tests on rsredis data nodes (branch wip-hanodes: tests/ha_rsredis.rs).
+// HA tests on rsredis data nodes (branch wip-hanodes: tests/it/ha_rsredis.rs).
 // `Node::rsredis` starts an rsredis data node on a free port with its own
 // node.toml (so the CONFIG REWRITE sentinels send works) and its log in
 // node.log in the same tempdir; `Group::start_rsredis` builds a master and
@@ -1320,44 +1385,49 @@ fn parse_bulk_array(buf: &[u8]) -> Option<(Vec<String>, usize)> {
 
 impl Node {
     /// An rsredis data node with extra node.toml lines (e.g. `replicaof = "127.0.0.1 6379"`).
+    /// It binds port 0 and the port is read back from node.log, like `Server`.
     pub fn rsredis(extra_toml: &str) -> Node {
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
-            let conf = dir.path().join("node.toml");
-            std::fs::write(
-                &conf,
-                format!(
-                    "port = {port}\nbind = [\"127.0.0.1\"]\nenable-debug-command = \"local\"\n\
-                     dir = {:?}\n{extra_toml}\n",
-                    dir.path().display().to_string()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("node.log")).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
-                .arg("server")
-                .arg("--config")
-                .arg(&conf)
-                .stdout(Stdio::from(log.try_clone().unwrap()))
-                .stderr(Stdio::from(log))
-                .spawn()
-                .expect("spawn rsredis");
-            let pid = child.id();
-            let node = Node {
-                child: Some(child),
-                port,
-                dir,
-                pass: None,
-            };
-            let up = wait_until(Duration::from_secs(10), || {
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("node.toml");
+        std::fs::write(
+            &conf,
+            format!(
+                "port = 0\nbind = [\"127.0.0.1\"]\nenable-debug-command = \"local\"\n\
+                 dir = {:?}\n{extra_toml}\n",
+                dir.path().display().to_string()
+            ),
+        )
+        .unwrap();
+        let log_path = dir.path().join("node.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+            .arg("server")
+            .arg("--config")
+            .arg(&conf)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn rsredis");
+        let mut port = None;
+        let ready = wait_serving(&mut child, Duration::from_secs(20), || {
+            port = std::fs::read_to_string(&log_path).ok().and_then(|l| {
+                l.split("Ready to accept connections on ")
+                    .nth(1)
+                    .and_then(|r| r.lines().next())
+                    .and_then(|r| r.rsplit(':').next())
+                    .and_then(|p| p.trim().parse::<u16>().ok())
             });
-            if up && serves_pid(port, pid) {
-                return node;
-            }
-        }
-        panic!("could not start an rsredis node");
+            port.is_some()
+        });
+        let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let node = Node {
+            child: Some(child),
+            port: port.unwrap_or(0),
+            dir,
+            pass: None,
+        };
+        assert!(ready, "rsredis node did not become ready; logs:\n{logs}");
+        node
     }
 
     /// The node's config file (node.toml for rsredis, redis.conf for redis-server).
@@ -1374,14 +1444,6 @@ impl Node {
     /// What an rsredis node printed so far (empty for redis-server).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
-    }
-
-    /// INFO <section> as text (None when unreachable).
-    pub fn info(&self, section: &str) -> Option<String> {
-        let mut c = RespConn::try_connect(self.port).ok()?;
-        let r = c.call(&["INFO", section]);
-        let text = String::from_utf8_lossy(&r).into_owned();
-        text.starts_with('$').then_some(text)
     }
 }
 

@@ -2,8 +2,7 @@
 //! load, point-in-time consistency under concurrent writers, corrupt files,
 //! a full disk, and interop with a real redis-server both ways.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -200,6 +199,7 @@ fn debug_reload_and_expired_keys_are_dropped_on_load() {
             .unwrap();
         let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
     }
+    // Deliberate: the 300 ms TTL runs out while the server is down.
     std::thread::sleep(Duration::from_millis(400));
     let s = Server::with_data_dir(data.path(), "save = \"\"\n");
     let mut c = s.client();
@@ -250,7 +250,20 @@ fn bgsave_is_a_point_in_time_under_concurrent_writers() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
+    let counters = |c: &mut redis::Connection| -> Vec<Option<i64>> {
+        (0..8)
+            .map(|w| {
+                redis::cmd("GET")
+                    .arg(format!("counter:{w}"))
+                    .query(c)
+                    .unwrap()
+            })
+            .collect()
+    };
+    // Every writer is writing when the snapshot starts.
+    assert!(wait_until(Duration::from_secs(10), || counters(&mut c)
+        .iter()
+        .all(Option::is_some)));
     let r: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
     assert_eq!(r, "Background saving started");
     let again = redis::cmd("BGSAVE").query::<String>(&mut c).unwrap_err();
@@ -262,7 +275,12 @@ fn bgsave_is_a_point_in_time_under_concurrent_writers() {
         "{again}"
     );
     wait_bgsave(&mut c);
-    std::thread::sleep(Duration::from_millis(100));
+    // Writes go on after the snapshot: the file must not hold those.
+    let sum = |v: Vec<Option<i64>>| v.into_iter().flatten().sum::<i64>();
+    let at_end = sum(counters(&mut c));
+    assert!(wait_until(Duration::from_secs(10), || sum(counters(
+        &mut c
+    )) > at_end));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
     for w in writers {

@@ -4,8 +4,7 @@
 //! errors and the front end (inline commands, HELLO, pub/sub, AUTH).
 //! Skipped when redis-server is absent unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -360,8 +359,14 @@ fn tilt_after_the_process_was_frozen() {
     let Some(g) = Group::start(0, "") else { return };
     let sen = sentinel_for(&g, 1, 10000);
     let tap = Tap::new(sen.port);
-    std::thread::sleep(Duration::from_millis(500));
+    // The sentinel runs normally first: its timer has ticked (TILT compares
+    // a tick with the previous one) and has fetched the master's INFO.
+    assert!(wait_until(Duration::from_secs(10), || {
+        sen.master_field("mymaster", "info-refresh")
+            .is_some_and(|v| v != "0")
+    }));
     signal_pid(sen.pid(), "STOP");
+    // Deliberate: the freeze of 3 s is what the sentinel must detect.
     std::thread::sleep(Duration::from_secs(3));
     signal_pid(sen.pid(), "CONT");
     let t = tap.wait("+tilt", Duration::from_secs(3));
@@ -435,7 +440,8 @@ fn run_sentinel(toml_text: &str, state: Option<&str>) -> (i32, String) {
 
 #[test]
 fn bad_config_or_state_refuses_to_start() {
-    let port = free_port();
+    // Every case fails before the sentinel binds: any port will do.
+    let port = 0;
     let (code, err) = run_sentinel(&format!("port = {port}\nquorom = 2\n"), None);
     assert_eq!(code, 1);
     assert!(

@@ -2,10 +2,9 @@
 //! its previous good dump and loads it at restart (the temp file left behind
 //! is ignored); a replica that stops reading in the middle of its full sync is
 //! dropped after `repl-timeout`. (A replica SIGKILLed mid full sync and then
-//! resyncing is `replica_killed_mid_sync_then_resyncs` in tests/replication.rs.)
+//! resyncing is `replica_killed_mid_sync_then_resyncs` in tests/it/replication.rs.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(20);

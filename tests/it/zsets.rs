@@ -2,8 +2,7 @@
 //! WRONGTYPE, ZSCAN under concurrent writes, propagation, and a differential
 //! check of exact RESP2/RESP3 replies against a real redis-server 7.0.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use redis::Value as V;
 

@@ -1,6 +1,5 @@
 //! MULTI / EXEC / DISCARD / WATCH, with exact reply bytes.
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn exec_returns_every_result() {

@@ -4,8 +4,7 @@
 //! `RdbWriter` passes `redis-check-rdb` and loads in a real redis-server with
 //! the same contents. Skipped only when the peer binaries are absent and
 //! RSREDIS_REQUIRE_INTEROP is unset.
-mod common;
-use common::*;
+use crate::common::*;
 
 use rsredis::persist::rdb::{self, LoadOpts, RdbWriter};
 use rsredis::store::hash::Hash;

@@ -5,8 +5,7 @@
 //! across a failover (check 31). Skipped when redis-server / redis-sentinel /
 //! python3 with redis are absent, unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 use std::time::Duration;
 
@@ -220,9 +219,8 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
     // Migration (§4.1): a real sentinel fails over once (epoch 1), stops, and an
     // rsredis sentinel started from its imported sentinel.conf is the same sentinel.
     let Some(g) = Group::start(1, "") else { return };
-    let port = free_port();
     let Some(mut real) = SentinelProc::real(&sentinel_conf(
-        port,
+        free_port(),
         "mymaster",
         g.master.port,
         1,
@@ -247,9 +245,18 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
         "{}",
         real.logs()
     );
-    std::thread::sleep(Duration::from_millis(300));
-    real.stop();
+    // The real sentinel has flushed the failover to its sentinel.conf.
     let conf = real.dir.path().join("sentinel.conf");
+    let monitor = format!("sentinel monitor mymaster 127.0.0.1 {new} ");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&conf)
+                .is_ok_and(|t| t.contains(&monitor) && t.contains("current-epoch 1"))
+        }),
+        "{}",
+        real.logs()
+    );
+    real.stop();
     let out_dir = tempfile::tempdir().unwrap();
     let toml_path = out_dir.path().join("sentinel.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_rsredis"))
@@ -272,8 +279,14 @@ fn real_sentinel_replaced_by_an_imported_rsredis_sentinel() {
         .collect();
     let state = std::fs::read_to_string(out_dir.path().join("sentinel-state.toml")).unwrap();
     assert!(state.contains("current_epoch = 1"), "{state}");
+    // The imported config keeps the real sentinel's port.
+    assert!(
+        toml_text
+            .lines()
+            .any(|l| l.trim() == format!("port = {}", real.port)),
+        "{toml_text}"
+    );
     let sen = SentinelProc::rsredis_with_state(&toml_text, &state);
-    assert_eq!(sen.port, port);
     let mut c = sen.conn();
     assert_eq!(
         String::from_utf8_lossy(&c.call(&["SENTINEL", "MYID"])),

@@ -1,7 +1,6 @@
 //! Pub/sub: exact RESP2 and RESP3 reply shapes, subscribed-mode rules,
 //! PUBSUB introspection and fan-out to several subscribers.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 fn publish(s: &Server, ch: &str, msg: &str) -> i64 {

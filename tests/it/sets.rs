@@ -2,9 +2,8 @@
 //! intset -> hashtable conversion, WRONGTYPE, SPOP/SRANDMEMBER semantics,
 //! SSCAN under concurrent writes, and a differential check against a real
 //! redis-server 7.0 (replies of unspecified order are sorted first).
-mod common;
-use common::reply::*;
-use common::*;
+use crate::common::reply::*;
+use crate::common::*;
 
 use std::collections::HashSet;
 

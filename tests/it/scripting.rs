@@ -2,8 +2,7 @@
 //! BUSY + SCRIPT KILL, atomicity, and a differential check of replies and
 //! error texts against a real redis-server 7.0 when one is installed.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -139,8 +138,16 @@ fn resp3_client_conversions() {
     let s = Server::start();
     let mut r = s.raw();
     r.send(&resp(&["HELLO", "3"]));
-    std::thread::sleep(Duration::from_millis(100));
-    let _ = r.read_for(Duration::from_millis(200));
+    // Read the whole HELLO map: it ends with the empty `modules` array.
+    let mut hello = Vec::new();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            hello.extend_from_slice(&r.read_for(Duration::from_millis(50)));
+            hello.ends_with(b"$7\r\nmodules\r\n*0\r\n")
+        }),
+        "{}",
+        String::from_utf8_lossy(&hello)
+    );
     r.roundtrip(&resp(&["EVAL", "return true", "0"]), b"#t\r\n");
     r.roundtrip(&resp(&["EVAL", "return false", "0"]), b"#f\r\n");
     r.roundtrip(&resp(&["EVAL", "return {double=2.5}", "0"]), b",2.5\r\n");
@@ -419,9 +426,14 @@ fn busy_and_script_kill() {
         raw_cmd(&mut st, &["EVAL", "while true do end", "0"])
     });
     let mut other = connect(port);
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the script has run for busy-reply-threshold, GET answers (nil).
+    let mut reply = Vec::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        reply = raw_cmd(&mut other, &["GET", "a"]);
+        reply != b"$-1\r\n"
+    }));
     assert_eq!(
-        raw_cmd(&mut other, &["GET", "a"]),
+        reply,
         b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
     );
     assert_eq!(raw_cmd(&mut other, &["SCRIPT", "KILL"]), b"+OK\r\n");
@@ -444,7 +456,11 @@ fn busy_and_script_kill() {
             &["EVAL", "redis.call('set', 'w', '1') local t = redis.call('time') while tonumber(redis.call('time')[1]) < t[1] + 2 do end return 1", "0"],
         )
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // The script writes first, then spins: once PING is refused (BUSY) it is
+    // past its write.
+    assert!(wait_until(Duration::from_secs(10), || {
+        raw_cmd(&mut other, &["PING"]) != b"+PONG\r\n"
+    }));
     assert_eq!(
         raw_cmd(&mut other, &["SCRIPT", "KILL"]),
         b"-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n".to_vec()
@@ -464,8 +480,11 @@ fn shutdown_nosave_stops_a_busy_server() {
         let mut b = [0u8; 64];
         let _ = st.read(&mut b);
     });
-    std::thread::sleep(Duration::from_millis(200));
     let mut other = connect(port);
+    // Until the script has run for busy-reply-threshold, GET answers (nil).
+    assert!(wait_until(Duration::from_secs(10), || {
+        raw_cmd(&mut other, &["GET", "a"]) != b"$-1\r\n"
+    }));
     assert_eq!(
         raw_cmd(&mut other, &["SET", "a", "1"]),
         b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"

@@ -1,8 +1,7 @@
 //! Server commands: INFO, CONFIG, COMMAND, DBSIZE/FLUSH*, DEBUG, SLOWLOG,
 //! MEMORY, SHUTDOWN — against the real binary, raw bytes where shapes matter.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -502,7 +501,12 @@ fn debug_sleep_allowed_locally() {
         r.roundtrip(&resp(&["DEBUG", "SLEEP", "0.5"]), b"+OK\r\n");
         t.elapsed()
     });
-    std::thread::sleep(Duration::from_millis(150));
+    // Wait until the sleep has begun: a probe PING goes unanswered for 30 ms.
+    let mut probe = Raw::connect(port);
+    assert!(wait_until(Duration::from_secs(5), || {
+        probe.send(b"PING\r\n");
+        probe.read_for(Duration::from_millis(30)).is_empty()
+    }));
     // The whole server is stopped meanwhile.
     let t = Instant::now();
     let _: String = q(&mut c, &["PING"]).unwrap();

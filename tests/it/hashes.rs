@@ -2,9 +2,8 @@
 //! one-way conversion, WRONGTYPE, RESP3 shapes, HSCAN under concurrent
 //! writes, and a differential check of raw replies against a real
 //! redis-server 7.0 when one is installed.
-mod common;
-use common::reply::*;
-use common::*;
+use crate::common::reply::*;
+use crate::common::*;
 
 use std::collections::HashSet;
 

@@ -1,8 +1,7 @@
 //! Generic key commands end to end: replies on the wire, SCAN under
 //! concurrent writes, and a differential check against real redis-server.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -167,6 +166,7 @@ fn scan_returns_every_stable_key_under_concurrent_writes() {
             break;
         }
         if calls % 10 == 0 {
+            // Deliberate pacing: the writer gets to change the keyspace mid-scan.
             std::thread::sleep(Duration::from_millis(1));
         }
     }

@@ -10,8 +10,7 @@
 //! Peers (redis-sentinel, haproxy, python3 + redis) are skipped when absent
 //! unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -174,8 +173,9 @@ fn automatic_failover_partial_resync_and_rejoin() {
     // whatever offsets they reached; the promoted one must still serve the
     // other a partial resync.
     let busy = Arc::new(AtomicBool::new(true));
+    let written = Arc::new(AtomicU64::new(0));
     let writer = {
-        let (busy, port) = (busy.clone(), g.master.port);
+        let (busy, written, port) = (busy.clone(), written.clone(), g.master.port);
         std::thread::spawn(move || {
             let mut c = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
             c.get_mut()
@@ -195,10 +195,14 @@ fn automatic_failover_partial_resync_and_rejoin() {
                     break;
                 }
                 i += 1;
+                written.store(i, Ordering::Relaxed);
             }
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The stream is busy when the master freezes.
+    assert!(wait_until(Duration::from_secs(10), || written
+        .load(Ordering::Relaxed)
+        >= 100));
 
     let stopped = Instant::now();
     stop_pid(g.master.pid());
@@ -430,8 +434,11 @@ fn manual_failover_under_writes(g: Group, rounds: usize) {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(acked.load(Ordering::Relaxed) > 0, "writers not writing");
+    assert!(
+        wait_until(Duration::from_secs(10), || acked.load(Ordering::Relaxed)
+            > 0),
+        "writers not writing"
+    );
     let mut master = g.master.port;
     for round in 1..=rounds {
         let mut c = sens[round % 3].conn();
@@ -648,8 +655,15 @@ impl Haproxy {
             eprintln!("skipping: haproxy not available");
             return None;
         };
+        Some(start_on_free_port("haproxy", |port| {
+            Haproxy::try_start(&bin, servers, port)
+        }))
+    }
+
+    /// HAProxy on `port`; None when it did not end up serving it (it exits
+    /// when the port was taken before it could bind).
+    fn try_start(bin: &std::path::Path, servers: &[u16], port: u16) -> Option<Haproxy> {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut cfg = format!(
             "global\n  stats socket {}/stats.sock mode 600 level admin\n\
              defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  timeout check 1s\n\
@@ -676,17 +690,20 @@ impl Haproxy {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn haproxy");
-        let h = Haproxy { child, dir, port };
-        assert!(
-            wait_until(Duration::from_secs(10), || TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "haproxy did not start: {}",
-            h.logs()
-        );
-        Some(h)
+        let mut h = Haproxy { child, dir, port };
+        // HAProxy binds its frontend before it opens the stats socket and
+        // exits when the bind fails: its own pid on the stats socket, while it
+        // runs, means the frontend port is ours.
+        let pid = h.child.id();
+        let sock = h.dir.path().join("stats.sock");
+        let ours = wait_serving(&mut h.child, Duration::from_secs(10), || {
+            stats_cmd(&sock, "show info").contains(&format!("\nPid: {pid}\n"))
+                && TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !ours {
+            eprintln!("haproxy did not start on {port}: {}", h.logs());
+        }
+        ours.then_some(h)
     }
 
     fn logs(&self) -> String {
@@ -695,13 +712,10 @@ impl Haproxy {
 
     /// Server ports whose status is UP, from `show stat` on the stats socket.
     fn up_servers(&self) -> Vec<u16> {
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(self.dir.path().join("stats.sock"))
-        else {
-            return vec![];
-        };
-        let _ = s.write_all(b"show servers state redis\n");
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
+        let out = stats_cmd(
+            &self.dir.path().join("stats.sock"),
+            "show servers state redis",
+        );
         // Fields: be_id be_name srv_id srv_name srv_addr srv_op_state ... srv_port (col 18).
         out.lines()
             .filter(|l| !l.starts_with('#') && l.split(' ').count() > 18)
@@ -711,6 +725,18 @@ impl Haproxy {
             })
             .collect()
     }
+}
+
+/// One command on HAProxy's stats socket; its output ("" when unreachable).
+fn stats_cmd(sock: &std::path::Path, cmd: &str) -> String {
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(sock) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(format!("{cmd}\n").as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
 }
 
 impl Drop for Haproxy {

@@ -3,8 +3,7 @@
 //! FAILOVER without TO, the TIMEOUT abort, FORCE, ABORT, the error texts, and
 //! interop with a real redis-server 7.0 on either side.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -352,6 +351,8 @@ fn abort_puts_everything_back() {
     );
     assert_eq!(fo_state(m.port), "waiting-for-sync");
     let w = pending_write(m.port, "held");
+    // Deliberate: a write that stays pending cannot be polled for; give it
+    // 300 ms to (wrongly) complete.
     std::thread::sleep(Duration::from_millis(300));
     assert!(!w.is_finished(), "the write waits");
     assert_eq!(mc.c("FAILOVER ABORT"), "+OK\r\n");

@@ -1,8 +1,7 @@
 //! The RESP and connection layer against the real binary: exact bytes on the
 //! wire, hostile input, limits, and the process's own command line.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -274,6 +273,7 @@ fn frames_split_byte_by_byte() {
     frames.extend_from_slice(&resp(&["ECHO", ""]));
     for b in &frames {
         r.send(std::slice::from_ref(b));
+        // Deliberate: each byte arrives in its own read on the server.
         std::thread::sleep(Duration::from_micros(300));
     }
     let expect = b"+OK\r\n$11\r\nhello world\r\n$0\r\n\r\n";
@@ -501,17 +501,33 @@ fn proto_max_bulk_len_refuses_large_header_without_allocating() {
 
     // Valid headers announcing ~1 MB each but no body must not reserve memory.
     let before = vm_rss_kb(s.pid()).expect("VmRSS");
-    let mut pending: Vec<Raw> = (0..40)
-        .map(|_| {
-            let mut r = s.raw();
-            r.send(b"*2\r\n$4\r\nECHO\r\n$1048576\r\n");
-            r
-        })
-        .collect();
     let mut c = s.client();
     let pong: String = redis::cmd("PING").query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
-    std::thread::sleep(Duration::from_millis(200));
+    // The server's input byte count, including this INFO request (25 bytes).
+    let input = |c: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_net_input_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("total_net_input_bytes")
+    };
+    let header = b"*2\r\n$4\r\nECHO\r\n$1048576\r\n";
+    let base = input(&mut c);
+    let mut pending: Vec<Raw> = (0..40)
+        .map(|_| {
+            let mut r = s.raw();
+            r.send(header);
+            r
+        })
+        .collect();
+    // Measure once the server has read every header (the polls' own INFO
+    // requests are counted too).
+    let mut polls = 0;
+    assert!(wait_until(Duration::from_secs(10), || {
+        polls += 1;
+        input(&mut c) >= base + 40 * header.len() as u64 + polls * 25
+    }));
     let after = vm_rss_kb(s.pid()).expect("VmRSS");
     assert!(
         after < before + 20 * 1024,
@@ -581,6 +597,7 @@ fn idle_timeout_closes_client() {
     // A client that keeps talking stays connected.
     while start.elapsed() < Duration::from_millis(1800) {
         busy.roundtrip(b"PING\r\n", b"+PONG\r\n");
+        // Deliberate: the busy client talks every 250 ms, within the timeout.
         std::thread::sleep(Duration::from_millis(250));
     }
     assert!(
@@ -914,30 +931,34 @@ fn cli_port_and_bind_flags_override_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.toml");
     std::fs::write(&path, "port = 1\nbind = \"10.255.255.1\"\n").unwrap();
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
-        .args(["server", "--config", path.to_str().unwrap()])
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--loglevel", "warning"])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ok = wait_until(Duration::from_secs(10), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    // The flag needs a concrete port: when it is taken before the server
+    // binds it (the server exits), try another one.
+    let (mut child, port) = start_on_free_port("rsredis --port", |port| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
+            .args(["server", "--config", path.to_str().unwrap()])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--loglevel", "warning"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        if wait_serving(&mut child, Duration::from_secs(10), || {
+            serves_pid(port, pid)
+        }) {
+            Some((child, port))
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
     });
-    if ok {
-        let mut r = Raw::connect(port);
-        r.roundtrip(b"PING\r\n", b"+PONG\r\n");
-    }
+    let mut r = Raw::connect(port);
+    r.roundtrip(b"PING\r\n", b"+PONG\r\n");
     let _ = child.kill();
     let _ = child.wait();
-    assert!(ok, "server with --port/--bind did not listen on {port}");
 }
 
 #[test]

@@ -3,8 +3,7 @@
 //! mixed chains, promotion in a mixed set, and `redis-cli --rdb`.
 //! Skipped only when redis-server is absent and RSREDIS_REQUIRE_INTEROP is unset.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);

@@ -2,8 +2,7 @@
 //! partial resync, chained replicas, promotion, WAIT, min-replicas, the
 //! read-only replica, and the exact bytes a fake replica sees (§7 checks 4-10).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
@@ -265,7 +264,11 @@ fn fake_replica_sees_exact_bytes() {
 
     // Check 5: after an ACK the stream starts with SELECT 0.
     raw.send(&resp(&["REPLCONF", "ACK", parts[2]]));
-    std::thread::sleep(Duration::from_millis(100));
+    // The master has taken the ACK (it streams only after it).
+    let acked = format!(",state=online,offset={},", parts[2]);
+    assert!(wait_until(Duration::from_secs(10), || {
+        mc.c("INFO replication").contains(&acked)
+    }));
     mc.c("SET k v");
     let stream = read_until(&mut raw, |g| g.len() >= 23 + 29);
     // (A stream PING may follow.)
@@ -466,8 +469,10 @@ fn replicas_arriving_together_share_one_snapshot() {
     let r1 = replica_of(m.port);
     let r2 = replica_of(m.port);
     assert!(up(r1.port) && up(r2.port));
+    // The log reaches us through a pipe and a reader thread, which can lag
+    // behind the replicas' state on a loaded machine: poll it.
     assert!(
-        m.logs().contains("One snapshot feeds 2 replicas"),
+        wait_until(T, || m.logs().contains("One snapshot feeds 2 replicas")),
         "{}",
         m.logs()
     );
@@ -479,12 +484,10 @@ fn replicas_arriving_together_share_one_snapshot() {
 
 #[test]
 fn stale_data_refused_while_the_master_link_is_down() {
-    // A master that does not exist: the link never comes up.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A master that never answers: a listener we hold (so no other test's
+    // server can take the port) and never accept on; the link never comes up.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     let r = Server::with_config(&format!(
         "replicaof = \"127.0.0.1 {port}\"\nreplica-serve-stale-data = false\n"
     ));

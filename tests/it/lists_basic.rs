@@ -1,6 +1,5 @@
 //! The basic list commands: pushes, pops, LLEN, LRANGE, LINDEX, WRONGTYPE.
-mod common;
-use common::*;
+use crate::common::*;
 
 const WRONGTYPE: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 

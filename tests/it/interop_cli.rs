@@ -1,8 +1,7 @@
 //! Stock redis-cli against rsredis. Skipped when redis-cli is not installed,
 //! unless RSREDIS_REQUIRE_INTEROP=1 (CI), where a missing tool fails the test.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,5 @@
 //! CLIENT subcommands and MONITOR.
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<T> {

@@ -4,8 +4,7 @@
 //! Skipped when python3 with `redis` and `rq` is missing, unless
 //! RSREDIS_REQUIRE_INTEROP=1 (CI installs them).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn python_with(modules: &[&str]) -> bool {

@@ -2,8 +2,7 @@
 //! order, wake-ups from MULTI/EXEC and from other served clients, type
 //! changes, CLIENT UNBLOCK, killed and disconnected waiters.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// Read exactly the expected reply.
@@ -29,7 +28,20 @@ fn blocked(s: &Server, r: &mut Raw, cmd: &[&str], name: &str) {
         }),
         "{name} did not block"
     );
-    std::thread::sleep(Duration::from_millis(30));
+    // CLIENT LIST shows the command once it ran, and a blocking command
+    // queues its waiter while it runs: it is in line now.
+}
+
+/// Wait until client `name` has no connection left on the server.
+fn gone(s: &Server, name: &str) {
+    let mut c = s.client();
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+            !list.lines().any(|l| l.contains(&format!("name={name} ")))
+        }),
+        "the server did not notice that {name} disconnected"
+    );
 }
 
 #[test]
@@ -99,8 +111,15 @@ fn fifo_among_waiters_and_pipelines_wait() {
     // w3 pipelines a PING behind its blocking pop: it must wait its turn.
     name_raw(&mut w3, "w3");
     w3.send(&[resp(&["BRPOP", "q", "5"]), resp(&["PING"])].concat());
-    std::thread::sleep(Duration::from_millis(150));
     let mut c = s.client();
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+            list.lines()
+                .any(|l| l.contains("name=w3 ") && l.contains("cmd=brpop"))
+        }),
+        "w3 did not block"
+    );
     let _: i64 = redis::cmd("LPUSH")
         .arg("q")
         .arg("a")
@@ -237,7 +256,7 @@ fn type_change_unblock_and_kill() {
     assert_eq!(n, 1);
     assert!(dead.is_closed());
     drop(gone);
-    std::thread::sleep(Duration::from_millis(100));
+    self::gone(&s, "gone");
     let _: i64 = redis::cmd("RPUSH").arg("q").arg("x").query(&mut c).unwrap();
     expect(&mut live, b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
@@ -258,7 +277,7 @@ fn disconnected_waiter_loses_nothing() {
     let mut w = s.raw();
     blocked(&s, &mut w, &["BLPOP", "q", "0"], "w");
     drop(w);
-    std::thread::sleep(Duration::from_millis(100));
+    gone(&s, "w");
     let mut c = s.client();
     let _: i64 = redis::cmd("RPUSH")
         .arg("q")

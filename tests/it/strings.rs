@@ -1,9 +1,8 @@
 //! String and bitmap commands: replies (exact bytes), error texts, TTL
 //! interplay, WRONGTYPE, big and binary values. Expected values were checked
 //! against a real redis-server 7.0.
-mod common;
-use common::reply::*;
-use common::*;
+use crate::common::reply::*;
+use crate::common::*;
 
 use std::time::Duration;
 
@@ -153,6 +152,7 @@ fn setnx_setex_psetex_getset_getdel_getex() {
 fn ttl_interplay() {
     let s = Server::start();
     let mut t = T::connect(s.port);
+    // Deliberate waits: TTLs of 100 ms must run out (or not yet).
     let ms = |n| std::thread::sleep(Duration::from_millis(n));
     // SET PX expires; SET without KEEPTTL clears the TTL; KEEPTTL keeps it.
     t.c("SET a v PX 100");

@@ -5,8 +5,7 @@
 //! (they run in parallel on distinct free ports). Skipped when redis-server
 //! is absent unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 const DOWN_AFTER: u64 = 2000;
@@ -325,6 +324,7 @@ fn two_sentinels_down_no_failover_until_one_returns() {
     assert!(t.taps[0]
         .wait("+sdown", Duration::from_millis(DOWN_AFTER + 3000))
         .is_some());
+    // Deliberate: no event may follow for a while (a negative cannot be polled).
     std::thread::sleep(Duration::from_millis(DOWN_AFTER + 2000));
     assert_eq!(t.taps[0].count("+odown"), 0, "{}", t.logs());
     assert_eq!(t.taps[0].count("+switch-master"), 0, "{}", t.logs());
@@ -629,6 +629,9 @@ fn partition_minority_never_elects() {
         }
         v
     };
+    // The nodes and sentinels here bind only the veth addresses (or the
+    // namespace's own loopback), which no other test uses, while every other
+    // test binds 127.0.0.1: these picks cannot collide with them.
     let pm = free_port();
     let (p1, p2) = (free_port(), free_port());
     let _m = Proc::spawn(
@@ -715,7 +718,8 @@ fn partition_minority_never_elects() {
     );
     assert!(wait_until(Duration::from_secs(10), || addr_of(&rip, q3)
         == Some(new.clone())));
-    // Keep the partition a while longer: the isolated sentinel must not elect itself.
+    // Keep the partition a while longer: the isolated sentinel must not elect
+    // itself (a deliberate wait: a negative cannot be polled).
     std::thread::sleep(Duration::from_millis(DOWN_AFTER + 2000));
     let l1 = s1.logs();
     assert!(

@@ -3,8 +3,7 @@
 //! TTLs are set with PEXPIRE/EXPIRE (this family) rather than SET's EX/PX
 //! options so these tests depend only on the keys commands.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 fn int(c: &mut redis::Connection, args: &[&str]) -> i64 {
@@ -24,6 +23,7 @@ fn lazy_expiry_on_access() {
     assert_eq!(int(&mut c, &["EXISTS", "k"]), 1);
     let pttl = int(&mut c, &["PTTL", "k"]);
     assert!((1..=50).contains(&pttl), "{pttl}");
+    // Deliberate: the 50 ms TTL runs out untouched (polling would access the key).
     std::thread::sleep(Duration::from_millis(120));
     assert_eq!(int(&mut c, &["EXISTS", "k"]), 0);
     assert_eq!(int(&mut c, &["TTL", "k"]), -2);
@@ -90,7 +90,8 @@ fn active_cycle_reclaims_100k_untouched_keys() {
         assert_eq!(before, N + 1, "all keys present before their TTL");
     }
 
-    // Nothing touches the volatile keys from here on: only the count is polled.
+    // Nothing touches the volatile keys from here on: only the count is polled
+    // (every 100 ms), once their 1 s TTL has run out (a deliberate wait).
     std::thread::sleep(Duration::from_millis(1100).saturating_sub(loaded.elapsed()));
     let mut last = usize::MAX;
     let done = wait_until(Duration::from_secs(10), || {

@@ -1,0 +1,34 @@
+//! The integration tests: one binary (one build, one link) with a module per
+//! area. Every test starts the real `rsredis` binary (and peers) as child
+//! processes on OS-chosen ports, so tests of all areas can run in parallel.
+
+mod common;
+
+mod blocking;
+mod client;
+mod crash_safety;
+mod expiry;
+mod failover_cmd;
+mod ha_rsredis;
+mod hashes;
+mod interop_cli;
+mod keys;
+mod lists;
+mod lists_basic;
+mod persistence;
+mod protocol;
+mod pubsub;
+mod pylib;
+mod rdb_interop;
+mod repl_interop;
+mod replication;
+mod scripting;
+mod sentinel;
+mod sentinel_failover;
+mod sentinel_interop;
+mod server;
+mod sets;
+mod smoke;
+mod strings;
+mod tx;
+mod zsets;
