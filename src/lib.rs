@@ -27,6 +27,8 @@ pub mod blocking;
 pub mod cmd;
 pub mod config;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod glob;
 pub mod logging;
 pub mod net;

@@ -44,7 +44,7 @@ impl Parser<'_> {
     }
 
     fn bytes(&mut self, n: usize) -> Option<Vec<u8>> {
-        if self.buf.len() < self.pos + n + 2 {
+        if self.buf.len() < self.pos.checked_add(n)?.checked_add(2)? {
             return None;
         }
         let v = self.buf[self.pos..self.pos + n].to_vec();
@@ -111,8 +111,9 @@ impl Parser<'_> {
             b'#' => Reply::Bool(self.line()? == b"t"),
             b'(' => Reply::BigNum(self.line()?.to_vec()),
             b'=' => {
-                let n = self.num()?;
-                let v = self.bytes(n as usize)?;
+                // A negative length is malformed (was: a wrapped slice bound and a panic).
+                let n = usize::try_from(self.num()?).ok()?;
+                let v = self.bytes(n)?;
                 if v.len() >= 4 && v[3] == b':' {
                     Reply::Verbatim(v[..3].to_vec(), v[4..].to_vec())
                 } else {
@@ -127,6 +128,14 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_lengths_are_refused_not_panics() {
+        assert_eq!(parse(b"=-5\r\ntxt:x\r\n"), None);
+        assert_eq!(parse(b"=-9223372036854775808\r\n"), None);
+        assert_eq!(parse(b"$9223372036854775807\r\nab\r\n"), None);
+        assert_eq!(parse(b"*-1\r\n"), Some((Reply::Nil, 5)));
+    }
 
     #[test]
     fn parses_resp2_and_resp3() {
