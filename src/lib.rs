@@ -12,6 +12,7 @@ pub mod glob;
 pub mod logging;
 pub mod net;
 pub mod node;
+pub mod ops;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
