@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,10 +56,6 @@ impl Proc {
             "{role} did not start listening"
         );
         p
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 
     fn pid(&self) -> u32 {
