@@ -33,6 +33,7 @@ pub mod glob;
 pub mod logging;
 pub mod net;
 pub mod node;
+pub mod ops;
 pub mod pause;
 pub mod persist;
 pub mod pubsub;

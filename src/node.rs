@@ -19,7 +19,11 @@ pub async fn run(
     if let Ok(cwd) = std::env::current_dir() {
         config.dir = cwd.display().to_string();
     }
+    let pidfile = crate::ops::PidFile::create(&config.pidfile);
+    let supervised = config.supervised.clone();
     let srv = Shared::with_log_level(config, set_level);
+    srv.notifier.log_startup(&supervised);
+    tokio::spawn(crate::logging::reopen_on_sighup());
     // The dump is loaded before any client can connect.
     {
         let srv = srv.clone();
@@ -40,13 +44,22 @@ pub async fn run(
     }
     tokio::spawn(expire_loop(srv.clone()));
     tokio::spawn(persist_loop(srv.clone()));
+    tokio::spawn(clients_loop(srv.clone()));
     tokio::spawn(crate::repl::replica::supervisor(srv.clone()));
     boot_replicaof(&srv)?;
+    // Like Redis 7.0: a master is ready once its dataset is loaded; a
+    // replica after its first successful sync with its master (repl/replica.rs).
+    if srv.repl.is_replica() {
+        srv.notifier.status("Waiting for MASTER <-> REPLICA sync");
+    } else {
+        srv.notifier.ready("Ready to accept connections");
+    }
     tokio::spawn(signals(srv.clone()));
     crate::net::serve(srv.clone(), listeners).await;
 
     // Graceful: no new connections; let in-flight batches finish and flush.
     tracing::info!("User requested shutdown...");
+    srv.notifier.stopping();
     let deadline = Instant::now() + Duration::from_secs(5);
     while !srv.clients.lock().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -54,6 +67,10 @@ pub async fn run(
     {
         let srv = srv.clone();
         let _ = tokio::task::spawn_blocking(move || crate::persist::dump::final_save(&srv)).await;
+    }
+    if let Some(p) = pidfile {
+        tracing::info!("Removing the pid file.");
+        p.remove();
     }
     tracing::info!("rsredis is now ready to exit, bye bye...");
     Ok(())
@@ -85,6 +102,18 @@ fn boot_replicaof(srv: &Shared) -> Result<(), String> {
 async fn signals(srv: Arc<Shared>) {
     crate::net::shutdown_signal().await;
     srv.begin_shutdown();
+}
+
+/// Clients cron, once a second: buffer peaks for INFO.
+async fn clients_loop(srv: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if srv.is_shutting_down() {
+            return;
+        }
+        srv.clients_cron();
+    }
 }
 
 /// Persistence cron, once a second: scheduled BGSAVE and `save` points.
@@ -139,9 +168,11 @@ async fn expire_loop(srv: Arc<Shared>) {
                     break;
                 }
                 if start.elapsed() > budget {
+                    srv.store.lock().stats.expire_time_cap_reached += 1;
                     break 'dbs;
                 }
             }
         }
+        srv.store.lock().stats.expire_cycle_us += start.elapsed().as_micros() as u64;
     }
 }

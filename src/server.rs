@@ -23,6 +23,15 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
     pub pubsub_messages: AtomicU64,
+    /// Bytes read from our master (handshake, full sync payload, stream).
+    pub net_repl_input_bytes: AtomicU64,
+    /// Bytes written to our replicas (payloads and the stream).
+    pub net_repl_output_bytes: AtomicU64,
+    /// Socket reads / writes of client connections (one per batch, like the byte counters).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Error replies to the master stream we apply (Redis: unexpected_error_replies).
+    pub unexpected_error_replies: AtomicU64,
 }
 
 impl Stats {
@@ -40,6 +49,11 @@ impl Stats {
             &self.net_output_bytes,
             &self.error_replies,
             &self.pubsub_messages,
+            &self.net_repl_input_bytes,
+            &self.net_repl_output_bytes,
+            &self.reads_processed,
+            &self.writes_processed,
+            &self.unexpected_error_replies,
         ] {
             a.store(0, Ordering::Relaxed);
         }
@@ -61,6 +75,35 @@ pub struct SlowLog {
     pub next_id: u64,
 }
 
+/// Seconds of history behind INFO client_recent_max_* (Redis: CLIENTS_PEAK_MEM_USAGE_SLOTS).
+pub const PEAK_SLOTS: usize = 8;
+
+/// One slot per second: (unix second, max query buffer, max output buffer).
+#[derive(Default)]
+pub struct ClientPeaks {
+    slots: [(u64, usize, usize); PEAK_SLOTS],
+}
+
+impl ClientPeaks {
+    /// Fold `(input, output)` peaks into the slot of second `now`.
+    pub fn record(&mut self, now: u64, input: usize, output: usize) {
+        let slot = &mut self.slots[(now % PEAK_SLOTS as u64) as usize];
+        if slot.0 != now {
+            *slot = (now, 0, 0);
+        }
+        slot.1 = slot.1.max(input);
+        slot.2 = slot.2.max(output);
+    }
+
+    /// The maxima over the last PEAK_SLOTS seconds.
+    pub fn recent(&self, now: u64) -> (usize, usize) {
+        self.slots
+            .iter()
+            .filter(|s| s.0 + PEAK_SLOTS as u64 > now)
+            .fold((0, 0), |(i, o), s| (i.max(s.1), o.max(s.2)))
+    }
+}
+
 pub struct Shared {
     pub store: Mutex<Store>,
     pub config: RwLock<Config>,
@@ -79,6 +122,8 @@ pub struct Shared {
     pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
     pub monitor_count: AtomicUsize,
     pub slowlog: Mutex<SlowLog>,
+    /// Per-second maxima of clients' buffers (INFO client_recent_max_*).
+    pub client_peaks: Mutex<ClientPeaks>,
     // Hot-path copies of config values, refreshed by `config_changed`.
     auth_required: AtomicBool,
     pub slowlog_threshold: AtomicI64,
@@ -95,6 +140,8 @@ pub struct Shared {
     pub lua: Mutex<Option<crate::scripting::Engine>>,
     /// RDB persistence state (INFO persistence, MISCONF).
     pub persist: crate::persist::dump::PersistState,
+    /// systemd notifications (`supervised`), INFO process_supervised.
+    pub notifier: crate::ops::Notifier,
     /// A weak handle on ourselves, for work that outlives a command (BGSAVE).
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -151,6 +198,7 @@ impl Shared {
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(SlowLog::default()),
+            client_peaks: Mutex::new(ClientPeaks::default()),
             auth_required: AtomicBool::new(false),
             slowlog_threshold: AtomicI64::new(0),
             proto_max_bulk_len: AtomicU64::new(0),
@@ -163,6 +211,7 @@ impl Shared {
             lua: Mutex::new(None),
             persist: Default::default(),
             me: std::sync::OnceLock::new(),
+            notifier: crate::ops::Notifier::new(&config.supervised),
             config: RwLock::new(config),
         };
         s.config_changed();
@@ -302,6 +351,31 @@ impl Shared {
         if mons.len() != before {
             self.monitor_count.store(mons.len(), Ordering::Relaxed);
         }
+    }
+
+    /// Once a second: move the buffer peaks clients published into this second's slot.
+    pub fn clients_cron(&self) {
+        let now = crate::util::now_ms() / 1000;
+        let (mut inp, mut out) = (0, 0);
+        for c in self.clients.lock().values() {
+            let mut m = c.meta.lock();
+            inp = inp.max(std::mem::take(&mut m.peak_in));
+            out = out.max(std::mem::take(&mut m.peak_out));
+        }
+        self.client_peaks.lock().record(now, inp, out);
+    }
+
+    /// INFO client_recent_max_input_buffer / output_buffer: the recorded
+    /// seconds plus what clients published since the last cron.
+    pub fn recent_client_peaks(&self) -> (usize, usize) {
+        let now = crate::util::now_ms() / 1000;
+        let (mut inp, mut out) = self.client_peaks.lock().recent(now);
+        for c in self.clients.lock().values() {
+            let m = c.meta.lock();
+            inp = inp.max(m.peak_in);
+            out = out.max(m.peak_out);
+        }
+        (inp, out)
     }
 
     pub fn uptime_secs(&self) -> u64 {

@@ -322,7 +322,8 @@ fn type_of(h: &ClientHandle) -> ClientType {
 
 /// Refresh the caller's own CLIENT LIST fields (they are otherwise published after the batch).
 fn refresh_self(ctx: &mut Ctx) {
-    ctx.client.publish_meta(0, ctx.out.len());
+    let free = ctx.client.handle.meta.lock().qbuf_free;
+    ctx.client.publish_meta(0, free, ctx.out.len());
 }
 
 /// Every registered client, in connection (id) order.

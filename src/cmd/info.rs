@@ -79,7 +79,7 @@ pub fn info_text(srv: &Shared, store: &Store, _db: usize, sections: &[&str]) -> 
         match *name {
             "server" => server_section(srv, &mut s),
             "clients" => clients_section(srv, &mut s),
-            "memory" => memory_section(store, &mut s),
+            "memory" => memory_section(srv, store, &mut s),
             "persistence" => persistence_section(srv, store, &mut s),
             "stats" => stats_section(srv, store, &mut s),
             "replication" => replication_section(srv, store, &mut s),
@@ -131,7 +131,7 @@ fn server_section(srv: &Shared, s: &mut String) {
     line!(s, "atomicvar_api:c11-builtin");
     line!(s, "gcc_version:0.0.0");
     line!(s, "process_id:{}", std::process::id());
-    line!(s, "process_supervised:no");
+    line!(s, "process_supervised:{}", srv.notifier.mode());
     line!(s, "run_id:{}", srv.run_id);
     line!(s, "tcp_port:{}", srv.tcp_port.load(Ordering::Relaxed));
     line!(s, "server_time_usec:{}", now_us);
@@ -159,17 +159,28 @@ fn server_section(srv: &Shared, s: &mut String) {
 }
 
 fn clients_section(srv: &Shared, s: &mut String) {
-    let n = srv.clients.lock().len();
+    let (n, blocked, in_timeout) = {
+        let clients = srv.clients.lock();
+        let (mut b, mut t) = (0, 0);
+        for c in clients.values() {
+            let m = c.meta.lock();
+            b += c.is_blocked(&m) as usize;
+            t += c.in_timeout_table(&m) as usize;
+        }
+        (clients.len(), b, t)
+    };
+    let (max_in, max_out) = srv.recent_client_peaks();
     let maxclients = srv.config.read().maxclients;
     s.push_str("# Clients\r\n");
     line!(s, "connected_clients:{}", n);
+    // No cluster bus and no CLIENT TRACKING: these are truly zero.
     line!(s, "cluster_connections:0");
     line!(s, "maxclients:{}", maxclients);
-    line!(s, "client_recent_max_input_buffer:0");
-    line!(s, "client_recent_max_output_buffer:0");
-    line!(s, "blocked_clients:0");
+    line!(s, "client_recent_max_input_buffer:{}", max_in);
+    line!(s, "client_recent_max_output_buffer:{}", max_out);
+    line!(s, "blocked_clients:{}", blocked);
     line!(s, "tracking_clients:0");
-    line!(s, "clients_in_timeout_table:0");
+    line!(s, "clients_in_timeout_table:{}", in_timeout);
 }
 
 /// Redis's bytesToHuman.
@@ -253,8 +264,39 @@ pub fn memory_estimate(store: &Store) -> (u64, u64, u64) {
     (used, STARTUP_BYTES + overhead, data)
 }
 
-fn memory_section(store: &Store, s: &mut String) {
+fn memory_section(srv: &Shared, store: &Store, s: &mut String) {
     let (used, overhead, data) = memory_estimate(store);
+    // The Lua slot is only locked under the keyspace lock, which INFO holds.
+    let (lua, (nscripts, scripts_bytes)) = match srv.lua.lock().as_ref() {
+        Some(e) => (e.vm_memory() as u64, e.cache_stats()),
+        None => (0, (0, 0)),
+    };
+    let (backlog, replicas_out) = {
+        let f = srv.repl.feed.lock();
+        let pending: u64 = f
+            .outs
+            .iter()
+            .map(|o| o.pending.load(Ordering::Relaxed))
+            .sum();
+        (
+            f.backlog.as_ref().map_or(0, |b| b.histlen() as u64),
+            pending,
+        )
+    };
+    // Normal clients: their read buffers and pending replies, as last published.
+    let clients_normal: u64 = srv
+        .clients
+        .lock()
+        .values()
+        .map(|c| {
+            let m = c.meta.lock();
+            if m.flags.contains('S') || m.flags.contains('M') {
+                0
+            } else {
+                (m.qbuf + m.qbuf_free + m.omem) as u64
+            }
+        })
+        .sum();
     let peak = PEAK.load(Ordering::Relaxed).max(used);
     let rss = rss_bytes();
     let sys = total_system_memory();
@@ -281,11 +323,16 @@ fn memory_section(store: &Store, s: &mut String) {
     );
     line!(s, "total_system_memory:{}", sys);
     line!(s, "total_system_memory_human:{}", bytes_human(sys));
-    line!(s, "used_memory_lua:0");
-    line!(s, "used_memory_lua_human:0B");
-    line!(s, "used_memory_scripts:0");
-    line!(s, "used_memory_scripts_human:0B");
-    line!(s, "number_of_cached_scripts:0");
+    line!(s, "used_memory_lua:{}", lua);
+    line!(s, "used_memory_lua_human:{}", bytes_human(lua));
+    line!(s, "used_memory_scripts:{}", scripts_bytes);
+    line!(
+        s,
+        "used_memory_scripts_human:{}",
+        bytes_human(scripts_bytes as u64)
+    );
+    line!(s, "number_of_cached_scripts:{}", nscripts);
+    // There is no maxmemory limit nor eviction: 0 and noeviction are the truth.
     line!(s, "maxmemory:0");
     line!(s, "maxmemory_human:0B");
     line!(s, "maxmemory_policy:noeviction");
@@ -295,10 +342,11 @@ fn memory_section(store: &Store, s: &mut String) {
         rss as f64 / used.max(1) as f64
     );
     line!(s, "mem_fragmentation_bytes:{}", rss as i64 - used as i64);
-    line!(s, "mem_not_counted_for_evict:0");
-    line!(s, "mem_replication_backlog:0");
-    line!(s, "mem_clients_slaves:0");
-    line!(s, "mem_clients_normal:0");
+    // Like Redis 7.0: the backlog's bytes of history, and the replicas' queued stream.
+    line!(s, "mem_replication_backlog:{}", backlog);
+    line!(s, "mem_clients_slaves:{}", replicas_out);
+    line!(s, "mem_clients_normal:{}", clients_normal);
+    // No AOF, no defragmenter: truly zero. The allocator is the system's (glibc).
     line!(s, "mem_aof_buffer:0");
     line!(s, "mem_allocator:libc");
     line!(s, "active_defrag_running:0");
@@ -312,14 +360,37 @@ fn memory_section(store: &Store, s: &mut String) {
 
 fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
     s.push_str("# Persistence\r\n");
+    // The startup load finishes before the listeners open and DEBUG RELOAD
+    // holds the keyspace lock, so no INFO can run during a blocking load.
     line!(s, "loading:0");
-    line!(s, "async_loading:0");
-    line!(s, "current_cow_peak:0");
-    line!(s, "current_cow_size:0");
-    line!(s, "current_cow_size_age:0");
-    line!(s, "current_fork_perc:0.00");
-    line!(s, "current_save_keys_processed:0");
-    line!(s, "current_save_keys_total:0");
+    // A replica's full sync loads beside the old dataset, which keeps serving
+    // reads until the swap: Redis calls that async loading (repl-diskless-load swapdb).
+    let sync = srv
+        .repl
+        .master
+        .lock()
+        .as_ref()
+        .and_then(|m| m.transfer.map(|t| (t, m.transfer_started)));
+    line!(s, "async_loading:{}", sync.is_some() as u8);
+    if let Some(((total, read, _), started)) = sync {
+        let total = total.max(0) as u64;
+        let elapsed = (crate::util::now_ms() / 1000).saturating_sub(started);
+        line!(s, "loading_start_time:{}", started);
+        line!(s, "loading_total_bytes:{}", total);
+        line!(s, "loading_loaded_bytes:{}", read);
+        let perc = if total > 0 {
+            read as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        line!(s, "loading_loaded_perc:{:.2}", perc);
+        let eta = if read > 0 && total > 0 {
+            (elapsed as f64 * (total.saturating_sub(read)) as f64 / read as f64) as i64
+        } else {
+            1
+        };
+        line!(s, "loading_eta_seconds:{}", eta);
+    }
     line!(s, "rdb_changes_since_last_save:{}", store.dirty);
     let p = &srv.persist;
     let bg = p.bgsave_in_progress.load(Ordering::Relaxed);
@@ -348,7 +419,6 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
     };
     line!(s, "rdb_current_bgsave_time_sec:{}", current);
     line!(s, "rdb_saves:{}", p.saves.load(Ordering::Relaxed));
-    line!(s, "rdb_last_cow_size:0");
     line!(
         s,
         "rdb_last_load_keys_expired:{}",
@@ -359,6 +429,7 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
         "rdb_last_load_keys_loaded:{}",
         p.last_load_keys_loaded.load(Ordering::Relaxed)
     );
+    // There is no AOF yet: these are the values of a server with AOF off.
     line!(s, "aof_enabled:0");
     line!(s, "aof_rewrite_in_progress:0");
     line!(s, "aof_rewrite_scheduled:0");
@@ -368,32 +439,36 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "aof_rewrites:0");
     line!(s, "aof_rewrites_consecutive_failures:0");
     line!(s, "aof_last_write_status:ok");
-    line!(s, "aof_last_cow_size:0");
-    line!(s, "module_fork_in_progress:0");
-    line!(s, "module_fork_last_cow_size:0");
 }
 
-/// (time of sample, commands at sample, last computed ops/sec)
-pub(super) static OPS_SAMPLE: parking_lot::Mutex<Option<(Instant, u64, u64)>> =
+/// Counters behind the instantaneous_* fields: commands, net input, net
+/// output, replication input, replication output.
+type Rates = [u64; 5];
+
+/// (time of sample, counters at sample, last computed rates per second)
+pub(super) static OPS_SAMPLE: parking_lot::Mutex<Option<(Instant, Rates, [f64; 5])>> =
     parking_lot::const_mutex(None);
 
-/// Operations per second since the previous sample (at least 100 ms apart).
-fn instantaneous_ops(commands: u64) -> u64 {
+/// Rates per second since the previous sample (taken at INFO time, at least 100 ms apart).
+fn instantaneous(now_counters: Rates) -> [f64; 5] {
     let mut g = OPS_SAMPLE.lock();
     let now = Instant::now();
     match *g {
         None => {
-            *g = Some((now, commands, 0));
-            0
+            *g = Some((now, now_counters, [0.0; 5]));
+            [0.0; 5]
         }
         Some((t, c, last)) => {
             let el = now.duration_since(t);
             if el < Duration::from_millis(100) {
                 return last;
             }
-            let ops = (commands.saturating_sub(c) as f64 / el.as_secs_f64()) as u64;
-            *g = Some((now, commands, ops));
-            ops
+            let mut rates = [0.0; 5];
+            for i in 0..5 {
+                rates[i] = now_counters[i].saturating_sub(c[i]) as f64 / el.as_secs_f64();
+            }
+            *g = Some((now, now_counters, rates));
+            rates
         }
     }
 }
@@ -406,10 +481,14 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
         .dbs
         .iter()
         .fold((0, 0), |(h, m), d| (h + d.hits, m + d.misses));
-    let (channels, patterns) = {
+    let (channels, patterns, shard) = {
         let ps = srv.pubsub.lock();
-        (ps.channels.len(), ps.patterns.len())
+        (ps.channels.len(), ps.patterns.len(), ps.shard.len())
     };
+    let (net_in, net_out) = (ld(&st.net_input_bytes), ld(&st.net_output_bytes));
+    let (repl_in, repl_out) = (ld(&st.net_repl_input_bytes), ld(&st.net_repl_output_bytes));
+    let rates = instantaneous([commands, net_in, net_out, repl_in, repl_out]);
+    let es = &store.stats;
     s.push_str("# Stats\r\n");
     line!(
         s,
@@ -417,27 +496,32 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
         ld(&st.connections_received)
     );
     line!(s, "total_commands_processed:{}", commands);
-    line!(
-        s,
-        "instantaneous_ops_per_sec:{}",
-        instantaneous_ops(commands)
-    );
-    line!(s, "total_net_input_bytes:{}", ld(&st.net_input_bytes));
-    line!(s, "total_net_output_bytes:{}", ld(&st.net_output_bytes));
-    line!(s, "total_net_repl_input_bytes:0");
-    line!(s, "total_net_repl_output_bytes:0");
-    line!(s, "instantaneous_input_kbps:0.00");
-    line!(s, "instantaneous_output_kbps:0.00");
-    line!(s, "instantaneous_input_repl_kbps:0.00");
-    line!(s, "instantaneous_output_repl_kbps:0.00");
+    line!(s, "instantaneous_ops_per_sec:{}", rates[0] as u64);
+    line!(s, "total_net_input_bytes:{}", net_in);
+    line!(s, "total_net_output_bytes:{}", net_out);
+    line!(s, "total_net_repl_input_bytes:{}", repl_in);
+    line!(s, "total_net_repl_output_bytes:{}", repl_out);
+    line!(s, "instantaneous_input_kbps:{:.2}", rates[1] / 1024.0);
+    line!(s, "instantaneous_output_kbps:{:.2}", rates[2] / 1024.0);
+    line!(s, "instantaneous_input_repl_kbps:{:.2}", rates[3] / 1024.0);
+    line!(s, "instantaneous_output_repl_kbps:{:.2}", rates[4] / 1024.0);
     line!(s, "rejected_connections:{}", ld(&st.rejected_connections));
     line!(s, "sync_full:{}", ld(&srv.repl.sync_full));
     line!(s, "sync_partial_ok:{}", ld(&srv.repl.sync_partial_ok));
     line!(s, "sync_partial_err:{}", ld(&srv.repl.sync_partial_err));
-    line!(s, "expired_keys:{}", store.stats.expired_keys);
-    line!(s, "expired_stale_perc:0.00");
-    line!(s, "expired_time_cap_reached_count:0");
-    line!(s, "expire_cycle_cpu_milliseconds:0");
+    line!(s, "expired_keys:{}", es.expired_keys);
+    line!(s, "expired_stale_perc:{:.2}", es.expired_stale * 100.0);
+    line!(
+        s,
+        "expired_time_cap_reached_count:{}",
+        es.expire_time_cap_reached
+    );
+    line!(
+        s,
+        "expire_cycle_cpu_milliseconds:{}",
+        es.expire_cycle_us / 1000
+    );
+    // No maxmemory, no client eviction: nothing is ever evicted.
     line!(s, "evicted_keys:0");
     line!(s, "evicted_clients:0");
     line!(s, "total_eviction_exceeded_time:0");
@@ -446,7 +530,9 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "keyspace_misses:{}", misses);
     line!(s, "pubsub_channels:{}", channels);
     line!(s, "pubsub_patterns:{}", patterns);
-    line!(s, "pubsubshard_channels:0");
+    line!(s, "pubsubshard_channels:{}", shard);
+    // Snapshots never fork; MIGRATE does not exist; writable-replica expires
+    // are not tracked; no defragmenter and no CLIENT TRACKING: all truly zero.
     line!(s, "latest_fork_usec:0");
     line!(s, "total_forks:0");
     line!(s, "migrate_cached_sockets:0");
@@ -460,11 +546,17 @@ fn stats_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "tracking_total_keys:0");
     line!(s, "tracking_total_items:0");
     line!(s, "tracking_total_prefixes:0");
-    line!(s, "unexpected_error_replies:0");
+    line!(
+        s,
+        "unexpected_error_replies:{}",
+        ld(&st.unexpected_error_replies)
+    );
     line!(s, "total_error_replies:{}", ld(&st.error_replies));
+    // RESTORE never runs a deep sanitization pass.
     line!(s, "dump_payload_sanitizations:0");
-    line!(s, "total_reads_processed:0");
-    line!(s, "total_writes_processed:0");
+    line!(s, "total_reads_processed:{}", ld(&st.reads_processed));
+    line!(s, "total_writes_processed:{}", ld(&st.writes_processed));
+    // Redis's I/O threads do not exist: connections do their own I/O on the runtime.
     line!(s, "io_threaded_reads_processed:0");
     line!(s, "io_threaded_writes_processed:0");
 }
@@ -540,16 +632,34 @@ fn errorstats_section(store: &Store, s: &mut String) {
     }
 }
 
+/// Mean remaining TTL in ms over a sample of the keys with one (0 without any), like
+/// Redis's estimate (which it keeps from the active expire cycle's samples).
+fn avg_ttl(db: &Db, now: u64) -> u64 {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(now);
+    let n = db.expires_len().min(64);
+    let (mut sum, mut seen) = (0u64, 0u64);
+    for _ in 0..n {
+        if let Some(t) = db.random_volatile(&mut rng).and_then(|i| db.entry(i).ttl()) {
+            sum += t.saturating_sub(now);
+            seen += 1;
+        }
+    }
+    sum.checked_div(seen).unwrap_or(0)
+}
+
 fn keyspace_section(store: &Store, s: &mut String) {
     s.push_str("# Keyspace\r\n");
+    let now = crate::util::now_ms();
     for (i, db) in store.dbs.iter().enumerate() {
         if !db.is_empty() {
             line!(
                 s,
-                "db{}:keys={},expires={},avg_ttl=0",
+                "db{}:keys={},expires={},avg_ttl={}",
                 i,
                 db.len(),
-                db.expires_len()
+                db.expires_len(),
+                avg_ttl(db, now)
             );
         }
     }

@@ -245,6 +245,8 @@ params! {
     stop_writes_on_bgsave_error: bool = true, "stop-writes-on-bgsave-error", Kind::Bool, true;
     loglevel: String = "notice".into(), "loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true;
     logfile: String = String::new(), "logfile", Kind::Str, false;
+    pidfile: String = String::new(), "pidfile", Kind::Str, false;
+    supervised: String = "no".into(), "supervised", Kind::Enum(crate::ops::SUPERVISED), false;
     proto_max_bulk_len: i64 = 512 * MB, "proto-max-bulk-len", Kind::Memory(MB, i64::MAX), true;
     client_query_buffer_limit: i64 = GB, "client-query-buffer-limit", Kind::Memory(MB, i64::MAX), true;
     enable_debug_command: String = "no".into(), "enable-debug-command", Kind::Enum(&["no", "yes", "local"]), false;

@@ -61,8 +61,18 @@ pub struct ClientMeta {
     pub flags: String,
     pub resp: u8,
     pub qbuf: usize,
+    /// Spare capacity of the read buffer (CLIENT LIST qbuf-free).
+    pub qbuf_free: usize,
     pub omem: usize,
     pub no_evict: bool,
+    /// Blocked on keys with a timeout (INFO clients_in_timeout_table, with `waiter.is_blocked()`).
+    pub block_deadline: bool,
+    /// In WAIT: Some(has a timeout). Counted as blocked, like Redis.
+    pub in_wait: Option<bool>,
+    /// Largest query buffer / reply buffer since the clients cron last took them
+    /// (INFO client_recent_max_input_buffer / output_buffer).
+    pub peak_in: usize,
+    pub peak_out: usize,
 }
 
 pub struct ClientHandle {
@@ -77,6 +87,8 @@ pub struct ClientHandle {
     pub is_monitor: AtomicBool,
     /// Wake-up handle while blocked on keys (also used by CLIENT UNBLOCK).
     pub waiter: Arc<crate::blocking::Waiter>,
+    /// The socket's file descriptor (CLIENT LIST fd=), -1 when there is none.
+    pub fd: std::sync::atomic::AtomicI32,
 }
 
 impl ClientHandle {
@@ -97,7 +109,18 @@ impl ClientHandle {
             kill_notify: Notify::new(),
             is_monitor: AtomicBool::new(false),
             waiter: Default::default(),
+            fd: std::sync::atomic::AtomicI32::new(-1),
         }
+    }
+
+    /// Blocked on keys or in WAIT (INFO blocked_clients, CLIENT LIST flag b).
+    pub fn is_blocked(&self, m: &ClientMeta) -> bool {
+        self.waiter.is_blocked() || m.in_wait.is_some()
+    }
+
+    /// Blocked with a deadline (INFO clients_in_timeout_table).
+    pub fn in_timeout_table(&self, m: &ClientMeta) -> bool {
+        (self.waiter.is_blocked() && m.block_deadline) || m.in_wait == Some(true)
     }
 
     pub fn kill(&self) {
@@ -116,23 +139,36 @@ impl ClientHandle {
         let idle = now
             .duration_since(m.last_active.unwrap_or(self.created))
             .as_secs();
+        // `b` is live (the waiter), the rest is what the last batch published.
+        let mut flags = m.flags.clone();
+        if self.is_blocked(&m) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd.load(Ordering::Relaxed),
             m.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
             now.duration_since(self.created).as_secs(),
             idle,
-            if m.flags.is_empty() { "N" } else { &m.flags },
+            flags,
             m.db,
             m.sub,
             m.psub,
             m.ssub,
             m.multi,
             m.qbuf,
+            m.qbuf_free,
+            m.qbuf + m.qbuf_free,
+            m.peak_in,
             m.omem,
-            m.qbuf + m.omem + 1024,
+            m.omem,
+            m.qbuf + m.qbuf_free + m.omem,
             if m.last_cmd.is_empty() { "NULL" } else { &m.last_cmd },
             m.resp,
             m.lib_name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
@@ -179,6 +215,10 @@ pub struct Client {
     pub master_link: bool,
     /// Replication offset after this client's last propagated write (WAIT).
     pub woff: u64,
+    /// Bytes in the query buffer when the current batch started (its peak).
+    pub in_peak: usize,
+    /// In WAIT: Some(has a timeout).
+    pub in_wait: Option<bool>,
 }
 
 /// What a blocked client waits for.
@@ -219,6 +259,8 @@ impl Client {
             replica_link: false,
             master_link: false,
             woff: 0,
+            in_peak: 0,
+            in_wait: None,
         }
     }
 
@@ -237,7 +279,7 @@ impl Client {
     }
 
     /// Copy what CLIENT LIST shows into the shared handle.
-    pub fn publish_meta(&self, qbuf: usize, omem: usize) {
+    pub fn publish_meta(&self, qbuf: usize, qbuf_free: usize, omem: usize) {
         let mut m = self.handle.meta.lock();
         if self.last_active.is_some() {
             m.last_active = self.last_active;
@@ -275,7 +317,12 @@ impl Client {
         m.flags = flags;
         m.resp = if self.proto == Proto::Resp3 { 3 } else { 2 };
         m.qbuf = qbuf;
+        m.qbuf_free = qbuf_free;
         m.omem = omem;
         m.no_evict = self.no_evict;
+        m.block_deadline = self.blocked.as_ref().is_some_and(|b| b.deadline.is_some());
+        m.in_wait = self.in_wait;
+        m.peak_in = m.peak_in.max(self.in_peak).max(qbuf);
+        m.peak_out = m.peak_out.max(omem);
     }
 }

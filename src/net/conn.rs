@@ -22,6 +22,9 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
     let id = srv.next_client_id.fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = Arc::new(ClientHandle::new(id, addr, laddr, tx));
+    handle
+        .fd
+        .store(std::os::fd::AsRawFd::as_raw_fd(&stream), Ordering::Relaxed);
     srv.register_client(handle.clone());
     let mut client = Client::new(handle.clone(), !srv.auth_required());
     tracing::debug!("accepted {} (id={})", addr, id);
@@ -68,6 +71,7 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        srv.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 flow = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
@@ -135,6 +139,7 @@ async fn flush(srv: &Shared, wr: &mut (impl AsyncWriteExt + Unpin), out: &mut Ou
     srv.stats
         .net_output_bytes
         .fetch_add(out.len() as u64, Ordering::Relaxed);
+    srv.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
     if wr.write_all(&out.buf).await.is_err() {
         return false;
     }
@@ -159,6 +164,7 @@ async fn process(
         authenticated: client.authenticated || !srv.auth_required(),
     };
     let mut proto_err = None;
+    client.in_peak = inbuf.len();
     loop {
         match parse_request(inbuf, &limits) {
             Ok(Some(req)) => {
@@ -226,8 +232,11 @@ async fn process(
         if let (Some((offset, replicas, deadline)), Flow::Continue) = (wait, flow) {
             // WAIT: answer it without the keyspace lock, then run the rest of the batch.
             batch.drain(..done);
-            client.publish_meta(inbuf.len(), out.len());
+            client.in_wait = Some(deadline.is_some());
+            publish(client, inbuf, out);
             let n = wait_for_acks(srv, client, offset, replicas, deadline).await;
+            client.in_wait = None;
+            publish(client, inbuf, out);
             out.proto = client.proto;
             out.int(n as i64);
             continue;
@@ -237,7 +246,7 @@ async fn process(
         } else {
             batch.clear();
         }
-        client.publish_meta(inbuf.len(), out.len());
+        publish(client, inbuf, out);
         break;
     }
     if let Some(e) = proto_err {
@@ -253,6 +262,10 @@ async fn process(
         }
     }
     flow
+}
+
+fn publish(client: &Client, inbuf: &BytesMut, out: &Out) {
+    client.publish_meta(inbuf.len(), inbuf.capacity() - inbuf.len(), out.len());
 }
 
 fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
@@ -353,6 +366,7 @@ async fn wait_blocked(
                 Ok(0) | Err(_) => return Flow::Close,
                 Ok(n) => {
                     srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    srv.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
                     if inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
                         return Flow::Close;
                     }

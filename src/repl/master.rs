@@ -185,7 +185,8 @@ impl Link<'_> {
                         _ = &mut killed => return Ok(()),
                     }
                     pending.fetch_sub(buf.len() as u64, Ordering::Relaxed);
-                    self.srv.stats.net_output_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    // Redis 7.0 counts replica traffic apart from client traffic.
+                    self.srv.stats.net_repl_output_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
                 }
                 r = rd.read_buf(&mut self.inbuf) => {
                     if r? == 0 {
@@ -358,7 +359,7 @@ async fn full_sync(
     let mark = crate::util::random_hex40();
     let mut header_sent = false;
     if eof_form {
-        write_progress(wr, format!("$EOF:{}\r\n", mark).as_bytes(), timeout)
+        write_progress(&srv, wr, format!("$EOF:{}\r\n", mark).as_bytes(), timeout)
             .await
             .map_err(stalled)?;
         header_sent = true;
@@ -371,12 +372,12 @@ async fn full_sync(
         tokio::select! {
             msg = data.recv() => match msg {
                 Some(Payload::Len(n)) => {
-                    write_progress(wr, format!("${}\r\n", n).as_bytes(), timeout)
+                    write_progress(&srv, wr, format!("${}\r\n", n).as_bytes(), timeout)
                         .await
                         .map_err(stalled)?;
                     header_sent = true;
                 }
-                Some(Payload::Data(b)) => write_progress(wr, &b, timeout).await.map_err(stalled)?,
+                Some(Payload::Data(b)) => write_progress(&srv, wr, &b, timeout).await.map_err(stalled)?,
                 Some(Payload::End(Ok(()))) => break,
                 Some(Payload::End(Err(e))) => return Err(std::io::Error::other(e)),
                 None => return Err(std::io::Error::other("snapshot job ended early")),
@@ -385,7 +386,7 @@ async fn full_sync(
         }
     }
     if eof_form {
-        write_progress(wr, mark.as_bytes(), timeout)
+        write_progress(&srv, wr, mark.as_bytes(), timeout)
             .await
             .map_err(stalled)?;
     }
@@ -407,6 +408,7 @@ async fn full_sync(
 /// Write all of `data`, failing with `TimedOut` when the socket takes no
 /// byte at all for `timeout` (a slow replica that keeps reading is fine).
 async fn write_progress(
+    srv: &Shared,
     wr: &mut OwnedWriteHalf,
     data: &[u8],
     timeout: Duration,
@@ -421,7 +423,12 @@ async fn write_progress(
                 ))
             }
             Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(Ok(n)) => off += n,
+            Ok(Ok(n)) => {
+                off += n;
+                srv.stats
+                    .net_repl_output_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+            }
             Ok(Err(e)) => return Err(e),
         }
     }

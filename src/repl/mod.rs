@@ -187,6 +187,8 @@ pub struct MasterLink {
     pub last_io: Option<Instant>,
     /// Full sync in progress: (total bytes or -1 for the EOF form, bytes read, last I/O).
     pub transfer: Option<(i64, u64, Instant)>,
+    /// Unix time the current full sync started (INFO loading_start_time).
+    pub transfer_started: u64,
     /// Try PSYNC with our own replid/offset (false only for a fresh node booted as a replica).
     pub cached: bool,
     /// The DB the master stream had selected (kept across partial resyncs).

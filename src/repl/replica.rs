@@ -72,6 +72,7 @@ fn point_at(
         ever_up: false,
         last_io: None,
         transfer: None,
+        transfer_started: 0,
         cached: cached || !was_master,
         stream_db: if was_master { 0 } else { stream_db },
         handle: None,
@@ -259,6 +260,8 @@ fn set_state(srv: &Shared, st: LinkState) {
 struct Reader {
     rd: OwnedReadHalf,
     buf: BytesMut,
+    /// Counts the bytes read (INFO total_net_repl_input_bytes).
+    srv: Arc<Shared>,
 }
 
 impl Reader {
@@ -266,9 +269,14 @@ impl Reader {
         if self.buf.capacity() - self.buf.len() < 16 * 1024 {
             self.buf.reserve(64 * 1024);
         }
-        if self.rd.read_buf(&mut self.buf).await? == 0 {
+        let n = self.rd.read_buf(&mut self.buf).await?;
+        if n == 0 {
             return Err(io_err("connection closed by master"));
         }
+        self.srv
+            .stats
+            .net_repl_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -326,6 +334,7 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
     let mut r = Reader {
         rd,
         buf: BytesMut::with_capacity(64 * 1024),
+        srv: srv.clone(),
     };
 
     // PING first, alone; then the rest pipelined.
@@ -457,6 +466,9 @@ async fn run_once(srv: &Arc<Shared>, gen: u64) -> IoResult<()> {
         drop(store);
         tracing::info!("Successful partial resynchronization with master.");
         tracing::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        srv.notifier.ready(
+            "MASTER <-> REPLICA sync: Partial Resynchronization accepted. Ready to accept connections in read-write mode.",
+        );
     } else if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
         return Err(io_err(format!(
             "Master is currently unable to PSYNC but should be in the future: {}",
@@ -513,6 +525,7 @@ async fn full_load(
     );
     if let Some(m) = srv.repl.master.lock().as_mut() {
         m.transfer = Some((left, 0, Instant::now()));
+        m.transfer_started = crate::util::now_ms() / 1000;
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     let srv2 = srv.clone();
@@ -611,6 +624,11 @@ async fn full_load(
         }
     }
     tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+    // systemd: a replica is ready once it holds its master's data (sent again after
+    // later syncs, which systemd ignores).
+    srv.notifier.ready(
+        "MASTER <-> REPLICA sync: Finished with success. Ready to accept connections in read-write mode.",
+    );
     Ok(())
 }
 
@@ -668,6 +686,10 @@ async fn stream_loop(
         r.rd.local_addr()
             .unwrap_or_else(|_| "0.0.0.0:0".parse().unwrap());
     let handle = Arc::new(ClientHandle::new(id, peer, local, ptx));
+    handle.fd.store(
+        std::os::fd::AsRawFd::as_raw_fd(r.rd.as_ref()),
+        Ordering::Relaxed,
+    );
     let mut client = Client::new(handle.clone(), true);
     client.master_link = true;
     {
@@ -681,7 +703,7 @@ async fn stream_loop(
             m.last_io = Some(Instant::now());
         }
     }
-    client.publish_meta(0, 0);
+    client.publish_meta(0, 0, 0);
     srv.register_client(handle.clone());
     srv.repl.link_up.store(true, Ordering::Relaxed);
 
@@ -728,6 +750,10 @@ async fn stream_loop(
                                 // The offset before the GETACK itself.
                                 acks.push(store.repl.offset);
                             } else {
+                                // Errors here mean we diverged from the master: Redis
+                                // counts them apart (unexpected_error_replies).
+                                let errs = &srv.stats.error_replies;
+                                let before = errs.load(Ordering::Relaxed);
                                 exec::execute(
                                     srv,
                                     &mut store,
@@ -736,6 +762,12 @@ async fn stream_loop(
                                     &mut post,
                                     args,
                                 );
+                                let n = errs.load(Ordering::Relaxed).saturating_sub(before);
+                                if n > 0 {
+                                    srv.stats
+                                        .unexpected_error_replies
+                                        .fetch_add(n, Ordering::Relaxed);
+                                }
                                 out.buf.clear();
                                 post.clear();
                             }

@@ -92,6 +92,8 @@ pub struct Engine {
     env: Table,
     /// SHA1 -> (compiled body, shebang flags).
     scripts: HashMap<String, (Function, ScriptFlags)>,
+    /// Bytes of the cached script bodies and their SHA1 keys (INFO used_memory_scripts).
+    scripts_bytes: usize,
 }
 
 /// What a 7.0 shebang line (`#!lua flags=no-writes,...`) declares. A
@@ -298,7 +300,18 @@ impl Engine {
             globals,
             env,
             scripts: HashMap::new(),
+            scripts_bytes: 0,
         })
+    }
+
+    /// Bytes the Lua VM has allocated (INFO used_memory_lua).
+    pub fn vm_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// (number of cached scripts, bytes of their bodies) for INFO.
+    pub fn cache_stats(&self) -> (usize, usize) {
+        (self.scripts.len(), self.scripts_bytes)
     }
 
     /// Compile and cache a script body; returns its SHA1.
@@ -327,6 +340,7 @@ impl Engine {
                     };
                     Error::err(format!("Error compiling script (new function): {}", msg))
                 })?;
+            self.scripts_bytes += body.len() + sha.len();
             self.scripts.insert(sha.clone(), (f, sf));
         }
         Ok(sha)

@@ -35,6 +35,10 @@ pub struct SentinelConfig {
     pub sentinel_pass: Option<String>,
     pub loglevel: String,
     pub logfile: String,
+    /// Written at startup, removed at a clean exit ("" = none).
+    pub pidfile: String,
+    /// no | systemd | auto: systemd readiness notifications.
+    pub supervised: String,
     pub masters: Vec<MasterConfig>,
     /// The file this came from (INFO config_file).
     pub config_file: Option<PathBuf>,
@@ -57,6 +61,8 @@ impl Default for SentinelConfig {
             sentinel_pass: None,
             loglevel: "notice".into(),
             logfile: String::new(),
+            pidfile: String::new(),
+            supervised: "no".into(),
             masters: Vec::new(),
             config_file: None,
         }
@@ -77,6 +83,8 @@ pub const KEYS: &[&str] = &[
     "sentinel-pass",
     "loglevel",
     "logfile",
+    "pidfile",
+    "supervised",
     "master",
 ];
 
@@ -210,6 +218,18 @@ impl SentinelConfig {
                     c.loglevel = l;
                 }
                 "logfile" => c.logfile = get_str(v, key)?,
+                "pidfile" => c.pidfile = get_str(v, key)?,
+                "supervised" => {
+                    let l = get_str(v, key)?.to_ascii_lowercase();
+                    if !crate::ops::SUPERVISED.contains(&l.as_str()) {
+                        return Err(format!(
+                            "key 'supervised': must be one of {} (got {})",
+                            crate::ops::SUPERVISED.join(", "),
+                            v
+                        ));
+                    }
+                    c.supervised = l;
+                }
                 "master" => {
                     let toml::Value::Array(items) = v else {
                         return Err(

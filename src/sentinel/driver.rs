@@ -371,6 +371,11 @@ pub async fn run(cfg: SentinelConfig) -> Result<(), String> {
         hz: AtomicU64::new(1000 / period),
     });
     let listeners = super::front::bind(&sh).await?;
+    if let Some(p) = crate::ops::PidFile::create(&cfg.pidfile) {
+        // Removed by `shutdown`, which exits the process.
+        std::mem::forget(p);
+    }
+    tokio::spawn(crate::logging::reopen_on_sighup());
     tracing::info!(
         "rsredis {} sentinel (Redis {} compatible) pid={} port={}",
         env!("CARGO_PKG_VERSION"),
@@ -396,6 +401,9 @@ pub async fn run(cfg: SentinelConfig) -> Result<(), String> {
     }
     tokio::spawn(ticker(sh.clone()));
     tokio::spawn(signals(sh.clone()));
+    let notifier = crate::ops::Notifier::new(&cfg.supervised);
+    notifier.log_startup(&cfg.supervised);
+    notifier.ready("Ready to accept connections");
     super::front::serve(sh, listeners).await;
     Ok(())
 }
@@ -407,7 +415,11 @@ async fn signals(sh: Arc<Shared>) {
 
 /// Save the state and exit (SIGTERM, SHUTDOWN).
 pub fn shutdown(sh: &Shared) -> ! {
+    crate::ops::Notifier::new(&sh.cfg.supervised).stopping();
     sh.persist();
+    if !sh.cfg.pidfile.is_empty() {
+        let _ = std::fs::remove_file(&sh.cfg.pidfile);
+    }
     tracing::warn!("Sentinel is now ready to exit, bye bye...");
     std::process::exit(0);
 }

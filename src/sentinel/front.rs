@@ -590,11 +590,13 @@ fn info(sh: &Shared, args: &[Bytes]) -> String {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         parts.push(format!(
-            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:0\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:sentinel\r\nos:{} {}\r\narch_bits:{}\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
             crate::REDIS_VERSION,
             std::env::consts::OS,
             std::env::consts::ARCH,
+            usize::BITS,
             std::process::id(),
+            crate::ops::Notifier::new(&sh.cfg.supervised).mode(),
             sh.run_id,
             sh.tcp_port.load(Ordering::Relaxed),
             now_us,
@@ -602,13 +604,16 @@ fn info(sh: &Shared, args: &[Bytes]) -> String {
             up / 86400,
             sh.hz.load(Ordering::Relaxed),
             sh.hz.load(Ordering::Relaxed),
+            (now_us / 1_000_000) & ((1 << 24) - 1),
             exe,
             cfgf
         ));
     }
     if want("clients") {
         parts.push(format!(
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            // No client limit, no buffer peaks tracked (fields left out); no
+            // blocking commands, no tracking, no cluster: those zeros are true.
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
             sh.stats.connected.load(Ordering::Relaxed)
         ));
     }
@@ -628,7 +633,8 @@ fn info(sh: &Shared, args: &[Bytes]) -> String {
             )
         };
         parts.push(format!(
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\nrejected_connections:0\r\nexpired_keys:0\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n",
+            // No keyspace and no client limit: the zeros below are true.
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:0\r\nexpired_keys:0\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n",
             sh.stats.connections_received.load(Ordering::Relaxed),
             sh.stats.commands_processed.load(Ordering::Relaxed),
             chans,

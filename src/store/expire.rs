@@ -34,6 +34,9 @@ pub fn expire_step(store: &mut Store, db: usize, rng: &mut impl Rng) -> usize {
             });
         }
     }
+    // Redis's expired_stale_perc: a moving average of the expired share of samples.
+    let st = &mut store.stats;
+    st.expired_stale = (expired as f64 / n as f64) * 0.05 + st.expired_stale * 0.95;
     store.stats.expired_keys += expired as u64;
     store.dirty += expired as u64;
     if expired > 0 {

@@ -112,6 +112,12 @@ impl Propagator {
 pub struct StoreStats {
     pub expired_keys: u64,
     pub expire_cycles: u64,
+    /// Active expire cycles that stopped at their time budget.
+    pub expire_time_cap_reached: u64,
+    /// Time spent in active expire cycles, microseconds.
+    pub expire_cycle_us: u64,
+    /// Moving average of the share of sampled keys found expired (0..1).
+    pub expired_stale: f64,
 }
 
 pub struct Store {
