@@ -5,6 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod cmd;
+mod election;
+mod failover;
+mod hello;
+mod info;
+mod instances;
+mod link;
 #[cfg(test)]
 mod sim;
 mod state;
