@@ -133,9 +133,11 @@ pub(crate) fn send_slaveof(
     if !links.get(addr).is_some_and(|l| l.cmd.up()) {
         return false;
     }
+    // With announce-hostnames the replica gets the name and resolves it in its own network.
+    let master = to.map(|a| announced(g, links, &a));
     g.out.push(Action::SlaveOf {
         addr: addr.clone(),
-        master: to,
+        master,
     });
     true
 }
@@ -327,11 +329,12 @@ pub(crate) fn switch_master(
     m: &mut Master,
     new: Addr,
 ) {
+    let (from, to) = (announced(g, links, &m.inst.addr), announced(g, links, &new));
     g.ev(
         "+switch-master",
         format!(
             "{} {} {} {} {}",
-            m.inst.name, m.inst.addr.ip, m.inst.addr.port, new.ip, new.port
+            m.inst.name, from.ip, from.port, to.ip, to.port
         ),
     );
     reset_and_change_address(g, m, new.clone());

@@ -6,8 +6,39 @@
 use super::state::*;
 use super::*;
 
-/// Our hello about `m`, to be sent over link `l` (None while we do not know our own address on that link).
-pub(crate) fn hello_msg(g: &Globals, l: &LinkState, m: &Master) -> Option<String> {
+/// One hello message, split into its fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Hello<'a> {
+    /// The sending sentinel's announced address.
+    pub addr: Addr,
+    pub runid: &'a str,
+    pub current_epoch: u64,
+    pub master: &'a str,
+    /// The master's address as the sender knows it, valid in `config_epoch`.
+    pub master_addr: Addr,
+    pub config_epoch: u64,
+}
+
+/// Parse `ip,port,runid,current_epoch,master_name,master_ip,master_port,master_config_epoch`; None for
+/// anything else (wrong field count, a number that does not parse).
+pub(crate) fn parse_hello(msg: &str) -> Option<Hello<'_>> {
+    let t: Vec<&str> = msg.split(',').collect();
+    if t.len() != 8 {
+        return None;
+    }
+    Some(Hello {
+        addr: Addr::new(t[0], t[1].parse().ok()?),
+        runid: t[2],
+        current_epoch: t[3].parse().ok()?,
+        master: t[4],
+        master_addr: Addr::new(t[5], t[6].parse().ok()?),
+        config_epoch: t[7].parse().ok()?,
+    })
+}
+
+/// Our hello about `m` (at `ma`, as we announce it), to be sent over link `l` (None while we do not know our own
+/// address on that link).
+pub(crate) fn hello_msg(g: &Globals, l: &LinkState, m: &Master, ma: &Addr) -> Option<String> {
     let ip = match (&g.setup.announce_ip, &l.local_ip) {
         (Some(ip), _) => ip.clone(),
         (None, Some(ip)) => ip.clone(),
@@ -18,7 +49,6 @@ pub(crate) fn hello_msg(g: &Globals, l: &LinkState, m: &Master) -> Option<String
         .announce_port
         .filter(|p| *p != 0)
         .unwrap_or(g.setup.port);
-    let ma = m.current_addr();
     Some(format!(
         "{},{},{},{},{},{},{},{}",
         ip, port, g.myid, g.current_epoch, m.inst.name, ma.ip, ma.port, m.config_epoch
@@ -28,24 +58,21 @@ pub(crate) fn hello_msg(g: &Globals, l: &LinkState, m: &Master) -> Option<String
 impl Sentinel {
     pub(crate) fn process_hello(&mut self, msg: &str) {
         let now = self.g.now;
-        let t: Vec<&str> = msg.split(',').collect();
-        if t.len() != 8 || msg.contains(self.g.myid.as_str()) {
+        // Our own hello, echoed back by the pub/sub channel, is ignored.
+        if msg.contains(self.g.myid.as_str()) {
             return;
         }
-        let (Ok(port), Ok(cur_epoch), Ok(mport), Ok(mepoch)) = (
-            t[1].parse::<u16>(),
-            t[3].parse::<u64>(),
-            t[6].parse::<u16>(),
-            t[7].parse::<u64>(),
-        ) else {
+        let Some(h) = parse_hello(msg) else {
             return;
         };
-        let Some(m) = self.masters.iter_mut().find(|m| m.inst.name == t[4]) else {
+        let (cur_epoch, mepoch) = (h.current_epoch, h.config_epoch);
+        let Some(m) = self.masters.iter_mut().find(|m| m.inst.name == h.master) else {
             return;
         };
         let g = &mut self.g;
-        let saddr = Addr::new(t[0], port);
-        let runid = t[2];
+        let saddr = h.addr.clone();
+        let port = saddr.port;
+        let runid = h.runid;
         let mut si = m
             .sentinels
             .iter()
@@ -57,7 +84,7 @@ impl Sentinel {
             if removed {
                 g.ev(
                     "+sentinel-address-switch",
-                    format!("{} ip {} port {} for {}", m.desc(), t[0], port, runid),
+                    format!("{} ip {} port {} for {}", m.desc(), saddr.ip, port, runid),
                 );
             } else if let Some(oi) = m.sentinels.iter().position(|s| s.addr == saddr) {
                 let d = m.child_desc(&m.sentinels[oi]);
@@ -82,7 +109,7 @@ impl Sentinel {
         if m.config_epoch < mepoch {
             m.config_epoch = mepoch;
             g.persist = true;
-            let new = Addr::new(t[5], mport);
+            let new = h.master_addr.clone();
             if new != m.inst.addr {
                 let d = m.child_desc(&m.sentinels[si]);
                 g.ev("+config-update-from", d);
@@ -95,6 +122,64 @@ impl Sentinel {
             .find(|s| s.runid.as_deref() == Some(runid))
         {
             s.last_hello = Some(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_hello_table() {
+        let id = "e2b6d7a0c4f1e2b6d7a0c4f1e2b6d7a0c4f1e2b6";
+        let ok = |ip: &str, port, ce, m: &'static str, mip: &str, mport, cfe| {
+            Some(Hello {
+                addr: Addr::new(ip, port),
+                runid: id,
+                current_epoch: ce,
+                master: m,
+                master_addr: Addr::new(mip, mport),
+                config_epoch: cfe,
+            })
+        };
+        let cases = [
+            (
+                format!("127.0.0.1,26379,{id},3,mymaster,127.0.0.1,6380,2"),
+                ok("127.0.0.1", 26379, 3, "mymaster", "127.0.0.1", 6380, 2),
+            ),
+            // announce-hostnames yes: names where the addresses are
+            (
+                format!("sentinel-1,26379,{id},0,mymaster,redis-a.local,6379,0"),
+                ok("sentinel-1", 26379, 0, "mymaster", "redis-a.local", 6379, 0),
+            ),
+            (
+                format!("127.0.0.1,26379,{id},3,mymaster,127.0.0.1,6380"),
+                None,
+            ),
+            (
+                format!("127.0.0.1,26379,{id},3,mymaster,127.0.0.1,6380,2,9"),
+                None,
+            ),
+            (
+                format!("127.0.0.1,70000,{id},3,mymaster,127.0.0.1,6380,2"),
+                None,
+            ),
+            (
+                format!("127.0.0.1,26379,{id},-1,mymaster,127.0.0.1,6380,2"),
+                None,
+            ),
+            (
+                format!("127.0.0.1,26379,{id},3,mymaster,127.0.0.1,x,2"),
+                None,
+            ),
+            (
+                format!("127.0.0.1,26379,{id},3,mymaster,127.0.0.1,6380,"),
+                None,
+            ),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(parse_hello(&msg), want, "{}", msg);
         }
     }
 }

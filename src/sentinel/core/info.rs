@@ -214,7 +214,7 @@ pub(crate) fn refresh_info(
         || !r
             .slave_master_host
             .as_deref()
-            .is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.addr.ip));
+            .is_some_and(|h| same_host(links, &m.inst.addr, h));
     if wrong
         && !m.in_failover()
         && looks_sane(now, m)
@@ -231,7 +231,9 @@ pub(crate) fn refresh_info(
         if let Some(pa) = m.promoted.clone() {
             let r = &mut m.replicas[x];
             if r.reconf == Reconf::Sent
-                && r.slave_master_host.as_deref() == Some(pa.ip.as_str())
+                && r.slave_master_host
+                    .as_deref()
+                    .is_some_and(|h| same_host(links, &pa, h))
                 && r.slave_master_port == pa.port
             {
                 r.reconf = Reconf::InProg;

@@ -5,6 +5,28 @@
 use super::state::*;
 use super::*;
 
+/// The address to report for `a` (hello messages, GET-MASTER-ADDR-BY-NAME, +switch-master, REPLICAOF): `a` as
+/// given with announce-hostnames yes, else the IP its name last resolved to (Redis's announceSentinelAddr).
+pub(crate) fn announced(g: &Globals, links: &BTreeMap<Addr, LinkState>, a: &Addr) -> Addr {
+    if g.announce_hostnames {
+        return a.clone();
+    }
+    match links.get(a).and_then(|l| l.peer_ip.as_ref()) {
+        Some(ip) => Addr::new(ip.clone(), a.port),
+        None => a.clone(),
+    }
+}
+
+/// Does `host` (a replica's master_host from INFO) name the instance `a`: its name or address as given,
+/// or the IP that name resolved to (sentinelAddrEqualsHostname)?
+pub(crate) fn same_host(links: &BTreeMap<Addr, LinkState>, a: &Addr, host: &str) -> bool {
+    host.eq_ignore_ascii_case(&a.ip)
+        || links
+            .get(a)
+            .and_then(|l| l.peer_ip.as_deref())
+            .is_some_and(|ip| ip.eq_ignore_ascii_case(host))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Conn {
     Down,
@@ -35,6 +57,8 @@ pub(crate) struct LinkState {
     pub pc_activity_seen: bool,
     pub local_ip: Option<String>,
     pub last_info_sent: Option<Ms>,
+    /// The IP a host name resolved to at the last connection (None for an IP address).
+    pub peer_ip: Option<String>,
 }
 
 impl LinkState {
@@ -55,6 +79,7 @@ impl LinkState {
             pc_activity_seen: false,
             local_ip: None,
             last_info_sent: None,
+            peer_ip: None,
         }
     }
     pub(crate) fn disconnected(&self) -> bool {
@@ -197,6 +222,11 @@ impl Sentinel {
             let mut sent = false;
             if l.cmd == Conn::Down {
                 l.cmd = Conn::Pending(now);
+                // sentinelReconnectInstance queues a PING on the new connection at once, so the down clock
+                // runs from this first unanswered PING (or an earlier one still unanswered), not from the
+                // last PONG: an instance killed and back within down-after-milliseconds is never SDOWN.
+                l.last_ping_time = Some(now);
+                l.act_ping_time.get_or_insert(now);
                 self.g.out.push(Action::Connect {
                     addr: a.clone(),
                     link: Link::Cmd,

@@ -92,8 +92,8 @@ impl Sentinel {
             prev_tick: None,
             rng: rng_seed ^ 0x5e17_1e1d_ab5e_ed00,
             simfail: 0,
-            resolve_hostnames: false,
-            announce_hostnames: false,
+            resolve_hostnames: setup.resolve_hostnames,
+            announce_hostnames: setup.announce_hostnames,
             sentinel_user: None,
             sentinel_pass: None,
             out: Vec::new(),
@@ -238,6 +238,11 @@ impl Sentinel {
                 leader_epoch,
             } => self.vote_reply(&sentinel, &master, down, leader, leader_epoch),
             Input::CommandFailed { addr } => self.command_failed(&addr),
+            Input::Resolved { addr, ip } => {
+                if let Some(l) = self.links.get_mut(&addr) {
+                    l.peer_ip = Some(ip);
+                }
+            }
         }
         self.finish()
     }
@@ -288,6 +293,7 @@ impl Sentinel {
 pub(crate) fn periodic(g: &mut Globals, links: &mut BTreeMap<Addr, LinkState>, m: &mut Master) {
     let now = g.now;
     let fast = m.odown() || m.in_failover();
+    let ma = announced(g, links, m.current_addr());
     let n = 1 + m.replicas.len() + m.sentinels.len();
     for k in 0..n {
         let i = if k == 0 {
@@ -326,7 +332,7 @@ pub(crate) fn periodic(g: &mut Globals, links: &mut BTreeMap<Addr, LinkState>, m
             }
         }
         if i.last_pub.is_none_or(|t| since(now, t) > PUBLISH_PERIOD) {
-            let Some(msg) = hello_msg(g, l, m) else {
+            let Some(msg) = hello_msg(g, l, m, &ma) else {
                 continue;
             };
             g.out.push(Action::PublishHello {
