@@ -290,6 +290,8 @@ impl SentinelConfig {
                     auth_pass: m.auth_pass.clone(),
                 })
                 .collect(),
+            resolve_hostnames: self.resolve_hostnames,
+            announce_hostnames: self.announce_hostnames,
         }
     }
 }

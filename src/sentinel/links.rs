@@ -143,6 +143,16 @@ async fn session(
     if !sh.link_current(addr, link, gen) {
         return Ok(());
     }
+    // A host name is resolved again at every connection (a container may come back with another IP); the
+    // core learns the current IP to report it (announce-hostnames no) and to match it in INFO.
+    if addr.ip.parse::<std::net::IpAddr>().is_err() {
+        if let Ok(peer) = stream.peer_addr() {
+            sh.input(Input::Resolved {
+                addr: addr.clone(),
+                ip: peer.ip().to_string(),
+            });
+        }
+    }
     sh.input(Input::LinkUp {
         addr: addr.clone(),
         link,

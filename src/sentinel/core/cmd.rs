@@ -134,7 +134,7 @@ impl Sentinel {
         let mut v: Vec<(String, Reply)> = Vec::new();
         let mut put = |k: &str, r: Reply| v.push((k.to_string(), r));
         put("name", bulk(i.name.clone()));
-        put("ip", bulk(i.addr.ip.clone()));
+        put("ip", bulk(announced(&self.g, &self.links, &i.addr).ip));
         put("port", num(i.addr.port));
         put("runid", bulk(i.runid.clone().unwrap_or_default()));
         put("flags", bulk(self.flags(m, i)));
@@ -330,8 +330,8 @@ impl Sentinel {
             },
             "get-master-addr-by-name" => match self.master_idx(&args[1]) {
                 Some(i) => {
-                    let a = self.masters[i].current_addr();
-                    Reply::Array(vec![bulk(a.ip.clone()), num(a.port)])
+                    let a = announced(&self.g, &self.links, self.masters[i].current_addr());
+                    Reply::Array(vec![bulk(a.ip), num(a.port)])
                 }
                 None => Reply::Null,
             },
@@ -527,7 +527,14 @@ impl Sentinel {
             return err("ERR Quorum must be 1 or greater.");
         }
         let ip = s(&args[2]);
-        if ip.parse::<std::net::IpAddr>().is_err() {
+        // A host name (resolve-hostnames yes) is kept as given and resolved by the driver at each connection;
+        // a comma would break the hello message format.
+        let name_ok = self.g.resolve_hostnames
+            && !ip.is_empty()
+            && ip
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'));
+        if ip.parse::<std::net::IpAddr>().is_err() && !name_ok {
             return err("ERR Invalid IP address or hostname specified");
         }
         let name = s(&args[1]);

@@ -5,6 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod cmd;
+mod election;
+mod failover;
+mod hello;
+mod info;
+mod instances;
+mod link;
 #[cfg(test)]
 mod sim;
 mod state;
@@ -50,6 +56,12 @@ pub struct Setup {
     pub announce_port: Option<u16>,
     pub port: u16,
     pub masters: Vec<MasterSetup>,
+    /// resolve-hostnames: instances may be given by host name (the core keeps the name; the driver resolves it
+    /// at every connection and reports the result with `Input::Resolved`).
+    pub resolve_hostnames: bool,
+    /// announce-hostnames: report instances by the names they were given (hello messages, SENTINEL
+    /// GET-MASTER-ADDR-BY-NAME and MASTER/REPLICAS, +switch-master, REPLICAOF) instead of their IPs.
+    pub announce_hostnames: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -140,6 +152,11 @@ pub enum Input {
     },
     CommandFailed {
         addr: Addr,
+    },
+    /// The host name of `addr` resolved to `ip` for the connection just made (sent before its `LinkUp`).
+    Resolved {
+        addr: Addr,
+        ip: String,
     },
 }
 

@@ -97,9 +97,12 @@ enum Scenario {
     OldMasterReturns,
     MessageLoss,
     Manual,
+    /// The master is killed and either comes back before down-after-milliseconds (no SDOWN, no failover) or
+    /// stays down (SDOWN no sooner than down-after after the kill, then a failover).
+    MasterBlip,
 }
 
-const SCENARIOS: [Scenario; 10] = [
+const SCENARIOS: [Scenario; 11] = [
     Scenario::MasterCrash,
     Scenario::MasterCrashOneSentinelDown,
     Scenario::TwoSentinelsDown,
@@ -110,6 +113,7 @@ const SCENARIOS: [Scenario; 10] = [
     Scenario::OldMasterReturns,
     Scenario::MessageLoss,
     Scenario::Manual,
+    Scenario::MasterBlip,
 ];
 
 #[derive(Default, Debug)]
@@ -160,6 +164,8 @@ struct Sim {
     restart_pending: Option<usize>,
     counts: BTreeMap<String, u64>,
     refuse_failover: bool,
+    /// (time, sentinel) of every +sdown of the master
+    master_sdowns: Vec<(Ms, usize)>,
 }
 
 #[derive(Clone, Debug)]
@@ -195,7 +201,12 @@ impl Sim {
         };
         let n_rep = rng.range(2, 3) as usize;
         let quorum = (n_sent / 2 + 1) as u32 - if n_sent == 5 && rng.chance(0.5) { 1 } else { 0 };
-        let down_after = rng.range(1000, 3000);
+        let down_after = if scenario == Scenario::MasterBlip {
+            // room for a blip of at least 100 ms plus one missed 1 s reconnection round
+            rng.range(2000, 3000)
+        } else {
+            rng.range(1000, 3000)
+        };
         let ft = rng.range(6000, 12000);
         let mut nodes = Vec::new();
         for i in 0..=n_rep {
@@ -230,6 +241,8 @@ impl Sim {
                 auth_user: None,
                 auth_pass: None,
             }],
+            resolve_hostnames: false,
+            announce_hostnames: false,
         };
         let mut sents = Vec::new();
         for j in 0..n_sent {
@@ -280,6 +293,7 @@ impl Sim {
             restart_pending: None,
             counts: BTreeMap::new(),
             refuse_failover: false,
+            master_sdowns: Vec::new(),
         };
         for j in 0..n_sent {
             let d = sim.rng.range(0, 100);
@@ -509,6 +523,9 @@ impl Sim {
         if self.trace {
             self.log
                 .push(format!("{:>7} s{} {} {}", self.now, j, kind, payload));
+        }
+        if kind == "+sdown" && payload.starts_with("master ") {
+            self.master_sdowns.push((self.now, j));
         }
         if matches!(
             kind,
@@ -1159,7 +1176,12 @@ fn run_one(seed: u64, trace: bool) -> (Outcome, Sim) {
             end_fail = t0 + 30_000;
             master_stays_down = false;
         }
-        Scenario::RestartMidFailover => sim.schedule(t0, Step::KillNode(0)),
+        Scenario::RestartMidFailover => {
+            sim.schedule(t0, Step::KillNode(0));
+            // The killed leader's attempt is lost and the next one may find no fresh replica INFO yet
+            // (-failover-abort-no-good-slave); each retry waits 2 x failover-timeout in sentinel.c.
+            end_fail += 2 * ft;
+        }
         Scenario::ClockJump => {
             let j = sim.rng.range(0, n as u64 - 1) as usize;
             let d = if sim.rng.chance(0.5) { 5000 } else { -3000 };
@@ -1193,8 +1215,46 @@ fn run_one(seed: u64, trace: bool) -> (Outcome, Sim) {
             sim.refuse_failover = sim.rng.chance(0.3);
             master_stays_down = false;
         }
+        Scenario::MasterBlip => {} // below
+    }
+    // MasterBlip: (master comes back, kill time)
+    let mut blip: Option<(bool, Ms)> = None;
+    if scenario == Scenario::MasterBlip {
+        sim.schedule(t0, Step::KillNode(0));
+        if sim.rng.chance(0.5) {
+            // Back before down-after even counting one reconnection round (1 s + a tick) it misses: the down
+            // clock starts at the first unanswered PING, which at the latest is the reconnection PING.
+            let back = t0 + sim.rng.range(100, da - 1500);
+            sim.schedule(back, Step::RestartNode(0));
+            expect_failover_from = None;
+            master_stays_down = false;
+            blip = Some((true, t0));
+        } else {
+            blip = Some((false, t0));
+        }
     }
     sim.run_until(end_fail);
+    match blip {
+        Some((true, _)) if !sim.master_sdowns.is_empty() || !sim.switches.is_empty() => {
+            sim.errors.push(format!(
+                "a master back before down-after was seen down: sdowns {:?}, switches {:?}",
+                sim.master_sdowns, sim.switches
+            ))
+        }
+        Some((false, t)) => {
+            // Redis counts from the first PING left unanswered: the one in flight at the kill (a few ms before)
+            // or the one queued on the first reconnection (one tick after the link dropped).
+            for &(at, j) in &sim.master_sdowns {
+                if at + 50 < t + da || at > t + da + 500 {
+                    sim.errors.push(format!(
+                        "s{} saw the master down at {}, killed at {} with down-after {}",
+                        j, at, t, da
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
     let mut out = Outcome::default();
     if let Some(from) = expect_failover_from {
         if let Some(&(t, _, _)) = sim

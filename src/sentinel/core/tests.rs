@@ -17,6 +17,8 @@ fn setup() -> Setup {
             auth_user: None,
             auth_pass: None,
         }],
+        resolve_hostnames: false,
+        announce_hostnames: false,
     }
 }
 
@@ -493,4 +495,144 @@ fn removed_config_master_stays_removed_after_restart() {
     assert!(st.removed.is_empty());
     let s3 = Sentinel::new(setup(), Some(st), 9, 3000);
     assert_eq!(s3.master_names(), vec!["mymaster".to_string()]);
+}
+
+/// resolve-hostnames / announce-hostnames: the core keeps the name it was given; it reports the IP the driver
+/// resolved it to unless announce-hostnames is yes.
+#[test]
+fn host_names_kept_and_announced() {
+    let mut st = setup();
+    st.masters[0].addr = Addr::new("localhost", 16380);
+    st.resolve_hostnames = true;
+    let mut s = Sentinel::new(st, None, 7, 1000);
+    let name = Addr::new("localhost", 16380);
+    let acts = s.handle(1000, Input::Tick);
+    assert!(
+        acts.iter()
+            .any(|a| matches!(a, Action::Connect { addr, .. } if *addr == name)),
+        "{:?}",
+        acts
+    );
+    // Not resolved yet: the name is all we have.
+    assert_eq!(
+        cmd(&mut s, 1001, "get-master-addr-by-name mymaster").0,
+        Reply::Array(vec![bulk("localhost"), bulk("16380")])
+    );
+    s.handle(
+        1002,
+        Input::Resolved {
+            addr: name.clone(),
+            ip: "127.0.0.1".into(),
+        },
+    );
+    assert_eq!(
+        cmd(&mut s, 1003, "get-master-addr-by-name mymaster").0,
+        Reply::Array(vec![bulk("127.0.0.1"), bulk("16380")])
+    );
+    assert_eq!(
+        cmd(&mut s, 1004, "config set announce-hostnames yes").0,
+        Reply::Ok
+    );
+    assert_eq!(
+        cmd(&mut s, 1005, "get-master-addr-by-name mymaster").0,
+        Reply::Array(vec![bulk("localhost"), bulk("16380")])
+    );
+    // A replica that reports the master by its IP points at the right master: no +fix-slave-config.
+    let r = Addr::new("127.0.0.1", 16381);
+    for link in [Link::Cmd, Link::PubSub] {
+        s.handle(
+            1006,
+            Input::LinkUp {
+                addr: name.clone(),
+                link,
+                local_ip: "127.0.0.1".into(),
+            },
+        );
+    }
+    s.handle(
+        1007,
+        Input::InfoReply {
+            addr: name.clone(),
+            text: "role:master\r\nslave0:ip=127.0.0.1,port=16381,state=online,offset=1,lag=0\r\n"
+                .into(),
+        },
+    );
+    let mut all = Vec::new();
+    for t in (1100..100_000).step_by(100) {
+        s.handle(
+            t,
+            Input::PingReply {
+                addr: name.clone(),
+                reply: PingReply::Pong,
+            },
+        );
+        s.handle(
+            t,
+            Input::PingReply {
+                addr: r.clone(),
+                reply: PingReply::Pong,
+            },
+        );
+        all.extend(s.handle(t, Input::Tick));
+        for link in [Link::Cmd, Link::PubSub] {
+            all.extend(s.handle(
+                t,
+                Input::LinkUp {
+                    addr: r.clone(),
+                    link,
+                    local_ip: "127.0.0.1".into(),
+                },
+            ));
+        }
+        all.extend(s.handle(
+            t,
+            Input::InfoReply {
+                addr: r.clone(),
+                text: "role:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:16380\r\nmaster_link_status:up\r\n"
+                    .into(),
+            },
+        ));
+        s.handle(
+            t,
+            Input::InfoReply {
+                addr: name.clone(),
+                text:
+                    "role:master\r\nslave0:ip=127.0.0.1,port=16381,state=online,offset=1,lag=0\r\n"
+                        .into(),
+            },
+        );
+    }
+    assert!(
+        !events(&all)
+            .iter()
+            .any(|e| e.starts_with("+fix-slave-config")),
+        "{:?}",
+        events(&all)
+    );
+    assert!(!all.iter().any(|a| matches!(a, Action::SlaveOf { .. })));
+}
+
+#[test]
+fn monitor_host_name_needs_resolve_hostnames() {
+    let mut s = Sentinel::new(setup(), None, 7, 1000);
+    assert_eq!(
+        cmd(&mut s, 1000, "monitor other redis-b.local 6379 2").0,
+        Reply::Error("ERR Invalid IP address or hostname specified".into())
+    );
+    assert_eq!(
+        cmd(&mut s, 1001, "config set resolve-hostnames yes").0,
+        Reply::Ok
+    );
+    assert_eq!(
+        cmd(&mut s, 1002, "monitor other redis-b.local 6379 2").0,
+        Reply::Ok
+    );
+    assert_eq!(
+        cmd(&mut s, 1003, "get-master-addr-by-name other").0,
+        Reply::Array(vec![bulk("redis-b.local"), bulk("6379")])
+    );
+    assert_eq!(
+        cmd(&mut s, 1004, "monitor third a,b 6379 2").0,
+        Reply::Error("ERR Invalid IP address or hostname specified".into())
+    );
 }
