@@ -16,50 +16,96 @@ struct Cli {
 #[derive(Subcommand)]
 enum Mode {
     /// Run a data node (the default).
+    #[command(
+        after_help = "DIRECTIVES: after the config file, every node.toml key is accepted as \
+`--<key> <value>` and overrides the file, as with redis-server, e.g.\n  \
+rsredis server --config node.toml --port 7000 --replicaof \"redis-master 6379\" --save \"\""
+    )]
     Server {
-        /// TOML config file; keys are redis.conf directive names.
+        /// TOML config file; keys are redis.conf directive names. May also be
+        /// given as the first argument, as with redis-server.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// TCP port (overrides the config file).
-        #[arg(long)]
-        port: Option<u16>,
-        /// Addresses to listen on, e.g. `--bind 127.0.0.1 ::1` (overrides the config file).
-        #[arg(long, num_args = 1..)]
-        bind: Vec<String>,
-        /// debug | verbose | notice | warning | nothing
-        #[arg(long)]
-        loglevel: Option<String>,
+        /// `--<key> <value>` directives for any node.toml key (port, bind,
+        /// loglevel, replicaof, requirepass, save, ...).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "DIRECTIVES"
+        )]
+        args: Vec<String>,
     },
     /// Run a sentinel (monitoring and automatic failover).
+    #[command(
+        after_help = "DIRECTIVES: after the config file, the scalar sentinel.toml keys \
+(port, bind, dir, announce-ip, announce-port, resolve-hostnames, announce-hostnames, \
+requirepass, sentinel-user, sentinel-pass, loglevel, logfile) are accepted as \
+`--<key> <value>` and override the file."
+    )]
     Sentinel {
-        /// sentinel.toml; keys are sentinel.conf directive names.
+        /// sentinel.toml; keys are sentinel.conf directive names. May also be
+        /// given as the first argument, as with redis-sentinel.
         #[arg(long)]
-        config: PathBuf,
-        /// TCP port (overrides the config file).
-        #[arg(long)]
-        port: Option<u16>,
+        config: Option<PathBuf>,
         /// Migrate a real sentinel: convert this sentinel.conf into the file
         /// given with --config plus its state file (keeping myid and epochs), then exit.
         #[arg(long)]
         import_conf: Option<PathBuf>,
+        /// `--<key> <value>` directives for the scalar sentinel.toml keys.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "DIRECTIVES"
+        )]
+        args: Vec<String>,
     },
+}
+
+/// `--<key> <value>` pairs from the command line.
+type Directives = Vec<(String, String)>;
+
+/// Split `[CONFIG_FILE] --key value ...` into the config file (the `--config`
+/// option, a leading path as redis-server takes it, or a `--config` directive)
+/// and the remaining directives.
+fn split_args(
+    config: Option<PathBuf>,
+    args: &[String],
+) -> Result<(Option<PathBuf>, Directives), String> {
+    let mut config = config;
+    let mut rest = args;
+    if let Some(first) = args.first().filter(|a| !a.starts_with("--")) {
+        if config.is_some() {
+            return Err(format!("'{}' is not a --<key> <value> directive", first));
+        }
+        config = Some(PathBuf::from(first));
+        rest = &args[1..];
+    }
+    let mut directives = Vec::new();
+    for (k, v) in rsredis::config::parse_directives(rest)? {
+        if k == "config" {
+            if config.is_some() {
+                return Err("the config file is given twice".into());
+            }
+            config = Some(PathBuf::from(v));
+        } else {
+            directives.push((k, v));
+        }
+    }
+    Ok((config, directives))
 }
 
 fn main() {
     let cli = Cli::parse();
     let mode = cli.mode.unwrap_or(Mode::Server {
         config: None,
-        port: None,
-        bind: vec![],
-        loglevel: None,
+        args: vec![],
     });
     match mode {
-        Mode::Server {
-            config,
-            port,
-            bind,
-            loglevel,
-        } => {
+        Mode::Server { config, args } => {
+            let (config, directives) = match split_args(config, &args) {
+                Ok(v) => v,
+                Err(e) => fatal(&format!("Fatal config error: command line: {}", e)),
+            };
             let mut cfg = match &config {
                 Some(p) => match Config::load(p) {
                     Ok(c) => c,
@@ -67,16 +113,8 @@ fn main() {
                 },
                 None => Config::default(),
             };
-            if let Some(p) = port {
-                cfg.port = p as i64;
-            }
-            if !bind.is_empty() {
-                cfg.bind = bind;
-            }
-            if let Some(l) = loglevel {
-                if let Err(e) = cfg.set("loglevel", &l) {
-                    fatal(&format!("--loglevel: {}", e));
-                }
+            if let Err(e) = cfg.apply_directives(&directives) {
+                fatal(&format!("Fatal config error: command line: {}", e));
             }
             let set_level = match rsredis::logging::init(&cfg.loglevel, &cfg.logfile) {
                 Ok(f) => f,
@@ -94,9 +132,16 @@ fn main() {
         }
         Mode::Sentinel {
             config,
-            port,
             import_conf,
+            args,
         } => {
+            let (config, directives) = match split_args(config, &args) {
+                Ok(v) => v,
+                Err(e) => fatal(&format!("Fatal config error: command line: {}", e)),
+            };
+            let Some(config) = config else {
+                fatal("sentinel mode needs a config file: rsredis sentinel --config sentinel.toml")
+            };
             if let Some(src) = import_conf {
                 match rsredis::sentinel::import::import(&src, &config) {
                     Ok(r) => {
@@ -114,13 +159,11 @@ fn main() {
                     Err(e) => fatal(&format!("import failed: {}", e)),
                 }
             }
-            let mut cfg = match rsredis::sentinel::config::SentinelConfig::load(&config) {
-                Ok(c) => c,
-                Err(e) => fatal(&format!("Fatal config error: {}", e)),
-            };
-            if let Some(p) = port {
-                cfg.port = p;
-            }
+            let cfg =
+                match rsredis::sentinel::config::SentinelConfig::load_with(&config, &directives) {
+                    Ok(c) => c,
+                    Err(e) => fatal(&format!("Fatal config error: {}", e)),
+                };
             if let Err(e) = rsredis::logging::init(&cfg.loglevel, &cfg.logfile) {
                 fatal(&e);
             }

@@ -370,6 +370,38 @@ impl Config {
     pub fn get(&self, name: &str) -> Option<String> {
         find_param(name).map(|p| (p.get)(self))
     }
+
+    /// Apply command-line directives over the file: the same keys, aliases,
+    /// validation and error texts as a key of the file.
+    pub fn apply_directives(&mut self, directives: &[(String, String)]) -> Result<(), String> {
+        for (key, value) in directives {
+            let p = find_param(key).ok_or_else(|| format!("unknown key '{}'", key))?;
+            (p.set)(self, value, p.kind)
+                .map_err(|e| format!("key '{}': {} (got {})", key, e, toml_string(value)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Command-line directives as redis-server takes them after its config file:
+/// each `--<key>` starts a directive and the arguments up to the next one are
+/// its value, joined by spaces (`--replicaof redis-master 6379` and
+/// `--replicaof "redis-master 6379"` are the same; `--save ""` is empty).
+pub fn parse_directives(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
+    for a in args {
+        match a.strip_prefix("--") {
+            Some(key) if !key.is_empty() => out.push((key.to_ascii_lowercase(), Vec::new())),
+            _ => match out.last_mut() {
+                Some((_, words)) => words.push(a),
+                None => return Err(format!("'{}' is not a --<key> <value> directive", a)),
+            },
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, words)| (k, words.join(" ")))
+        .collect())
 }
 
 #[cfg(test)]
@@ -420,6 +452,51 @@ mod tests {
             .unwrap_err()
             .starts_with("Unknown option"));
         assert!(c.set("hz", "0").unwrap_err().contains("between 1 and 500"));
+    }
+
+    #[test]
+    fn command_line_directives_override_with_file_errors() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let d = parse_directives(&args(&[
+            "--replicaof",
+            "redis-master",
+            "6379",
+            "--requirepass",
+            "s3cret",
+            "--save",
+            "",
+            "--min-replicas-to-write",
+            "1",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+        ]))
+        .unwrap();
+        assert_eq!(d[0], ("replicaof".into(), "redis-master 6379".into()));
+        let mut c = Config::from_toml_str("requirepass = \"old\"\nport = 7000\n").unwrap();
+        c.apply_directives(&d).unwrap();
+        assert_eq!(c.replicaof, "redis-master 6379");
+        assert_eq!(c.requirepass, "s3cret");
+        assert_eq!(c.save, SavePoints(vec![]));
+        assert_eq!(c.min_replicas_to_write, 1);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.port, 7000);
+        // Aliases and immutables are accepted as in the file.
+        let d = parse_directives(&args(&["--slaveof", "h 1", "--databases", "4"])).unwrap();
+        c.apply_directives(&d).unwrap();
+        assert_eq!((c.replicaof.as_str(), c.databases), ("h 1", 4));
+        let e = c
+            .apply_directives(&parse_directives(&args(&["--prot", "1"])).unwrap())
+            .unwrap_err();
+        assert_eq!(e, "unknown key 'prot'");
+        let e = c
+            .apply_directives(&parse_directives(&args(&["--port", "70000"])).unwrap())
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "key 'port': argument must be between 0 and 65535 inclusive (got \"70000\")"
+        );
+        assert!(parse_directives(&args(&["6379"])).is_err());
     }
 
     #[test]

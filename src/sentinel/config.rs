@@ -155,10 +155,38 @@ fn is_ip(s: &str) -> bool {
 
 impl SentinelConfig {
     pub fn load(path: &Path) -> Result<SentinelConfig, String> {
+        SentinelConfig::load_with(path, &[])
+    }
+
+    /// Load `path`, then apply command-line directives (`--<key> <value>`
+    /// for the scalar keys) as if they were keys of the file, with the same
+    /// checks and error texts; `[[master]]` sections come from the file only.
+    pub fn load_with(
+        path: &Path,
+        directives: &[(String, String)],
+    ) -> Result<SentinelConfig, String> {
         let file = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {}", file, e))?;
-        let mut c = SentinelConfig::from_toml_str(&text).map_err(|e| format!("{}: {}", file, e))?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("{}: invalid TOML: {}", file, e.message()))?;
+        for (key, value) in directives {
+            if key == "master" {
+                return Err(
+                    "command line: key 'master': masters are [[master]] sections of the file"
+                        .into(),
+                );
+            }
+            // Strings are accepted wherever the file takes a number or yes/no.
+            table.insert(key.clone(), toml::Value::String(value.clone()));
+        }
+        let what = if directives.is_empty() {
+            file
+        } else {
+            format!("{} + command line", file)
+        };
+        let mut c = SentinelConfig::from_table(table).map_err(|e| format!("{}: {}", what, e))?;
         c.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
         Ok(c)
     }
@@ -167,6 +195,10 @@ impl SentinelConfig {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| format!("invalid TOML: {}", e.message()))?;
+        SentinelConfig::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<SentinelConfig, String> {
         let mut c = SentinelConfig::default();
         for (key, v) in &table {
             match key.as_str() {
