@@ -27,6 +27,7 @@ pub mod blocking;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod glob;

@@ -108,6 +108,16 @@ pub fn fmt_human_double(d: f64) -> String {
 }
 
 /// Milliseconds since the Unix epoch.
+/// The one monotonic clock: milliseconds since the process first read it,
+/// starting at 1 (so 0 can mean "never"). ACK times, script start, lags.
+pub fn mono_ms() -> u64 {
+    static T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    T0.get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + 1
+}
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -164,7 +164,7 @@ fn replication_refuses_writes(srv: &Shared) -> Option<Error> {
     if !r.is_replica() {
         let min = r.min_to_write.load(Relaxed);
         let lag = r.min_max_lag.load(Relaxed);
-        if min > 0 && lag > 0 && (r.count_good(lag, crate::repl::mono_ms(srv)) as u64) < min {
+        if min > 0 && lag > 0 && (r.count_good(lag, crate::util::mono_ms()) as u64) < min {
             return Some(Error::NoReplicas);
         }
     } else if r.read_only.load(Relaxed) {

@@ -174,7 +174,7 @@ fn new_info(ctx: &mut Ctx, state: u8) -> Arc<ReplicaInfo> {
         port: rc.listening_port,
         state: AtomicU8::new(state),
         ack_offset: AtomicU64::new(0),
-        last_ack_ms: AtomicU64::new(crate::repl::mono_ms(ctx.srv)),
+        last_ack_ms: AtomicU64::new(crate::util::mono_ms()),
     });
     ctx.srv.repl.replicas.lock().push(info.clone());
     ctx.srv.repl.no_replicas_since.store(-1, Ordering::Relaxed);

@@ -4,7 +4,6 @@
 //! atomically (temp file, fsync, rename, fsync of the directory).
 
 use super::{Config, PARAMS};
-use std::io::Write;
 use std::path::Path;
 
 pub fn rewrite(cfg: &Config, path: &Path) -> std::io::Result<()> {
@@ -55,26 +54,7 @@ pub fn render(cfg: &Config, old: &str) -> String {
     out
 }
 
-/// Write a file so that after a crash either the old or the new content is there.
-pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
-}
+pub use crate::fs::write_atomic;
 
 #[cfg(test)]
 mod tests {

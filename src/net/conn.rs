@@ -225,7 +225,7 @@ async fn process(
             // Held by CLIENT PAUSE / FAILOVER: wait without the lock, then
             // submit the held request (first in line now) again.
             batch.drain(..done);
-            client.publish_meta(inbuf.len(), out.len());
+            publish(client, inbuf, out);
             srv.pause.wait(may_write).await;
             continue;
         }

@@ -11,7 +11,7 @@ use super::{rdb, snapshot};
 use crate::error::Error;
 use crate::server::Shared;
 use crate::store::Store;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
@@ -93,45 +93,6 @@ pub fn rdb_path(cfg: &crate::config::Config) -> PathBuf {
     Path::new(&cfg.dir).join(&cfg.dbfilename)
 }
 
-/// Write `path` atomically through a temp file named `tmp_name` in the same
-/// directory: write, fsync, rename, fsync the directory. On failure the temp
-/// file is removed and the old file is untouched; errors name the file.
-/// `may_commit` runs just before the rename (a last chance to give up).
-pub fn write_atomic_with(
-    path: &Path,
-    tmp_name: &str,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    may_commit: impl FnOnce() -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(tmp_name);
-    let ctx = |what: &str, p: &Path, e: io::Error| {
-        io::Error::new(e.kind(), format!("{what} '{}': {e}", p.display()))
-    };
-    let r = (|| {
-        let f = std::fs::File::create(&tmp).map_err(|e| ctx("creating", &tmp, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, f);
-        write(&mut w).map_err(|e| ctx("writing", &tmp, e))?;
-        let f = w
-            .into_inner()
-            .map_err(|e| ctx("writing", &tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| ctx("fsync of", &tmp, e))?;
-        drop(f);
-        may_commit()?;
-        std::fs::rename(&tmp, path).map_err(|e| ctx("renaming the temp file to", path, e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| ctx("fsync of directory", dir, e))
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
-}
-
 /// Aux fields our dump files carry beyond the writer's defaults.
 fn file_aux() -> [(&'static str, String); 1] {
     [("aof-base", "0".to_string())]
@@ -182,7 +143,7 @@ pub fn save_now(srv: &Shared, store: &mut Store) -> io::Result<()> {
     // older file over ours afterwards.
     let _files = srv.persist.file_lock.lock();
     srv.persist.save_gen.fetch_add(1, Ordering::Relaxed);
-    let r = write_atomic_with(
+    let r = crate::fs::write_atomic_with(
         &path,
         &tmp,
         |w| write_store(store, compress, &file_aux(), w),
@@ -240,7 +201,7 @@ pub fn bgsave(srv: &Shared, store: &mut Store, schedule: bool) -> Result<bool, E
             let tmp = format!("temp-bg-{}.rdb", std::process::id());
             let p = &me.persist;
             let mut files = None;
-            let r = write_atomic_with(
+            let r = crate::fs::write_atomic_with(
                 &path,
                 &tmp,
                 |w| snap.write_rdb(&me, &file_aux(), w),

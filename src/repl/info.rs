@@ -1,7 +1,7 @@
 //! INFO replication and ROLE, in Redis 7.0's exact field order (Sentinel
 //! and clients parse these lines).
 
-use super::{mono_ms, LinkState};
+use super::LinkState;
 use crate::resp::Out;
 use crate::server::Shared;
 use crate::store::Store;
@@ -80,7 +80,7 @@ pub fn section(srv: &Shared, store: &Store, s: &mut String) {
             srv.repl.good_replicas.load(Ordering::Relaxed)
         );
     }
-    let now = mono_ms(srv);
+    let now = crate::util::mono_ms();
     for (i, r) in reps.iter().enumerate() {
         let lag = if r.online() {
             now.saturating_sub(r.last_ack_ms.load(Ordering::Relaxed)) / 1000

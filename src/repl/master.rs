@@ -119,7 +119,7 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream, inbuf: BytesMut, client:
         if reps.is_empty() {
             srv.repl
                 .no_replicas_since
-                .store(super::mono_ms(&srv) as i64, Ordering::Relaxed);
+                .store(crate::util::mono_ms() as i64, Ordering::Relaxed);
         }
     }
     srv.repl.notify_acks();
@@ -203,7 +203,7 @@ impl Link<'_> {
                     if self.acks {
                         let timeout = self.srv.config.read().repl_timeout as u64 * 1000;
                         let last = self.info.last_ack_ms.load(Ordering::Relaxed);
-                        if super::mono_ms(&self.srv).saturating_sub(last) > timeout {
+                        if crate::util::mono_ms().saturating_sub(last) > timeout {
                             tracing::warn!("Disconnecting timedout replica (streaming sync): {}:{}", self.info.ip, self.info.port);
                             return Ok(());
                         }
@@ -229,7 +229,7 @@ impl Link<'_> {
                     self.info.ack_offset.fetch_max(off, Ordering::Relaxed);
                     self.info
                         .last_ack_ms
-                        .store(super::mono_ms(&self.srv), Ordering::Relaxed);
+                        .store(crate::util::mono_ms(), Ordering::Relaxed);
                     acked = true;
                 }
             }
@@ -398,7 +398,7 @@ async fn full_sync(
     link.info.state.store(ONLINE, Ordering::Relaxed);
     link.info
         .last_ack_ms
-        .store(super::mono_ms(&srv), Ordering::Relaxed);
+        .store(crate::util::mono_ms(), Ordering::Relaxed);
     srv.repl.notify_acks();
     // After a diskless transfer the replica can't tell where the payload ends
     // and the stream begins until it saw the mark: stream after its first ACK.

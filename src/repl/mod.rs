@@ -340,11 +340,6 @@ impl Repl {
     }
 }
 
-/// Milliseconds since the server started (ACK times; monotonic).
-pub fn mono_ms(srv: &crate::server::Shared) -> u64 {
-    srv.started.elapsed().as_millis() as u64
-}
-
 /// The replica class (`slave`/`replica`) of `client-output-buffer-limit`;
 /// Redis's default (256mb 64mb 60) when absent.
 pub fn replica_limits(spec: &str) -> OutputLimits {

@@ -175,7 +175,7 @@ async fn cron(srv: &Shared, last_ping: &mut Instant) {
             b.resize(size);
         }
     }
-    let now = super::mono_ms(srv);
+    let now = crate::util::mono_ms();
     srv.repl
         .good_replicas
         .store(srv.repl.count_good(max_lag, now), Ordering::Relaxed);

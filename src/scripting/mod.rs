@@ -20,14 +20,10 @@ use mlua::{
 use reply::Reply;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Milliseconds on a process-wide monotonic clock.
-fn mono_ms() -> u64 {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    T0.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
-}
+use crate::util::mono_ms;
 
 /// The running script, as seen without the keyspace lock.
 #[derive(Default)]
@@ -563,7 +559,14 @@ fn call_command(
         read_only: readonly,
         wrote: busy.wrote.load(Ordering::Relaxed),
     };
-    let f = admit::effective_flags(srv, client, cmd, &argv);
+    // A script never runs NOSCRIPT commands, and the commands whose flags
+    // depend on a script (EVAL...) are NOSCRIPT: their flags would need the
+    // script cache, which this running script holds.
+    let f = if cmd.is(flags::NOSCRIPT) {
+        cmd.flags
+    } else {
+        admit::effective_flags(srv, client, cmd, &argv)
+    };
     if let Verdict::Reject(e) = admit::check(srv, caller, client, cmd, f) {
         return Ok(Err(err_table(lua, &e.to_string())?));
     }

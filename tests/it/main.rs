@@ -4,17 +4,24 @@
 
 mod common;
 
+mod admission;
 mod blocking;
+mod busy;
 mod client;
 mod crash_safety;
+mod docker;
 mod expiry;
 mod failover_cmd;
+mod fuzz_corpus;
+mod glob_interop;
 mod ha_rsredis;
 mod hashes;
+mod info_truth;
 mod interop_cli;
 mod keys;
 mod lists;
 mod lists_basic;
+mod ops;
 mod persistence;
 mod protocol;
 mod pubsub;
@@ -22,10 +29,12 @@ mod pylib;
 mod rdb_interop;
 mod repl_interop;
 mod replication;
+mod resp_oracle;
 mod scripting;
 mod sentinel;
 mod sentinel_failover;
 mod sentinel_interop;
+mod sentinel_restart;
 mod server;
 mod sets;
 mod smoke;

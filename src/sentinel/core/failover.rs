@@ -337,7 +337,7 @@ pub(crate) fn switch_master(
             m.inst.name, from.ip, from.port, to.ip, to.port
         ),
     );
-    reset_and_change_address(g, m, new.clone());
+    reset_and_change_address(g, links, m, new.clone());
     reset_link(g, links, &new, false);
 }
 

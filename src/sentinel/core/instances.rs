@@ -311,15 +311,24 @@ pub(crate) fn reset_master(g: &mut Globals, m: &mut Master, keep_sentinels: bool
     }
 }
 
-pub(crate) fn reset_and_change_address(g: &mut Globals, m: &mut Master, new: Addr) {
+pub(crate) fn reset_and_change_address(
+    g: &mut Globals,
+    links: &BTreeMap<Addr, LinkState>,
+    m: &mut Master,
+    new: Addr,
+) {
     let now = g.now;
+    // The new master leaves the replica list even when it is known there by
+    // another spelling (a host name vs the IP a hello carried), as
+    // sentinelResetMasterAndChangeAddress compares resolved addresses;
+    // otherwise the master would be told to replicate from itself.
     let mut slaves: Vec<Addr> = m
         .replicas
         .iter()
-        .filter(|r| r.addr != new)
+        .filter(|r| !same_endpoint(links, &r.addr, &new))
         .map(|r| r.addr.clone())
         .collect();
-    if m.inst.addr != new && !slaves.contains(&m.inst.addr) {
+    if !same_endpoint(links, &m.inst.addr, &new) && !slaves.contains(&m.inst.addr) {
         slaves.push(m.inst.addr.clone());
     }
     reset_master(g, m, true, false);
@@ -343,4 +352,19 @@ pub(crate) fn looks_sane(now: Ms, m: &Master) -> bool {
 
 pub(crate) fn no_down_for(now: Ms, i: &Inst, ms: u64) -> bool {
     i.last_sdown.is_none_or(|t| since(now, t) > ms)
+}
+
+/// Are `a` and `b` one instance: the same address, or the same port on a
+/// host whose name one of them resolved to the other's IP?
+pub(crate) fn same_endpoint(links: &BTreeMap<Addr, LinkState>, a: &Addr, b: &Addr) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.port != b.port {
+        return false;
+    }
+    let ip = |x: &Addr| links.get(x).and_then(|l| l.peer_ip.clone());
+    super::link::same_host(links, a, &b.ip)
+        || super::link::same_host(links, b, &a.ip)
+        || ip(a).is_some_and(|i| Some(i) == ip(b))
 }

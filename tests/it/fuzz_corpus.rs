@@ -3,8 +3,6 @@
 //! them without libFuzzer or nightly. Regression inputs for bugs the
 //! fuzzer found live in the corpus too.
 
-mod common;
-
 use std::path::Path;
 
 fn replay(target: &str, f: fn(&[u8])) {

@@ -9,7 +9,7 @@
 //! RSREDIS_REQUIRE_DOCKER=1 (then it fails). Each run uses its own compose
 //! project (own network and volumes) and removes it at the end, also when a
 //! drill fails. Traffic goes only to the project's containers.
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};

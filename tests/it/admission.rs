@@ -5,7 +5,7 @@
 //! stream), on rsredis and on a real redis-server 7.0 put in the same state
 //! by the same commands. The replies must be byte-identical.
 
-mod common;
+use crate::common;
 
 use common::{wait_until, RealRedis, RespConn, Server};
 use std::time::{Duration, Instant};

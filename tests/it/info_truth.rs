@@ -1,7 +1,7 @@
 //! INFO fields follow the server's real state (issue 9, point 7): each test
 //! changes the state, watches the field follow, and come back.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};

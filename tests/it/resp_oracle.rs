@@ -4,8 +4,6 @@
 //! frames it encodes exactly as it reads them back (same value, same length,
 //! and "incomplete" for every truncation).
 
-mod common;
-
 use bytes::BytesMut;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

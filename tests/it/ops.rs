@@ -3,7 +3,7 @@
 //! Each test starts the real binary itself: with a log file there is no
 //! stdout to read the port from, and some tests need their own environment.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::net::UnixDatagram;

@@ -3,7 +3,7 @@
 //! and the cost bound of CVE-2022-36021 (a hopeless many-star pattern must
 //! not stall the server).
 
-mod common;
+use crate::common;
 use common::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

@@ -4,7 +4,7 @@
 //! resolve-hostnames, reported by IP or, with announce-hostnames, by name. Skipped when redis-server is absent
 //! unless RSREDIS_REQUIRE_INTEROP=1.
 
-mod common;
+use crate::common;
 use common::*;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
