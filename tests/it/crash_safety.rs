@@ -107,7 +107,13 @@ fn master_killed_during_bgsave_keeps_and_reloads_the_previous_dump() {
     if first_round {
         assert_eq!(c2.c("DBSIZE"), ":1001\r\n");
     }
-    assert!(m2.logs().contains("DB loaded from disk"), "{}", m2.logs());
+    assert!(
+        crate::common::wait_until(std::time::Duration::from_secs(10), || m2
+            .logs()
+            .contains("DB loaded from disk")),
+        "{}",
+        m2.logs()
+    );
     // Saving again works next to the leftover.
     assert_eq!(c2.c("SET marker after"), "+OK\r\n");
     assert_eq!(c2.c("BGSAVE"), "+Background saving started\r\n");

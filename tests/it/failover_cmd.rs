@@ -251,7 +251,10 @@ fn failover_without_target_picks_a_synced_replica() {
     };
     assert_eq!(role(new_m.port), "master");
     assert_eq!(role(other.port), "slave");
-    assert!(m.logs().contains("FAILOVER requested to any replica."));
+    assert!(crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        || m.logs().contains("FAILOVER requested to any replica.")
+    ));
     assert!(up(m.port));
     assert_eq!(stat(new_m.port, "sync_partial_ok"), 1);
     assert_eq!(RespConn::connect(new_m.port).c("GET before"), "$1\r\n1\r\n");
@@ -293,10 +296,13 @@ fn timeout_aborts_when_the_target_never_catches_up() {
     assert!(waited >= Duration::from_millis(500), "{waited:?}");
     assert_eq!(fo_state(m.port), "no-failover");
     assert_eq!(role(m.port), "master");
-    assert!(m.logs().contains(&format!(
-        "FAILOVER to 127.0.0.1:{} aborted: Replica never caught up before timeout",
-        r1.port
-    )));
+    assert!(crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        || m.logs().contains(&format!(
+            "FAILOVER to 127.0.0.1:{} aborted: Replica never caught up before timeout",
+            r1.port
+        ))
+    ));
     signal(r1.pid(), "CONT");
     assert!(wait_caught_up(m.port, r1.port, T) && wait_caught_up(m.port, r2.port, T));
     assert_eq!(RespConn::connect(r1.port).c("GET held"), "$1\r\nv\r\n");
@@ -332,10 +338,13 @@ fn force_fails_over_after_the_timeout() {
     assert!(up(m.port));
     assert!(wait_caught_up(r1.port, m.port, T));
     assert!(same_dataset(&dataset(r1.port, 1), &dataset(m.port, 1)));
-    assert!(m.logs().contains(&format!(
-        "FAILOVER to 127.0.0.1:{} time out exceeded, failing over.",
-        r1.port
-    )));
+    assert!(crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        || m.logs().contains(&format!(
+            "FAILOVER to 127.0.0.1:{} time out exceeded, failing over.",
+            r1.port
+        ))
+    ));
 }
 
 #[test]
@@ -359,7 +368,10 @@ fn abort_puts_everything_back() {
     assert_eq!(fo_state(m.port), "no-failover");
     assert_eq!(w.join().unwrap().0, "+OK\r\n");
     assert_eq!(mc.c("FAILOVER ABORT"), err("No failover in progress."));
-    assert!(m.logs().contains("aborted: Failover manually aborted"));
+    assert!(crate::common::wait_until(
+        std::time::Duration::from_secs(10),
+        || m.logs().contains("aborted: Failover manually aborted")
+    ));
     signal(r1.pid(), "CONT");
     assert!(wait_caught_up(m.port, r1.port, T) && wait_caught_up(m.port, r2.port, T));
     assert_eq!(role(m.port), "master");

@@ -159,7 +159,13 @@ fn save_then_restart_restores_everything() {
         "temp file left behind"
     );
     let s = Server::with_data_dir(data.path(), "save = \"\"\n");
-    assert!(s.logs().contains("DB loaded from disk"), "{}", s.logs());
+    assert!(
+        crate::common::wait_until(std::time::Duration::from_secs(10), || s
+            .logs()
+            .contains("DB loaded from disk")),
+        "{}",
+        s.logs()
+    );
     let mut c = s.client();
     assert_eq!(dataset(&mut c), expected);
     assert!(

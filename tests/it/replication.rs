@@ -459,7 +459,13 @@ fn replica_killed_mid_sync_then_resyncs() {
         r2.logs()
     );
     assert_eq!(RespConn::connect(r2.port).c("DBSIZE"), ":200000\r\n");
-    assert!(m.logs().contains("Connection with replica"), "{}", m.logs());
+    assert!(
+        crate::common::wait_until(std::time::Duration::from_secs(10), || m
+            .logs()
+            .contains("Connection with replica")),
+        "{}",
+        m.logs()
+    );
 }
 
 #[test]
