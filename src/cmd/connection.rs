@@ -10,13 +10,14 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "ping",
         arity: -1,
-        flags: FAST | SUBSCRIBED_OK | DISK_ERROR_PROBE,
+        flags: FAST | SUBSCRIBED_OK | DISK_ERROR_PROBE | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         args: "[message]",
         summary: "Returns the server's liveliness response.",
         handler: ping,
+        sentinel: Some(crate::sentinel::front::ping_command),
         ..Command::DEFAULT
     },
     Command {
@@ -34,12 +35,13 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "quit",
         arity: -1,
-        flags: FAST | NO_AUTH | SUBSCRIBED_OK | STALE | ALLOW_BUSY | LOADING | NO_QUEUE,
+        flags: FAST | NO_AUTH | SUBSCRIBED_OK | STALE | ALLOW_BUSY | LOADING | NO_QUEUE | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         summary: "Closes the connection.",
         handler: quit,
+        sentinel: Some(crate::sentinel::front::quit_command),
         ..Command::DEFAULT
     },
     Command {
@@ -80,25 +82,27 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "hello",
         arity: -1,
-        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "6.0.0",
         args: "[protover [AUTH username password] [SETNAME clientname]]",
         summary: "Handshakes with the Redis server.",
         handler: hello,
+        sentinel: Some(crate::sentinel::front::hello_command),
         ..Command::DEFAULT
     },
     Command {
         name: "auth",
         arity: -2,
-        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         args: "[username] password",
         summary: "Authenticates the connection.",
         handler: auth,
+        sentinel: Some(crate::sentinel::front::auth_command),
         ..Command::DEFAULT
     },
 ];

@@ -1,6 +1,6 @@
 //! INFO: the server's sections in Redis 7.0's order and field names.
 
-use super::{Command, Ctx, NOKEYS};
+use super::{flags::SENTINEL, Command, Ctx, NOKEYS};
 use crate::error::CmdResult;
 use crate::server::Shared;
 use crate::store::{Db, Store};
@@ -14,13 +14,14 @@ use super::server::{lower, LS};
 pub static COMMANDS: &[Command] = &[Command {
     name: "info",
     arity: -1,
-    flags: LS,
+    flags: LS | SENTINEL,
     keys: NOKEYS,
     group: "server",
     since: "1.0.0",
     args: "[section [section ...]]",
     summary: "Get information and statistics about the server",
     handler: info,
+    sentinel: Some(crate::sentinel::front::info_command),
     ..Command::DEFAULT
 }];
 

@@ -17,12 +17,13 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "role",
         arity: 1,
-        flags: NOSCRIPT | LOADING | STALE | FAST,
+        flags: NOSCRIPT | LOADING | STALE | FAST | SENTINEL,
         keys: NOKEYS,
         group: "server",
         since: "2.8.12",
         summary: "Returns the replication role.",
         handler: role,
+        sentinel: Some(crate::sentinel::front::role_command),
         ..Command::DEFAULT
     },
     Command {
@@ -74,7 +75,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "shutdown",
         arity: -1,
-        flags: ADM | NO_MULTI | ALLOW_BUSY,
+        flags: ADM | NO_MULTI | ALLOW_BUSY | SENTINEL,
         keys: NOKEYS,
         group: "server",
         since: "1.0.0",
@@ -82,6 +83,7 @@ pub static COMMANDS: &[Command] = &[
         summary: "Synchronously save the dataset to disk and then shut down the server",
         handler: shutdown,
         lock_free: Some(shutdown_busy),
+        sentinel: Some(crate::sentinel::front::shutdown_command),
         ..Command::DEFAULT
     },
     Command {

@@ -84,7 +84,7 @@ pub struct ClientHandle {
     pub meta: Mutex<ClientMeta>,
     pub tx: mpsc::UnboundedSender<Push>,
     pub killed: AtomicBool,
-    pub kill_notify: Notify,
+    pub kill_notify: Arc<Notify>,
     pub is_monitor: AtomicBool,
     /// Wake-up handle while blocked on keys (also used by CLIENT UNBLOCK).
     pub waiter: Arc<crate::blocking::Waiter>,
@@ -107,7 +107,7 @@ impl ClientHandle {
             meta: Mutex::new(Default::default()),
             tx,
             killed: AtomicBool::new(false),
-            kill_notify: Notify::new(),
+            kill_notify: Arc::new(Notify::new()),
             is_monitor: AtomicBool::new(false),
             waiter: Default::default(),
             fd: std::sync::atomic::AtomicI32::new(-1),
