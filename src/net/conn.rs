@@ -131,21 +131,14 @@ impl Service for Shared {
         blocking::wait(&s.client)
     }
 
-    fn resume<'a>(
-        &'a self,
-        s: &'a mut Session,
-        ev: Wake,
-        out: &'a mut Out,
-    ) -> impl Future<Output = Flow> + Send + 'a {
-        async move {
-            match blocking::on_wake(self, &mut s.client, out, &s.batch[0], ev).await {
-                Resumed::Done(post) => {
-                    s.batch.remove(0);
-                    apply_posts(self, out, post)
-                }
-                // Flow::Blocked: the loop waits again.
-                Resumed::StillBlocked(post) => apply_posts(self, out, post),
+    async fn resume(&self, s: &mut Session, ev: Wake, out: &mut Out) -> Flow {
+        match blocking::on_wake(self, &mut s.client, out, &s.batch[0], ev).await {
+            Resumed::Done(post) => {
+                s.batch.remove(0);
+                apply_posts(self, out, post)
             }
+            // Flow::Blocked: the loop waits again.
+            Resumed::StillBlocked(post) => apply_posts(self, out, post),
         }
     }
 
