@@ -396,6 +396,10 @@ impl RespConn {
 pub struct RealRedis {
     pub child: Child,
     pub port: u16,
+    /// Its own `dir` (an `--dir` in the extra arguments wins): a real server
+    /// asked for SYNC or acting as a replica writes dump.rdb there, not into
+    /// the working directory where later real servers would load it.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl RealRedis {
@@ -739,15 +743,21 @@ impl RealRedis {
     pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
         let bin = peer("redis-server")?;
         Some(start_on_free_port("redis-server", |port| {
+            let dir = tempfile::tempdir().expect("tempdir");
             let child = Command::new(&bin)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(["--dir", &dir.path().display().to_string()])
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server");
-            let mut real = RealRedis { child, port };
+            let mut real = RealRedis {
+                child,
+                port,
+                _dir: Some(dir),
+            };
             let pid = real.child.id();
             // Dropping `real` on failure kills it.
             wait_serving(&mut real.child, Duration::from_secs(10), || {
