@@ -21,6 +21,7 @@ pub mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 #[cfg(test)]
 pub mod testkit;
@@ -281,6 +282,7 @@ pub fn table() -> &'static Table {
             zsets::COMMANDS,
             repl::COMMANDS,
             persist::COMMANDS,
+            streams::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();
