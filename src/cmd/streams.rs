@@ -609,6 +609,16 @@ fn parse_add_trim(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<AddTrim, Erro
         i += 1;
     }
     a.pos = i;
+    if a.limit > 0 && a.trim.is_none() {
+        return Err(Error::err(
+            "syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
+    }
+    if !xadd && a.trim.is_none() {
+        return Err(Error::err(
+            "syntax error, XTRIM must be called with a trimming strategy",
+        ));
+    }
     if ctx.client.master_link {
         // Our master rewrote the threshold to what it reached: no limit here.
         a.limit = 0;
@@ -716,9 +726,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let a = parse_add_trim(ctx, args, false)?;
     let Some(t) = a.trim else {
-        return Err(Error::err(
-            "syntax error, XTRIM must be called with a trimming strategy",
-        ));
+        unreachable!("parse_add_trim requires a strategy for XTRIM");
     };
     let db = &mut ctx.store.dbs[ctx.client.db];
     let key = &args[1];
@@ -765,7 +773,10 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
     let mut j = 4;
     while j < args.len() {
         if eq_ic(&args[j], "count") && j + 1 < args.len() {
-            count = parse_ll(&args[j + 1])?.max(0);
+            count = parse_ll(&args[j + 1])?;
+            if count < 0 {
+                count = 0;
+            }
             j += 2;
         } else {
             return Err(Error::Syntax);
@@ -773,7 +784,7 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
     }
     let db = &mut ctx.store.dbs[ctx.client.db];
     if count == 0 {
-        ctx.out.array(0);
+        ctx.out.null_array();
         return Ok(());
     }
     let Some(s) = stream_ref(db, &args[1])? else {
@@ -851,11 +862,6 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Error::NoSuchKey);
     };
     let s = stream_quiet(db, idx);
-    if id < s.max_deleted_id {
-        return Err(Error::err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
-    }
     if !s.is_empty() {
         let maxid = s.edge_id(false).unwrap_or_default();
         if id < maxid {
@@ -868,6 +874,11 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "The entries_added specified in XSETID is smaller than the target stream length",
             ));
         }
+    }
+    if id < s.max_deleted_id {
+        return Err(Error::err(
+            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
+        ));
     }
     s.last_id = id;
     if entries_added != -1 {
@@ -1139,27 +1150,30 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
                     });
                 }
             }
-            // The consumer is created (and its seen-time refreshed) on every read.
-            let now = ctx.now;
-            let grp = s.groups.get_mut(&g[..]).expect("checked above");
-            let created = grp.create_consumer(c, now);
-            if let Some(cons) = grp.consumers.get_mut(&c[..]) {
-                cons.seen_time = now;
-            }
-            if created && r.noack {
-                ctx.store.effect(
-                    dbi,
-                    vec![
-                        Bytes::from_static(b"XGROUP"),
-                        Bytes::from_static(b"CREATECONSUMER"),
-                        key.clone(),
-                        g.clone(),
-                        c.clone(),
-                    ],
-                );
-            }
-            if created {
-                ctx.store.dirty += 1;
+            // The consumer is created (and its seen-time refreshed) only
+            // when something is served, as Redis 7.0 does.
+            if item.is_some() {
+                let now = ctx.now;
+                let grp = s.groups.get_mut(&g[..]).expect("checked above");
+                let created = grp.create_consumer(c, now);
+                if let Some(cons) = grp.consumers.get_mut(&c[..]) {
+                    cons.seen_time = now;
+                }
+                if created && r.noack {
+                    ctx.store.effect(
+                        dbi,
+                        vec![
+                            Bytes::from_static(b"XGROUP"),
+                            Bytes::from_static(b"CREATECONSUMER"),
+                            key.clone(),
+                            g.clone(),
+                            c.clone(),
+                        ],
+                    );
+                }
+                if created {
+                    ctx.store.dirty += 1;
+                }
             }
             if let Some(it) = item {
                 serve.push(it);
@@ -1432,10 +1446,10 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             parse_id(&args[4], 0)?
         };
         if args.len() == 7 {
-            if !eq_ic(&args[5], "entriesread") {
-                return Err(Error::Syntax);
-            }
-            entries_read = parse_i64(&args[6]).ok_or(Error::Syntax)?;
+            entries_read = match parse_i64(&args[6]) {
+                Some(v) if eq_ic(&args[5], "entriesread") => v,
+                _ => return Err(syntax()),
+            };
             if entries_read < 0 && entries_read != INVALID_ENTRIES_READ {
                 return Err(Error::err("value for ENTRIESREAD must be positive or -1"));
             }
@@ -1497,7 +1511,7 @@ fn xgroup_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
             "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
             "    Set the current group ID and entries_read counter.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ],
     );
     Ok(())
@@ -1805,8 +1819,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let max = i64::MAX / 16;
             count = match parse_i64(&args[j + 1]) {
                 Some(v) if (1..=max).contains(&v) => v,
-                Some(_) => return Err(Error::err("COUNT must be > 0")),
-                None => return Err(Error::NotInteger),
+                _ => return Err(Error::err("COUNT must be > 0")),
             };
             j += 1;
         } else if eq_ic(&args[j], "justid") {
@@ -1928,7 +1941,7 @@ fn xinfo_help(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
             "STREAM <key> [FULL [COUNT <count>]",
             "    Show information about the stream.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ],
     );
     Ok(())
@@ -2004,13 +2017,19 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut full = false;
     let mut count: i64 = 10;
     if args.len() > 3 {
+        let syntax = || {
+            Error::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+                String::from_utf8_lossy(&sub[..sub.len().min(128)])
+            ))
+        };
         if !eq_ic(&args[3], "full") {
-            return Err(Error::Syntax);
+            return Err(syntax());
         }
         full = true;
         if args.len() > 4 {
             if args.len() != 6 || !eq_ic(&args[4], "count") {
-                return Err(Error::Syntax);
+                return Err(syntax());
             }
             count = parse_ll(&args[5])?;
             if count < 0 {
