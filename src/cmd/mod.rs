@@ -142,6 +142,9 @@ pub struct Command {
     pub lock_free: Option<LockFreeHandler>,
     /// Computes the flags the admission check uses for one call.
     pub dyn_flags: Option<FlagsFn>,
+    /// Key positions that depend on the arguments (movable keys: XREAD's
+    /// keys follow STREAMS); COMMAND GETKEYS uses it instead of `keys`.
+    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
 }
 
 impl Command {
@@ -159,6 +162,7 @@ impl Command {
         subcommands: &[],
         lock_free: None,
         dyn_flags: None,
+        getkeys: None,
     };
 
     pub fn is(&self, f: u32) -> bool {
@@ -188,6 +192,14 @@ impl Command {
             i += step;
         }
         v
+    }
+
+    /// Positions of the key arguments of one call (movable keys included).
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.getkeys {
+            Some(f) => f(args),
+            None => self.key_positions(args.len()),
+        }
     }
 
     pub fn acl_categories(&self) -> Vec<String> {

@@ -113,6 +113,7 @@ pub static COMMANDS: &[super::Command] = &[
         args: "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
         summary: "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
         handler: xread,
+        getkeys: Some(xread_key_positions),
         ..Command::DEFAULT
     },
     Command {
@@ -125,6 +126,7 @@ pub static COMMANDS: &[super::Command] = &[
         args: "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
         summary: "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
         handler: xreadgroup,
+        getkeys: Some(xread_key_positions),
         ..Command::DEFAULT
     },
     Command {
@@ -1085,9 +1087,14 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
         let key = &args[r.streams_at + i];
         let arg = &args[r.streams_at + r.nstreams + i];
         let db = &mut ctx.store.dbs[dbi];
-        let exists = stream_ref(db, key)?.is_some();
+        // A waiter whose key was overwritten by another type sees it as gone.
+        let exists = match stream_ref(db, key) {
+            Err(_) if resumed => false,
+            r => r?.is_some(),
+        };
         if let Some((g, _)) = group {
-            let has = match stream_ref(db, key)? {
+            let has = exists
+                && match stream_ref(db, key)? {
                 Some(s) => s.groups.contains_key(&g[..]),
                 None => false,
             };
@@ -1131,7 +1138,7 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
     for (i, &gt) in ids.iter().enumerate() {
         let key = &args[r.streams_at + i];
         let db = &mut ctx.store.dbs[dbi];
-        let Some(idx) = lookup_stream(db, key)? else {
+        let Ok(Some(idx)) = lookup_stream(db, key) else {
             continue;
         };
         let s = stream_quiet(db, idx);
@@ -1267,7 +1274,8 @@ fn serve_new(
     let dbi = ctx.client.db;
     let db = &mut ctx.store.dbs[dbi];
     let idx = lookup_stream(db, key)?.expect("served");
-    let s = stream_at(db, key, idx);
+    // Redis does not signal the key for a read (WATCH stays valid).
+    let s = stream_quiet(db, idx);
     let mut delivered = Vec::new();
     let mut body = Out::new(ctx.out.proto);
     s.range(start, StreamId::MAX, false, |id, pairs| {
@@ -1430,7 +1438,6 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         s.groups
             .insert(gname[..].into(), Group::new(id, entries_read));
-        stream_at(db, key, idx);
         ctx.dirty(1);
         ctx.out.ok();
         return Ok(());
