@@ -414,7 +414,10 @@ fn parse_id_generic(
     match seq_part {
         None => Ok((StreamId::new(ms, missing_seq), true)),
         Some(b"*") if seq_star => Ok((StreamId::new(ms, 0), false)),
-        Some(s) => Ok((StreamId::new(ms, string2ull(s).ok_or_else(invalid_id)?), true)),
+        Some(s) => Ok((
+            StreamId::new(ms, string2ull(s).ok_or_else(invalid_id)?),
+            true,
+        )),
     }
 }
 
@@ -520,7 +523,14 @@ fn reply_entry(out: &mut Out, id: StreamId, pairs: &[(&[u8], &[u8])]) {
 }
 
 /// Entries in [start, end], at most `count` (0 = all); returns how many.
-fn reply_range(out: &mut Out, s: &Stream, start: StreamId, end: StreamId, rev: bool, count: usize) -> usize {
+fn reply_range(
+    out: &mut Out,
+    s: &Stream,
+    start: StreamId,
+    end: StreamId,
+    rev: bool,
+    count: usize,
+) -> usize {
     let mut body = Out::new(out.proto);
     let mut n = 0;
     s.range(start, end, rev, |id, pairs| {
@@ -632,7 +642,11 @@ fn parse_add_trim(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<AddTrim, Erro
         }
     } else if a.approx {
         let l = 100 * ctx.store.limits.stream_node_max_entries as i64;
-        a.limit = if l <= 0 || l > 1_000_000 { 10_000 } else { l as u64 };
+        a.limit = if l <= 0 || l > 1_000_000 {
+            10_000
+        } else {
+            l as u64
+        };
     } else {
         a.limit = 0;
     }
@@ -657,7 +671,9 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if let Some((id, true)) = a.id {
         if id.is_zero() {
-            return Err(Error::err("The ID specified in XADD must be greater than 0-0"));
+            return Err(Error::err(
+                "The ID specified in XADD must be greater than 0-0",
+            ));
         }
     }
     let lim = limits(ctx);
@@ -1017,7 +1033,11 @@ fn read_generic(ctx: &mut Ctx, args: &[Bytes], xreadgroup: bool) -> CmdResult {
             let ms = r.block.unwrap_or(0);
             let timeout = (ms > 0).then(|| std::time::Duration::from_millis(ms as u64));
             let first = ctx.client.blocked.is_none();
-            let ids = if first { Some(resolve_ids(ctx, args, &r)?) } else { None };
+            let ids = if first {
+                Some(resolve_ids(ctx, args, &r)?)
+            } else {
+                None
+            };
             pass_on(ctx, keys);
             blk::block(ctx, keys, timeout, true)?;
             if let (Some(ids), Some(b)) = (ids, ctx.client.blocked.as_mut()) {
@@ -1095,9 +1115,9 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
         if let Some((g, _)) = group {
             let has = exists
                 && match stream_ref(db, key)? {
-                Some(s) => s.groups.contains_key(&g[..]),
-                None => false,
-            };
+                    Some(s) => s.groups.contains_key(&g[..]),
+                    None => false,
+                };
             if !has {
                 if resumed {
                     // The stream or the group went away while we waited.
@@ -1146,7 +1166,11 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
             let grp = s.groups.get(&g[..]).expect("checked above");
             let mut item = None;
             if gt != StreamId::MAX {
-                item = Some(Serve { i, gt, history: true });
+                item = Some(Serve {
+                    i,
+                    gt,
+                    history: true,
+                });
             } else if !s.is_empty() {
                 let maxid = s.edge_id(false).unwrap_or_default();
                 if maxid > grp.last_id {
@@ -1178,7 +1202,11 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
                         ],
                     );
                 }
-                if created {
+                // Only a NOACK read propagates the creation; otherwise the
+                // XCLAIM effects create the consumer on replicas. Counting
+                // a change without an effect would propagate XREADGROUP
+                // itself.
+                if created && r.noack {
                     ctx.store.dirty += 1;
                 }
             }
@@ -1188,14 +1216,22 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
         } else if !s.is_empty() {
             let maxid = s.edge_id(false).unwrap_or_default();
             if maxid > gt {
-                serve.push(Serve { i, gt, history: false });
+                serve.push(Serve {
+                    i,
+                    gt,
+                    history: false,
+                });
             }
         }
     }
     if serve.is_empty() {
         return Ok(false);
     }
-    let count = if r.count == 0 && resumed { 1000 } else { r.count };
+    let count = if r.count == 0 && resumed {
+        1000
+    } else {
+        r.count
+    };
     if ctx.out.resp3() {
         ctx.out.map(serve.len());
     } else {
@@ -1217,11 +1253,13 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
             }
             Some((g, c)) => {
                 if sv.history {
+                    // Redis 7.0 propagates nothing for a history read (the
+                    // delivery counters it bumps stay local).
                     serve_history(ctx, key, g, c, start, count)?;
                 } else {
                     serve_new(ctx, key, g, c, start, count, r.noack)?;
+                    ctx.store.dirty += 1;
                 }
-                ctx.store.dirty += 1;
             }
         }
     }
@@ -1229,7 +1267,14 @@ fn read_attempt(ctx: &mut Ctx, args: &[Bytes], r: &ReadArgs, resumed: bool) -> R
 }
 
 /// Propagate one PEL entry as Redis's XCLAIM effect.
-fn xclaim_effect(ctx: &mut Ctx, key: &Bytes, group: &[u8], id_arg: Bytes, last_id: StreamId, n: &crate::store::stream::Nack) {
+fn xclaim_effect(
+    ctx: &mut Ctx,
+    key: &Bytes,
+    group: &[u8],
+    id_arg: Bytes,
+    last_id: StreamId,
+    n: &crate::store::stream::Nack,
+) {
     let eff = vec![
         Bytes::from_static(b"XCLAIM"),
         key.clone(),
@@ -1310,7 +1355,14 @@ fn serve_new(
 }
 
 /// XREADGROUP with an ID: the consumer's own pending entries after it.
-fn serve_history(ctx: &mut Ctx, key: &Bytes, g: &[u8], c: &[u8], start: StreamId, count: usize) -> CmdResult {
+fn serve_history(
+    ctx: &mut Ctx,
+    key: &Bytes,
+    g: &[u8],
+    c: &[u8],
+    start: StreamId,
+    count: usize,
+) -> CmdResult {
     let dbi = ctx.client.db;
     let db = &mut ctx.store.dbs[dbi];
     let idx = lookup_stream(db, key)?.expect("served");
@@ -1329,7 +1381,6 @@ fn serve_history(ctx: &mut Ctx, key: &Bytes, g: &[u8], c: &[u8], start: StreamId
         .unwrap_or_default();
     let now = ctx.now;
     ctx.out.array(ids.len());
-    let mut effects = Vec::new();
     for id in ids {
         let mut found = false;
         s.range(id, id, false, |id, pairs| {
@@ -1344,15 +1395,10 @@ fn serve_history(ctx: &mut Ctx, key: &Bytes, g: &[u8], c: &[u8], start: StreamId
             continue;
         }
         let grp = s.groups.get_mut(g).expect("group");
-        let last = grp.last_id;
         if let Some(n) = grp.pel.get_mut(&id) {
             n.delivery_time = now;
             n.delivery_count += 1;
-            effects.push((id, last, n.clone()));
         }
-    }
-    for (id, last, n) in effects {
-        xclaim_effect(ctx, key, g, id_bytes(id), last, &n);
     }
     Ok(())
 }
@@ -1611,7 +1657,11 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else {
             reply_id(out, *g.pel.keys().next().expect("non-empty"));
             reply_id(out, *g.pel.keys().next_back().expect("non-empty"));
-            let with: Vec<_> = g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).collect();
+            let with: Vec<_> = g
+                .consumers
+                .iter()
+                .filter(|(_, c)| !c.pel.is_empty())
+                .collect();
             out.array(with.len());
             for (name, c) in with {
                 out.array(2);
@@ -1624,13 +1674,23 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now as i64;
     let ids: Vec<StreamId> = match consumer {
         Some(name) => match g.consumers.get(&name[..]) {
-            Some(c) => c.pel.range(start..).copied().take_while(|id| *id <= end).collect(),
+            Some(c) => c
+                .pel
+                .range(start..)
+                .copied()
+                .take_while(|id| *id <= end)
+                .collect(),
             None => {
                 out.array(0);
                 return Ok(());
             }
         },
-        None => g.pel.range(start..).map(|(k, _)| *k).take_while(|id| *id <= end).collect(),
+        None => g
+            .pel
+            .range(start..)
+            .map(|(k, _)| *k)
+            .take_while(|id| *id <= end)
+            .collect(),
     };
     let mut body = Out::new(out.proto);
     let mut n = 0;
@@ -1688,15 +1748,13 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             justid = true;
         } else if eq_ic(opt, "idle") && more > 0 {
             j += 1;
-            deliverytime =
-                now - parse_ll_msg(&args[j], "Invalid IDLE option argument for XCLAIM")?;
+            deliverytime = now - parse_ll_msg(&args[j], "Invalid IDLE option argument for XCLAIM")?;
         } else if eq_ic(opt, "time") && more > 0 {
             j += 1;
             deliverytime = parse_ll_msg(&args[j], "Invalid TIME option argument for XCLAIM")?;
         } else if eq_ic(opt, "retrycount") && more > 0 {
             j += 1;
-            retrycount =
-                parse_ll_msg(&args[j], "Invalid RETRYCOUNT option argument for XCLAIM")?;
+            retrycount = parse_ll_msg(&args[j], "Invalid RETRYCOUNT option argument for XCLAIM")?;
         } else if eq_ic(opt, "lastid") && more > 0 {
             j += 1;
             last_id = parse_strict_id(&args[j], 0)?;
@@ -1809,8 +1867,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let gname = &args[2];
     let cname = &args[3];
-    let minidle =
-        parse_ll_msg(&args[4], "Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let minidle = parse_ll_msg(&args[4], "Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
     let (mut start, ex) = parse_interval_id(&args[5], 0)?;
     if ex {
         start = start
@@ -2076,9 +2133,20 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     }
-    let lim = if count == 0 { usize::MAX } else { count as usize };
+    let lim = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     out.bulk(b"entries");
-    reply_range(out, s, StreamId::MIN, StreamId::MAX, false, if count == 0 { 0 } else { count as usize });
+    reply_range(
+        out,
+        s,
+        StreamId::MIN,
+        StreamId::MAX,
+        false,
+        if count == 0 { 0 } else { count as usize },
+    );
     out.bulk(b"groups");
     out.array(s.groups.len());
     for (name, g) in &s.groups {
@@ -2141,7 +2209,8 @@ mod tests {
 
     #[test]
     fn id_parsing_follows_redis() {
-        let p = |s: &str| parse_id_generic(s.as_bytes(), 0, true, true).map(|r| (r.0.to_string(), r.1));
+        let p =
+            |s: &str| parse_id_generic(s.as_bytes(), 0, true, true).map(|r| (r.0.to_string(), r.1));
         assert_eq!(p("5-3"), Ok(("5-3".into(), true)));
         assert_eq!(p("5"), Ok(("5-0".into(), true)));
         assert_eq!(p("5-*"), Ok(("5-0".into(), false)));

@@ -506,11 +506,14 @@ impl Stream {
             None => true,
             Some((_, n)) => {
                 n.lp_bytes() + totelelen >= max_bytes
-                    || (lim.max_entries > 0
-                        && (n.live + n.deleted) as usize >= lim.max_entries)
+                    || (lim.max_entries > 0 && (n.live + n.deleted) as usize >= lim.max_entries)
             }
         };
         if need_new {
+            // The old tail is full now: give its growth slack back.
+            if let Some(mut tail) = self.nodes.last_entry() {
+                tail.get_mut().buf.shrink_to_fit();
+            }
             let fields: Vec<&[u8]> = pairs.chunks(2).map(|p| p[0]).collect();
             self.nodes.insert(id, Node::new(id, &fields));
         }
@@ -752,9 +755,7 @@ impl Stream {
         if self.max_deleted_id.is_zero() || self.max_deleted_id < self.first_id {
             match id.cmp(&self.first_id) {
                 std::cmp::Ordering::Less => return Some(self.entries_added - self.length),
-                std::cmp::Ordering::Equal => {
-                    return Some(self.entries_added - self.length + 1)
-                }
+                std::cmp::Ordering::Equal => return Some(self.entries_added - self.length + 1),
                 _ => {}
             }
         }
@@ -825,7 +826,13 @@ impl Stream {
     }
 
     /// Set the counters read from an RDB file (after `load_node`).
-    pub fn set_loaded_meta(&mut self, last_id: StreamId, first_id: StreamId, max_deleted: StreamId, entries_added: u64) {
+    pub fn set_loaded_meta(
+        &mut self,
+        last_id: StreamId,
+        first_id: StreamId,
+        max_deleted: StreamId,
+        entries_added: u64,
+    ) {
         self.last_id = last_id;
         self.first_id = first_id;
         self.max_deleted_id = max_deleted;

@@ -103,7 +103,10 @@ fn each(v: &mut V, mut f: impl FnMut(&mut V)) {
 /// Blank what depends on the clock or on Redis's radix-tree internals.
 fn normalise(cmd: &[String], mut v: V) -> V {
     let name = cmd[0].to_ascii_lowercase();
-    let sub = cmd.get(1).map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let sub = cmd
+        .get(1)
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
     match (name.as_str(), sub.as_str()) {
         ("xpending", _) if cmd.len() > 3 => each(&mut v, |e| {
             if let V::Arr(Some(x)) = e {
@@ -157,10 +160,8 @@ impl Pair {
         let (na, nb) = (normalise(&cmd, a.clone()), normalise(&cmd, b));
         self.n += 1;
         if na != nb {
-            self.mismatches.push(format!(
-                "{}\n   ours: {na}\n  redis: {nb}",
-                args.join(" ")
-            ));
+            self.mismatches
+                .push(format!("{}\n   ours: {na}\n  redis: {nb}", args.join(" ")));
         }
         a
     }
@@ -509,7 +510,10 @@ fn differential_random_workloads() {
                         p.both(&["XTRIM", &key, "MAXLEN", how, &n]);
                     } else {
                         let id = id_near(&mut r, ms / 3);
-                        p.both(&["XTRIM", &key, "MINID", how, &id, "LIMIT", "50"][..if how == "~" { 7 } else { 5 }]);
+                        p.both(
+                            &["XTRIM", &key, "MINID", how, &id, "LIMIT", "50"]
+                                [..if how == "~" { 7 } else { 5 }],
+                        );
                     }
                 }
                 9..=11 => {
@@ -517,11 +521,42 @@ fn differential_random_workloads() {
                     let c = consumers[r.below(3) as usize];
                     let n = (1 + r.below(5)).to_string();
                     if r.below(4) == 0 {
-                        p.both(&["XREADGROUP", "GROUP", g, c, "COUNT", &n, "STREAMS", &key, "0"]);
+                        p.both(&[
+                            "XREADGROUP",
+                            "GROUP",
+                            g,
+                            c,
+                            "COUNT",
+                            &n,
+                            "STREAMS",
+                            &key,
+                            "0",
+                        ]);
                     } else if r.below(5) == 0 {
-                        p.both(&["XREADGROUP", "GROUP", g, c, "COUNT", &n, "NOACK", "STREAMS", &key, ">"]);
+                        p.both(&[
+                            "XREADGROUP",
+                            "GROUP",
+                            g,
+                            c,
+                            "COUNT",
+                            &n,
+                            "NOACK",
+                            "STREAMS",
+                            &key,
+                            ">",
+                        ]);
                     } else {
-                        p.both(&["XREADGROUP", "GROUP", g, c, "COUNT", &n, "STREAMS", &key, ">"]);
+                        p.both(&[
+                            "XREADGROUP",
+                            "GROUP",
+                            g,
+                            c,
+                            "COUNT",
+                            &n,
+                            "STREAMS",
+                            &key,
+                            ">",
+                        ]);
                     }
                 }
                 12 | 13 => {
@@ -579,11 +614,43 @@ fn blocking_reads_are_served_by_writers_in_fifo_order() {
     let mut r1 = RespConn::connect(s.port);
     r1.send(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
     let mut r2 = RespConn::connect(s.port);
-    r2.send(&[b"XREADGROUP", b"GROUP", b"g", b"a", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
-    assert!(wait_until(Duration::from_secs(5), || info_field(s.port, "clients", "blocked_clients").as_deref() == Some("2")));
+    r2.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"a",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        s.port,
+        "clients",
+        "blocked_clients"
+    )
+    .as_deref()
+        == Some("2")));
     let mut r3 = RespConn::connect(s.port);
-    r3.send(&[b"XREADGROUP", b"GROUP", b"g", b"b", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
-    assert!(wait_until(Duration::from_secs(5), || info_field(s.port, "clients", "blocked_clients").as_deref() == Some("3")));
+    r3.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"b",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        s.port,
+        "clients",
+        "blocked_clients"
+    )
+    .as_deref()
+        == Some("3")));
     // A write inside MULTI serves the XREAD and the first group consumer.
     admin.c("MULTI");
     admin.c("XADD s 1-0 f v");
@@ -598,16 +665,48 @@ fn blocking_reads_are_served_by_writers_in_fifo_order() {
     assert_eq!(admin.c("XPENDING s g - + 10").matches("2-0").count(), 1);
     // Deleting the group / the key unblocks group readers with Redis's errors.
     let mut r4 = RespConn::connect(s.port);
-    r4.send(&[b"XREADGROUP", b"GROUP", b"g", b"a", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
-    assert!(wait_until(Duration::from_secs(5), || info_field(s.port, "clients", "blocked_clients").as_deref() == Some("1")));
+    r4.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"a",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        s.port,
+        "clients",
+        "blocked_clients"
+    )
+    .as_deref()
+        == Some("1")));
     admin.c("XGROUP DESTROY s g");
     assert_eq!(
         String::from_utf8_lossy(&r4.read_reply()),
         "-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
     );
     admin.c("XGROUP CREATE s g $");
-    r4.send(&[b"XREADGROUP", b"GROUP", b"g", b"a", b"BLOCK", b"0", b"STREAMS", b"s", b">"]);
-    assert!(wait_until(Duration::from_secs(5), || info_field(s.port, "clients", "blocked_clients").as_deref() == Some("1")));
+    r4.send(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g",
+        b"a",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    assert!(wait_until(Duration::from_secs(5), || info_field(
+        s.port,
+        "clients",
+        "blocked_clients"
+    )
+    .as_deref()
+        == Some("1")));
     admin.c("DEL s");
     assert_eq!(
         String::from_utf8_lossy(&r4.read_reply()),
@@ -683,12 +782,25 @@ fn real_redis_replica_follows_our_streams_and_we_follow_a_real_master() {
     let mut rc = RespConn::connect(real.port);
     workload(ours.port); // part before the sync travels in the RDB
     rc.call(&["REPLICAOF", "127.0.0.1", &ours.port.to_string()]);
-    assert!(wait_until(Duration::from_secs(10), || info_field(real.port, "replication", "master_link_status").as_deref() == Some("up")));
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        real.port,
+        "replication",
+        "master_link_status"
+    )
+    .as_deref()
+        == Some("up")));
     let mut c = RespConn::connect(ours.port);
     c.c("XREADGROUP GROUP g frank COUNT 30 STREAMS rs >");
     c.c("XADD rs MAXLEN ~ 50 * k v");
-    assert!(wait_caught_up(ours.port, real.port, Duration::from_secs(10)));
-    assert_eq!(stream_state(ours.port, "rs", true), stream_state(real.port, "rs", true));
+    assert!(wait_caught_up(
+        ours.port,
+        real.port,
+        Duration::from_secs(10)
+    ));
+    assert_eq!(
+        stream_state(ours.port, "rs", true),
+        stream_state(real.port, "rs", true)
+    );
     rc.c("REPLICAOF NO ONE");
 
     // A real master, our replica.
@@ -696,13 +808,26 @@ fn real_redis_replica_follows_our_streams_and_we_follow_a_real_master() {
     workload(real2.port);
     let replica = Server::start();
     RespConn::connect(replica.port).c(&format!("REPLICAOF 127.0.0.1 {}", real2.port));
-    assert!(wait_until(Duration::from_secs(10), || info_field(replica.port, "replication", "master_link_status").as_deref() == Some("up")));
+    assert!(wait_until(Duration::from_secs(10), || info_field(
+        replica.port,
+        "replication",
+        "master_link_status"
+    )
+    .as_deref()
+        == Some("up")));
     let mut m = RespConn::connect(real2.port);
     m.c("XREADGROUP GROUP g frank COUNT 30 STREAMS rs >");
     m.c("XADD rs MAXLEN ~ 50 * k v");
     m.c("XAUTOCLAIM rs g gina 0 0 COUNT 5");
-    assert!(wait_caught_up(real2.port, replica.port, Duration::from_secs(10)));
-    assert_eq!(stream_state(real2.port, "rs", true), stream_state(replica.port, "rs", true));
+    assert!(wait_caught_up(
+        real2.port,
+        replica.port,
+        Duration::from_secs(10)
+    ));
+    assert_eq!(
+        stream_state(real2.port, "rs", true),
+        stream_state(replica.port, "rs", true)
+    );
 }
 
 #[test]
@@ -718,7 +843,10 @@ fn dumps_move_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(rdir.path().join("dump.rdb"), tmp.path().join("dump.rdb")).unwrap();
     let ours = Server::with_data_dir(tmp.path(), "");
-    assert_eq!(stream_state(real.port, "rs", false), stream_state(ours.port, "rs", false));
+    assert_eq!(
+        stream_state(real.port, "rs", false),
+        stream_state(ours.port, "rs", false)
+    );
     // Ours -> theirs.
     let mut oc = RespConn::connect(ours.port);
     oc.c("XADD rs 999999999999999-1 z z");
@@ -726,8 +854,12 @@ fn dumps_move_both_ways() {
     let rdb = std::fs::read(tmp.path().join("dump.rdb")).unwrap();
     let tmp2 = tempfile::tempdir().unwrap();
     std::fs::write(tmp2.path().join("dump.rdb"), rdb).unwrap();
-    let real2 = RealRedis::start_with(&["--dir", &tmp2.path().display().to_string()]).expect("redis");
-    assert_eq!(stream_state(ours.port, "rs", false), stream_state(real2.port, "rs", false));
+    let real2 =
+        RealRedis::start_with(&["--dir", &tmp2.path().display().to_string()]).expect("redis");
+    assert_eq!(
+        stream_state(ours.port, "rs", false),
+        stream_state(real2.port, "rs", false)
+    );
 }
 
 /// A replication tap: SYNC, skip the snapshot, then collect the commands
@@ -845,7 +977,13 @@ fn propagated_effects_match_redis() {
                 let w: Vec<&str> = c.split(' ').collect();
                 w.iter()
                     .enumerate()
-                    .map(|(i, x)| if i > 0 && w[i - 1] == "TIME" { "<t>" } else { x })
+                    .map(|(i, x)| {
+                        if i > 0 && w[i - 1] == "TIME" {
+                            "<t>"
+                        } else {
+                            x
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             })

@@ -523,7 +523,11 @@ fn read_stream_node(
 ) -> Result<(), RdbError> {
     let bad = |why: &str| b.blob_err("stream listpack", why.to_string());
     let el = listpack::decode(blob).map_err(|e| b.blob_err("stream listpack", e))?;
-    let int = |i: usize| el.get(i).and_then(elem_i64).ok_or_else(|| bad("missing integer"));
+    let int = |i: usize| {
+        el.get(i)
+            .and_then(elem_i64)
+            .ok_or_else(|| bad("missing integer"))
+    };
     let deleted = int(1)?;
     let nf = int(2)? as usize;
     if el.len() < 4 + nf {
