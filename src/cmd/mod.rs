@@ -95,6 +95,9 @@ pub type LockFreeHandler = fn(&Shared, &[Bytes], &mut Out);
 /// given the declared ones.
 pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
 
+/// Key positions computed from a call's arguments (movable keys).
+pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// Key positions, as COMMAND INFO reports them (first, last, step; last < 0
 /// counts from the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +147,7 @@ pub struct Command {
     pub dyn_flags: Option<FlagsFn>,
     /// Key positions that depend on the arguments (movable keys: XREAD's
     /// keys follow STREAMS); COMMAND GETKEYS uses it instead of `keys`.
-    pub getkeys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub getkeys: Option<GetKeysFn>,
 }
 
 impl Command {

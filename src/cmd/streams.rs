@@ -490,7 +490,7 @@ fn stream_at<'a>(db: &'a mut Db, key: &[u8], idx: u32) -> &'a mut Stream {
 
 /// Write access without marking the key modified (consumer bookkeeping
 /// that Redis does not signal).
-fn stream_quiet<'a>(db: &'a mut Db, idx: u32) -> &'a mut Stream {
+fn stream_quiet(db: &mut Db, idx: u32) -> &mut Stream {
     match &mut db.entry_mut(idx).value {
         Value::Stream(s) => s,
         _ => unreachable!("checked by lookup_stream"),
@@ -576,7 +576,7 @@ fn parse_add_trim(ctx: &Ctx, args: &[Bytes], xadd: bool) -> Result<AddTrim, Erro
         let opt = &args[i][..];
         if xadd && opt == b"*" {
             break;
-        } else if eq_ic(opt, "maxlen") && more > 0 || eq_ic(opt, "minid") && more > 0 {
+        } else if (eq_ic(opt, "maxlen") || eq_ic(opt, "minid")) && more > 0 {
             let maxlen = eq_ic(opt, "maxlen");
             if a.trim.is_some() {
                 return Err(Error::err(
