@@ -229,14 +229,16 @@ impl Command {
             v.push("@blocking".into());
         }
         match self.group {
-            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" => v.push(format!(
-                "@{}",
-                if self.group == "sorted-set" {
-                    "sortedset"
-                } else {
-                    self.group
-                }
-            )),
+            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" | "stream" => {
+                v.push(format!(
+                    "@{}",
+                    if self.group == "sorted-set" {
+                        "sortedset"
+                    } else {
+                        self.group
+                    }
+                ))
+            }
             "generic" => v.push("@keyspace".into()),
             "transactions" => v.push("@transaction".into()),
             "connection" => v.push("@connection".into()),

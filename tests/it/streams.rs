@@ -774,7 +774,9 @@ fn workload(port: u16) {
 
 #[test]
 fn real_redis_replica_follows_our_streams_and_we_follow_a_real_master() {
-    let Some(real) = RealRedis::start() else {
+    // Its own dir: a real replica writes the RDB it receives to dir/dump.rdb.
+    let rdir = tempfile::tempdir().unwrap();
+    let Some(real) = RealRedis::start_with(&["--dir", &rdir.path().display().to_string()]) else {
         return;
     };
     // Our master, a real replica.
@@ -804,7 +806,9 @@ fn real_redis_replica_follows_our_streams_and_we_follow_a_real_master() {
     rc.c("REPLICAOF NO ONE");
 
     // A real master, our replica.
-    let real2 = RealRedis::start().expect("second redis");
+    let rdir2 = tempfile::tempdir().unwrap();
+    let real2 = RealRedis::start_with(&["--dir", &rdir2.path().display().to_string()])
+        .expect("second redis");
     workload(real2.port);
     let replica = Server::start();
     RespConn::connect(replica.port).c(&format!("REPLICAOF 127.0.0.1 {}", real2.port));
