@@ -936,7 +936,9 @@ impl Tap {
 /// the same commands (XCLAIM's TIME, a clock reading, blanked).
 #[test]
 fn propagated_effects_match_redis() {
-    let Some(real) = RealRedis::start() else {
+    // Its own dir: SYNC without EOF capability makes it save dir/dump.rdb.
+    let rdir = tempfile::tempdir().unwrap();
+    let Some(real) = RealRedis::start_with(&["--dir", &rdir.path().display().to_string()]) else {
         return;
     };
     let ours = Server::with_config("repl-diskless-sync-delay = 0\n");
