@@ -51,18 +51,31 @@ fn run_requests(data: &[u8], limits: &Limits, step: usize) -> ParseLog {
     (out, None)
 }
 
-/// Reply decoders: the link reader (`resp::reply`) fed whole and in pieces,
-/// and the scripting reader (`scripting::reply`) on the same bytes.
+/// The reply reader (`resp::reply`, used by every outbound link and by
+/// scripts) fed whole and in pieces; the slice entry point must agree with
+/// the buffer one on the same bytes.
 pub fn reply_decoder(data: &[u8]) {
     let whole = run_replies(data, data.len().max(1));
     let pieces = run_replies(data, 3);
     assert_eq!(whole, pieces, "fed whole vs in 3-byte pieces");
 
     let mut rest = data;
-    while let Some((_, used)) = crate::scripting::reply::parse(rest) {
-        assert!(used > 0 && used <= rest.len(), "bad length {used}");
-        rest = &rest[used..];
+    let mut sliced = String::new();
+    loop {
+        match crate::resp::reply::parse_frame(rest) {
+            Ok(Some((f, used))) => {
+                assert!(used > 0 && used <= rest.len(), "bad length {used}");
+                sliced.push_str(&format!("{f:?}\n"));
+                rest = &rest[used..];
+            }
+            Ok(None) => break,
+            Err(e) => {
+                sliced.push_str(&e.0);
+                break;
+            }
+        }
     }
+    assert_eq!(whole, sliced, "slice vs buffer entry point");
 }
 
 fn run_replies(data: &[u8], step: usize) -> String {
@@ -100,6 +113,7 @@ pub fn rdb_loader(data: &[u8]) {
         now_ms: 1_700_000_000_000,
         drop_expired: true,
         limits: crate::store::EncodingLimits::default(),
+        key_load_delay_us: 0,
     };
     // Without a valid header nearly every input would stop at byte 0: the
     // fuzzer starts from the corpus, which has real headers.

@@ -14,11 +14,12 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "client",
         arity: -2,
-        flags: SENTINEL_OK,
+        flags: SENTINEL,
         group: "connection",
         since: "2.4.0",
         summary: "A container for client connection commands.",
         subcommands: CLIENT_SUBS,
+        sentinel: Some(crate::sentinel::front::client_command),
         ..Command::DEFAULT
     },
     Command {
@@ -33,8 +34,6 @@ pub static COMMANDS: &[super::Command] = &[
         ..Command::DEFAULT
     },
 ];
-
-const SENTINEL_OK: u32 = 0;
 
 static CLIENT_SUBS: &[super::Command] = &[
     Command {

@@ -14,7 +14,7 @@ pub static COMMANDS: &[Command] = &[
     Command {
         name: "command",
         arity: -1,
-        flags: LS,
+        flags: LS | SENTINEL,
         keys: super::NOKEYS,
         group: "server",
         summary: "Get array of Redis command details",
@@ -22,6 +22,7 @@ pub static COMMANDS: &[Command] = &[
         args: "",
         handler: command_all,
         subcommands: COMMAND_SUBS,
+        sentinel: Some(crate::sentinel::front::command_command),
         ..Command::DEFAULT
     },
 ];
@@ -99,7 +100,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
 ];
 
-fn command_info_reply(out: &mut Out, c: &Command) {
+pub(crate) fn command_info_reply(out: &mut Out, c: &Command) {
     out.array(10);
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
@@ -380,7 +381,7 @@ fn doc_arg_reply(out: &mut Out, a: &DocArg) {
     }
 }
 
-fn command_docs_reply(out: &mut Out, c: &Command) {
+pub(crate) fn command_docs_reply(out: &mut Out, c: &Command) {
     let args = parse_synopsis(c.args);
     let n = 3 + usize::from(!args.is_empty()) + usize::from(!c.subcommands.is_empty());
     out.map(n);

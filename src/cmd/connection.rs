@@ -10,13 +10,14 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "ping",
         arity: -1,
-        flags: FAST | SUBSCRIBED_OK | DISK_ERROR_PROBE,
+        flags: FAST | SUBSCRIBED_OK | DISK_ERROR_PROBE | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         args: "[message]",
         summary: "Returns the server's liveliness response.",
         handler: ping,
+        sentinel: Some(crate::sentinel::front::ping_command),
         ..Command::DEFAULT
     },
     Command {
@@ -34,12 +35,13 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "quit",
         arity: -1,
-        flags: FAST | NO_AUTH | SUBSCRIBED_OK | STALE | ALLOW_BUSY | LOADING | NO_QUEUE,
+        flags: FAST | NO_AUTH | SUBSCRIBED_OK | STALE | ALLOW_BUSY | LOADING | NO_QUEUE | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         summary: "Closes the connection.",
         handler: quit,
+        sentinel: Some(crate::sentinel::front::quit_command),
         ..Command::DEFAULT
     },
     Command {
@@ -80,25 +82,27 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "hello",
         arity: -1,
-        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "6.0.0",
         args: "[protover [AUTH username password] [SETNAME clientname]]",
         summary: "Handshakes with the Redis server.",
         handler: hello,
+        sentinel: Some(crate::sentinel::front::hello_command),
         ..Command::DEFAULT
     },
     Command {
         name: "auth",
         arity: -2,
-        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY,
+        flags: FAST | NO_AUTH | STALE | LOADING | NOSCRIPT | ALLOW_BUSY | SENTINEL,
         keys: NOKEYS,
         group: "connection",
         since: "1.0.0",
         args: "[username] password",
         summary: "Authenticates the connection.",
         handler: auth,
+        sentinel: Some(crate::sentinel::front::auth_command),
         ..Command::DEFAULT
     },
 ];
@@ -142,7 +146,7 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.client.reply_mode = crate::net::client::ReplyMode::On;
     ctx.client.name = None;
     ctx.client.no_evict = false;
-    if ctx.srv.auth_required() {
+    if ctx.client.auth_required() {
         ctx.client.authenticated = false;
     }
     ctx.out.simple("RESET");
@@ -191,7 +195,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
 }
 
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (user, pass) = crate::resp::hello::auth_args(args, ctx.srv.auth_required())?;
+    let (user, pass) = crate::resp::hello::auth_args(args, ctx.client.auth_required())?;
     match check_password(ctx, user, pass) {
         Ok(()) => {
             ctx.client.authenticated = true;
@@ -210,7 +214,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if h.authed {
         ctx.client.authenticated = true;
     }
-    if !ctx.client.authenticated && ctx.srv.auth_required() {
+    if !ctx.client.authenticated && ctx.client.auth_required() {
         return Err(Error::msg(crate::resp::hello::NOAUTH));
     }
     if let Some(n) = h.setname {

@@ -64,6 +64,12 @@ pub mod flags {
     /// Runs the MULTI queue: admitted with the union of the queued commands'
     /// flags; a refusal discards the transaction (-EXECABORT ... because of:).
     pub const TX_EXEC: u32 = 1 << 19;
+    /// Served by a sentinel too, through the declaration's `sentinel` handler
+    /// (Redis's CMD_SENTINEL). Not shown by COMMAND INFO, as in Redis.
+    pub const SENTINEL: u32 = 1 << 20;
+    /// Served only by a sentinel (Redis's CMD_ONLY_SENTINEL): a data node
+    /// does not know the command.
+    pub const ONLY_SENTINEL: u32 = 1 << 21;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -90,6 +96,11 @@ pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
 /// A handler that runs without the keyspace lock, while a busy script holds
 /// it (SCRIPT KILL, SHUTDOWN NOSAVE): Redis serves these during a script.
 pub type LockFreeHandler = fn(&Shared, &[Bytes], &mut Out);
+
+/// How a sentinel serves a command (flags SENTINEL / ONLY_SENTINEL). The
+/// context is the sentinel's (`sentinel::front`): like Redis's table, which
+/// names sentinelCommand and friends, the one table names both roles' handlers.
+pub type SentinelHandler = fn(&mut crate::sentinel::front::Ctx, &[Bytes]) -> CmdResult;
 
 /// Flags that depend on the arguments (EVAL: the script's shebang flags),
 /// given the declared ones.
@@ -148,6 +159,8 @@ pub struct Command {
     /// Key positions that depend on the arguments (movable keys: XREAD's
     /// keys follow STREAMS); COMMAND GETKEYS uses it instead of `keys`.
     pub getkeys: Option<GetKeysFn>,
+    /// The sentinel's handler: set exactly when flagged SENTINEL or ONLY_SENTINEL.
+    pub sentinel: Option<SentinelHandler>,
 }
 
 impl Command {
@@ -166,6 +179,7 @@ impl Command {
         lock_free: None,
         dyn_flags: None,
         getkeys: None,
+        sentinel: None,
     };
 
     pub fn is(&self, f: u32) -> bool {
@@ -248,23 +262,41 @@ impl Command {
     }
 }
 
+type ByName = hashbrown::HashMap<&'static [u8], &'static Command>;
+
+/// The one table, seen by each role (as Redis fills its table at start
+/// according to the sentinel flags).
 pub struct Table {
+    /// The data node's commands: everything but ONLY_SENTINEL.
     pub all: Vec<&'static Command>,
     /// Lowercase name bytes -> command (foldhash: this lookup runs once per command).
-    by_name: hashbrown::HashMap<&'static [u8], &'static Command>,
+    by_name: ByName,
+    /// The sentinel's commands: SENTINEL and ONLY_SENTINEL.
+    pub sentinel_all: Vec<&'static Command>,
+    sentinel_by_name: ByName,
+}
+
+/// Look `name` up case-insensitively, without allocating.
+fn lookup(map: &ByName, name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    map.get(&buf[..name.len()]).copied()
 }
 
 impl Table {
-    /// Look a command up by name, case-insensitively, without allocating.
+    /// A data-node command by name, case-insensitively, without allocating.
     pub fn get(&self, name: &[u8]) -> Option<&'static Command> {
-        let mut buf = [0u8; 32];
-        if name.len() > buf.len() {
-            return None;
-        }
-        for (d, s) in buf.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        self.by_name.get(&buf[..name.len()]).copied()
+        lookup(&self.by_name, name)
+    }
+
+    /// A command a sentinel serves, by name.
+    pub fn sentinel_get(&self, name: &[u8]) -> Option<&'static Command> {
+        lookup(&self.sentinel_by_name, name)
     }
 
     pub fn subcommand(&self, container: &'static Command, sub: &[u8]) -> Option<&'static Command> {
@@ -300,20 +332,37 @@ pub fn table() -> &'static Table {
             repl::COMMANDS,
             persist::COMMANDS,
             streams::COMMANDS,
+            crate::sentinel::front::COMMANDS,
         ];
-        let mut all = Vec::new();
-        let mut by_name = hashbrown::HashMap::new();
+        let mut names = std::collections::HashSet::new();
+        let (mut all, mut by_name) = (Vec::new(), ByName::new());
+        let (mut sentinel_all, mut sentinel_by_name) = (Vec::new(), ByName::new());
         for fam in families {
             for c in fam.iter() {
-                assert!(
-                    by_name.insert(c.name.as_bytes(), c).is_none(),
-                    "command {} declared twice",
+                assert!(names.insert(c.name), "command {} declared twice", c.name);
+                let for_sentinel = c.is(flags::SENTINEL | flags::ONLY_SENTINEL);
+                assert_eq!(
+                    for_sentinel,
+                    c.sentinel.is_some(),
+                    "{}: a sentinel flag goes with a sentinel handler",
                     c.name
                 );
-                all.push(c);
+                if !c.is(flags::ONLY_SENTINEL) {
+                    by_name.insert(c.name.as_bytes(), c);
+                    all.push(c);
+                }
+                if for_sentinel {
+                    sentinel_by_name.insert(c.name.as_bytes(), c);
+                    sentinel_all.push(c);
+                }
             }
         }
-        Table { all, by_name }
+        Table {
+            all,
+            by_name,
+            sentinel_all,
+            sentinel_by_name,
+        }
     })
 }
 
@@ -399,5 +448,10 @@ mod tests {
         }
         assert!(t.get(b"GeT").is_some());
         assert!(t.get(b"nosuchcommand").is_none());
+        // Each role sees its own commands of the one table.
+        assert!(t.get(b"sentinel").is_none());
+        assert!(t.sentinel_get(b"SENTINEL").is_some());
+        assert!(t.sentinel_get(b"ping").is_some());
+        assert!(t.sentinel_get(b"get").is_none());
     }
 }

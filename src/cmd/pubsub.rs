@@ -17,43 +17,46 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "subscribe",
         arity: -2,
-        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK | SENTINEL,
         keys: NOKEYS,
         group: "pubsub",
         since: "2.0.0",
         args: "channel [channel ...]",
         summary: "Listens for messages published to channels.",
         handler: subscribe,
+        sentinel: Some(crate::sentinel::front::subscribe_command),
         ..Command::DEFAULT
     },
     Command {
         name: "unsubscribe",
         arity: -1,
-        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK | SENTINEL,
         keys: NOKEYS,
         group: "pubsub",
         since: "2.0.0",
         args: "[channel [channel ...]]",
         summary: "Stops listening to messages posted to channels.",
         handler: unsubscribe,
+        sentinel: Some(crate::sentinel::front::unsubscribe_command),
         ..Command::DEFAULT
     },
     Command {
         name: "psubscribe",
         arity: -2,
-        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK | SENTINEL,
         keys: NOKEYS,
         group: "pubsub",
         since: "2.0.0",
         args: "pattern [pattern ...]",
         summary: "Listens for messages published to channels that match one or more patterns.",
         handler: psubscribe,
+        sentinel: Some(crate::sentinel::front::psubscribe_command),
         ..Command::DEFAULT
     },
     Command {
         name: "punsubscribe",
         arity: -1,
-        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        flags: PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK | SENTINEL,
         keys: NOKEYS,
         group: "pubsub",
         since: "2.0.0",
@@ -61,6 +64,7 @@ pub static COMMANDS: &[super::Command] = &[
         summary:
             "Stops listening to messages published to channels that match one or more patterns.",
         handler: punsubscribe,
+        sentinel: Some(crate::sentinel::front::punsubscribe_command),
         ..Command::DEFAULT
     },
     // MAY_REPLICATE: PUBLISH is propagated to replicas and held by CLIENT PAUSE WRITE,
@@ -68,13 +72,14 @@ pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "publish",
         arity: 3,
-        flags: PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        flags: PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | SENTINEL,
         keys: NOKEYS,
         group: "pubsub",
         since: "2.0.0",
         args: "channel message",
         summary: "Posts a message to a channel.",
         handler: publish,
+        sentinel: Some(crate::sentinel::front::publish_command),
         ..Command::DEFAULT
     },
     Command {

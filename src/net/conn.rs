@@ -1,153 +1,164 @@
-//! The connection task: read, parse every complete request, run the whole
-//! batch under one acquisition of the keyspace lock, write all replies with
-//! one syscall. Pub/sub deliveries and MONITOR lines arrive on a channel and
-//! are encoded here for this client's protocol.
+//! The data node's connection service (`impl net::Service for Shared`): the
+//! shared loop in `net::service` reads and writes; here every complete
+//! request is parsed and the whole batch runs under one acquisition of the
+//! keyspace lock. Pub/sub deliveries and MONITOR lines arrive on a channel
+//! and are encoded here for this client's protocol.
 
 use super::client::{Client, ClientHandle, Push};
-use crate::blocking;
+use super::service::{Flow, Service};
 use crate::cmd::admit::{self, Caller, Verdict};
+use crate::cmd::blocking::{self, Resumed, Wake};
 use crate::cmd::{exec, Post};
 use crate::resp::{parse_request, Limits, Out, Request};
 use crate::server::Shared;
 use bytes::BytesMut;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, laddr: SocketAddr) {
-    let id = srv.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = Arc::new(ClientHandle::new(id, addr, laddr, tx));
-    handle
-        .fd
-        .store(std::os::fd::AsRawFd::as_raw_fd(&stream), Ordering::Relaxed);
-    srv.register_client(handle.clone());
-    let mut client = Client::new(handle.clone(), !srv.auth_required());
-    tracing::debug!("accepted {} (id={})", addr, id);
-
-    let mut inbuf = BytesMut::with_capacity(16 * 1024);
-    let mut out = Out::new(crate::resp::Proto::Resp2);
-    let mut batch: Vec<Request> = Vec::new();
-    let (mut rd, mut wr) = stream.split();
-    // Registered once for the connection's life, not once per request:
-    // shutdown reaches connections through this too (Shared::begin_shutdown kills every client).
-    // Boxed so it can be dropped before a handover: a registered waiter
-    // would otherwise swallow the next kill meant for the replica link.
-    let mut killed = Box::pin(handle.kill_notify.notified());
-    if srv.is_shutting_down() {
-        handle.kill();
-    }
-
-    loop {
-        let idle_limit = {
-            let t = srv.idle_timeout.load(Ordering::Relaxed);
-            (t > 0 && !client.any_subscriptions() && !handle.is_monitor.load(Ordering::Relaxed))
-                .then(|| Duration::from_secs(t))
-        };
-        let idle = async {
-            match idle_limit {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        // Keep room for a full read. Growth follows what has arrived (doubling),
-        // never what a length header claims.
-        if inbuf.capacity() - inbuf.len() < 4096 {
-            inbuf.reserve(inbuf.len().max(16 * 1024));
-        }
-        let mut flow = Flow::Continue;
-        tokio::select! {
-            _ = &mut killed => break,
-            _ = idle => {
-                tracing::debug!("closing idle client {}", addr);
-                break;
-            }
-            r = rd.read_buf(&mut inbuf) => {
-                match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        srv.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                flow = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
-            }
-            Some(p) = rx.recv() => {
-                encode_push(&mut out, &p);
-                while let Ok(p) = rx.try_recv() {
-                    encode_push(&mut out, &p);
-                    if out.len() > 64 * 1024 { break; }
-                }
-            }
-        }
-        if !flush(&srv, &mut wr, &mut out).await {
-            break;
-        }
-        // A blocked command (BLPOP...) holds the rest of the pipeline until it is answered.
-        while flow == Flow::Blocked {
-            flow = wait_blocked(
-                &srv,
-                &mut client,
-                &mut rd,
-                &mut inbuf,
-                &mut out,
-                &mut batch,
-                killed.as_mut(),
-            )
-            .await;
-            if flow == Flow::Continue {
-                flow = process(&srv, &mut client, &mut inbuf, &mut out, &mut batch).await;
-            }
-            if !flush(&srv, &mut wr, &mut out).await {
-                flow = Flow::Close;
-            }
-        }
-        if flow == Flow::Handover {
-            // PSYNC/SYNC: the connection now belongs to the replication master side.
-            drop(killed);
-            crate::repl::master::serve(srv.clone(), stream, inbuf, client).await;
-            return;
-        }
-        if flow == Flow::Close || handle.killed.load(Ordering::Relaxed) {
-            break;
-        }
-    }
-    let _ = wr.shutdown().await;
-    cleanup(&srv, &mut client).await;
-    tracing::debug!("client {} closed (id={})", addr, id);
+/// A data-node connection: the client and the requests parsed but not yet
+/// run (a blocked request stays first in line).
+pub struct Session {
+    client: Client,
+    batch: Vec<Request>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
-    Continue,
-    Close,
-    /// The first request of `batch` blocked on keys.
-    Blocked,
-    /// The client became a replica (PSYNC/SYNC): hand the socket over.
-    Handover,
-}
+impl Service for Shared {
+    type Session = Session;
+    type Push = Push;
+    type Event = Wake;
 
-/// Write pending output; false when the peer is gone.
-async fn flush(srv: &Shared, wr: &mut (impl AsyncWriteExt + Unpin), out: &mut Out) -> bool {
-    if out.is_empty() {
-        return true;
+    fn accept(&self, stream: &TcpStream) -> bool {
+        self.stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let keepalive = self.config.read().tcp_keepalive;
+        if keepalive > 0 {
+            let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive as u64));
+            let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&ka);
+        }
+        let max = self.config.read().maxclients as usize;
+        if self.clients.lock().len() >= max {
+            self.stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
-    srv.stats
-        .net_output_bytes
-        .fetch_add(out.len() as u64, Ordering::Relaxed);
-    srv.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
-    if wr.write_all(&out.buf).await.is_err() {
-        return false;
+
+    fn stopping(&self) -> impl Future<Output = ()> + Send + '_ {
+        let mut shutdown = self.shutdown.subscribe();
+        async move {
+            let _ = shutdown.changed().await;
+        }
     }
-    out.buf.clear();
-    if out.buf.capacity() > 1024 * 1024 {
-        out.buf = BytesMut::with_capacity(16 * 1024);
+
+    fn open(
+        self: &Arc<Self>,
+        stream: &TcpStream,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+    ) -> (Session, mpsc::UnboundedReceiver<Push>) {
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = Arc::new(ClientHandle::new(id, addr, laddr, tx));
+        handle
+            .fd
+            .store(std::os::fd::AsRawFd::as_raw_fd(stream), Ordering::Relaxed);
+        self.register_client(handle.clone());
+        let cfg = self.config_snapshot();
+        let client = Client::new(handle.clone(), cfg.1.requirepass.is_empty(), cfg);
+        tracing::debug!("accepted {} (id={})", addr, id);
+        // Shutdown reaches connections through their kill signal
+        // (Shared::begin_shutdown kills every client).
+        if self.is_shutting_down() {
+            handle.kill();
+        }
+        let batch = Vec::new();
+        (Session { client, batch }, rx)
     }
-    true
+
+    fn kill_signal(s: &Session) -> Option<Arc<Notify>> {
+        Some(s.client.handle.kill_notify.clone())
+    }
+
+    fn idle_limit(&self, s: &Session) -> Option<Duration> {
+        // The snapshot of the client's last batch (`timeout` changes apply from then).
+        let t = s.client.cfg.timeout as u64;
+        (t > 0
+            && !s.client.any_subscriptions()
+            && !s.client.handle.is_monitor.load(Ordering::Relaxed))
+        .then(|| Duration::from_secs(t))
+    }
+
+    fn closing(&self, s: &Session) -> bool {
+        s.client.handle.killed.load(Ordering::Relaxed)
+    }
+
+    fn read_done(&self, n: usize) {
+        self.stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn write_done(&self, n: usize) {
+        self.stats
+            .net_output_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn process<'a>(
+        self: &'a Arc<Self>,
+        s: &'a mut Session,
+        inbuf: &'a mut BytesMut,
+        out: &'a mut Out,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        process(self, &mut s.client, inbuf, out, &mut s.batch)
+    }
+
+    fn push(&self, _s: &Session, out: &mut Out, p: &Push) {
+        encode_push(out, p);
+    }
+
+    fn wait<'a>(&'a self, s: &'a Session) -> impl Future<Output = Wake> + Send + 'a {
+        blocking::wait(&s.client)
+    }
+
+    async fn resume(&self, s: &mut Session, ev: Wake, out: &mut Out) -> Flow {
+        match blocking::on_wake(self, &mut s.client, out, &s.batch[0], ev).await {
+            Resumed::Done(post) => {
+                s.batch.remove(0);
+                apply_posts(self, out, post)
+            }
+            // Flow::Blocked: the loop waits again.
+            Resumed::StillBlocked(post) => apply_posts(self, out, post),
+        }
+    }
+
+    fn input_overflow(&self, inbuf: &BytesMut) -> bool {
+        inbuf.len() as u64 > self.config.read().client_query_buffer_limit as u64
+    }
+
+    async fn handover(self: Arc<Self>, stream: TcpStream, inbuf: BytesMut, s: Session) {
+        // PSYNC/SYNC: the connection now belongs to the replication master side.
+        crate::repl::master::serve(self, stream, inbuf, s.client).await;
+    }
+
+    async fn close(&self, s: &mut Session) {
+        cleanup(self, &mut s.client).await;
+        tracing::debug!(
+            "client {} closed (id={})",
+            s.client.handle.addr,
+            s.client.id
+        );
+    }
 }
 
 /// Parse and execute everything complete in `inbuf` (after any requests left
@@ -159,9 +170,10 @@ async fn process(
     out: &mut Out,
     batch: &mut Vec<Request>,
 ) -> Flow {
+    client.refresh_config(srv);
     let limits = Limits {
-        max_bulk_len: srv.proto_max_bulk_len.load(Ordering::Relaxed),
-        authenticated: client.authenticated || !srv.auth_required(),
+        max_bulk_len: client.cfg.proto_max_bulk_len as u64,
+        authenticated: client.authenticated || !client.auth_required(),
     };
     let mut proto_err = None;
     client.in_peak = inbuf.len();
@@ -179,7 +191,7 @@ async fn process(
             }
         }
     }
-    if proto_err.is_none() && inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
+    if proto_err.is_none() && inbuf.len() as u64 > client.cfg.client_query_buffer_limit as u64 {
         tracing::warn!(
             "closing client {} that reached max query buffer length (qbuf={})",
             client.handle.addr,
@@ -199,6 +211,7 @@ async fn process(
         };
         let done = match store {
             Some(mut store) => {
+                client.refresh_config(srv);
                 let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
                 client.last_active = Some(t0);
                 done
@@ -234,7 +247,10 @@ async fn process(
             batch.drain(..done);
             client.in_wait = Some(deadline.is_some());
             publish(client, inbuf, out);
-            let n = wait_for_acks(srv, client, offset, replicas, deadline).await;
+            let n = srv
+                .repl
+                .wait_acks(offset, replicas, deadline, &client.handle.killed)
+                .await;
             client.in_wait = None;
             publish(client, inbuf, out);
             out.proto = client.proto;
@@ -284,117 +300,6 @@ fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
         }
     }
     flow
-}
-
-/// WAIT: until `replicas` replicas acked `offset`, the deadline, or a kill.
-async fn wait_for_acks(
-    srv: &Shared,
-    client: &Client,
-    offset: u64,
-    replicas: usize,
-    deadline: Option<Instant>,
-) -> usize {
-    let mut acks = srv.repl.acks.subscribe();
-    loop {
-        let n = srv.repl.count_acked(offset);
-        if n >= replicas
-            || deadline.is_some_and(|d| Instant::now() >= d)
-            || client.handle.killed.load(Ordering::Relaxed)
-        {
-            return n;
-        }
-        let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
-        let until = until.min(Instant::now() + Duration::from_millis(100));
-        let _ =
-            tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed()).await;
-    }
-}
-
-/// Wait while the first request of `batch` is blocked: until a write wakes it
-/// (it is then run again), its deadline passes, CLIENT UNBLOCK, a kill or a
-/// disconnect. Input that arrives meanwhile is only buffered, as in Redis.
-async fn wait_blocked(
-    srv: &Shared,
-    client: &mut Client,
-    rd: &mut (impl AsyncReadExt + Unpin),
-    inbuf: &mut BytesMut,
-    out: &mut Out,
-    batch: &mut Vec<Request>,
-    mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
-) -> Flow {
-    let waiter = client.handle.waiter.clone();
-    loop {
-        let deadline = client.blocked.as_ref().and_then(|b| b.deadline);
-        let timer = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-                None => std::future::pending().await,
-            }
-        };
-        if inbuf.capacity() - inbuf.len() < 4096 {
-            inbuf.reserve(inbuf.len().max(16 * 1024));
-        }
-        tokio::select! {
-            _ = killed.as_mut() => return Flow::Close,
-            _ = waiter.notify.notified() => {
-                let mode = waiter.unblock.swap(blocking::UNBLOCK_NONE, Ordering::Relaxed);
-                if mode != blocking::UNBLOCK_NONE {
-                    end_block(srv, client, out, mode == blocking::UNBLOCK_ERROR).await;
-                    batch.remove(0);
-                    return Flow::Continue;
-                }
-                let mut post = Vec::new();
-                {
-                    let mut store = srv.store_lock().await;
-                    exec::resume(srv, &mut store, client, out, &mut post, &batch[0]);
-                }
-                if !post.contains(&Post::Block) {
-                    batch.remove(0);
-                    srv.stats.commands.fetch_add(1, Ordering::Relaxed);
-                }
-                match apply_posts(srv, out, post) {
-                    Flow::Blocked => continue,
-                    other => return other,
-                }
-            }
-            _ = timer => {
-                end_block(srv, client, out, false).await;
-                batch.remove(0);
-                return Flow::Continue;
-            }
-            r = rd.read_buf(inbuf) => match r {
-                Ok(0) | Err(_) => return Flow::Close,
-                Ok(n) => {
-                    srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    srv.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
-                    if inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
-                        return Flow::Close;
-                    }
-                }
-            },
-        }
-    }
-}
-
-/// Leave the blocked state without being served: timeout (null reply) or CLIENT UNBLOCK ERROR.
-async fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
-    let Some(b) = client.blocked.take() else {
-        return;
-    };
-    {
-        let mut store = srv.store_lock().await;
-        let st = &mut *store;
-        st.blocking
-            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
-    }
-    out.proto = client.proto;
-    if error {
-        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
-    } else if b.null_array {
-        out.null_array();
-    } else {
-        out.null();
-    }
 }
 
 /// The keyspace lock is taken. While a script holds it, wait without

@@ -1,13 +1,15 @@
-//! TCP front end: listeners, the per-connection task and the client registry.
+//! TCP front end shared by both roles: binding, the accept loop and the
+//! per-connection loop (`service`, generic over the role), the data node's
+//! connection service (`conn`) and client registry (`client`).
 
 pub mod client;
 pub mod conn;
+pub mod service;
+
+pub use service::{serve, Flow, Service};
 
 use crate::server::Shared;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// Bind every configured address. Errors name the address.
@@ -64,57 +66,6 @@ pub async fn shutdown_signal() {
         _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
         _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
     }
-}
-
-/// Accept connections until shutdown begins.
-pub async fn serve(srv: Arc<Shared>, listeners: Vec<TcpListener>) {
-    let mut tasks = Vec::new();
-    for l in listeners {
-        let srv = srv.clone();
-        tasks.push(tokio::spawn(accept_loop(srv, l)));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-}
-
-async fn accept_loop(srv: Arc<Shared>, listener: TcpListener) {
-    let mut shutdown = srv.shutdown.subscribe();
-    loop {
-        tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, addr)) => {
-                    srv.stats.connections_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let laddr = stream.local_addr().unwrap_or(addr);
-                    let _ = stream.set_nodelay(true);
-                    let keepalive = srv.config.read().tcp_keepalive;
-                    if keepalive > 0 {
-                        let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive as u64));
-                        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
-                    }
-                    let max = srv.config.read().maxclients as usize;
-                    if srv.clients.lock().len() >= max {
-                        srv.stats.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        tokio::spawn(reject(stream));
-                        continue;
-                    }
-                    tokio::spawn(conn::run(srv.clone(), stream, addr, laddr));
-                }
-                Err(e) => {
-                    // EMFILE and friends: log, back off briefly, keep serving.
-                    tracing::warn!("accept failed: {}", e);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-    }
-}
-
-async fn reject(mut stream: tokio::net::TcpStream) {
-    let _ = stream
-        .write_all(b"-ERR max number of clients reached\r\n")
-        .await;
 }
 
 pub fn describe(addrs: &[TcpListener]) -> Vec<SocketAddr> {

@@ -7,17 +7,16 @@
 //! BUSY and to serve SCRIPT KILL while a script holds the lock.
 
 pub mod libs;
-pub mod reply;
 
 use crate::cmd::admit::{self, Caller, Verdict};
 use crate::cmd::{exec, flags, Ctx};
 use crate::error::Error;
+use crate::resp::reply::{parse_frame, Frame};
 use crate::resp::{Out, Proto};
 use bytes::Bytes;
 use mlua::{
     Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic, VmState,
 };
-use reply::Reply;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -581,60 +580,62 @@ fn call_command(
     let script_start = std::mem::replace(&mut store.cmd_start, Instant::now());
     exec::call(srv, store, client, &mut out, post, cmd, &argv);
     store.cmd_start = script_start;
-    let r = match reply::parse(&out.buf) {
-        Some((r, _)) => r,
-        None => Reply::Nil,
+    // Our own encoder wrote it: always one complete, well-formed reply.
+    let r = match parse_frame(&out.buf) {
+        Ok(Some((r, _))) => r,
+        _ => Frame::Null,
     };
-    if let Reply::Error(e) = &r {
-        return Ok(Err(err_table(lua, &String::from_utf8_lossy(e))?));
+    if let Frame::Error(e) = &r {
+        return Ok(Err(err_table(lua, e)?));
     }
     Ok(Ok(reply_to_lua(lua, &r, resp3)?))
 }
 
 /// Redis reply -> Lua value, as Redis 7.0 converts.
-pub fn reply_to_lua(lua: &Lua, r: &Reply, resp3: bool) -> mlua::Result<Value> {
+pub fn reply_to_lua(lua: &Lua, r: &Frame, resp3: bool) -> mlua::Result<Value> {
     let wrap = |k: &str, v: Value| -> mlua::Result<Value> {
         let t = lua.create_table()?;
         t.raw_set(k, v)?;
         Ok(Value::Table(t))
     };
     Ok(match r {
-        Reply::Status(s) => wrap("ok", Value::String(lua.create_string(s)?))?,
-        Reply::Error(s) => wrap("err", Value::String(lua.create_string(s)?))?,
-        Reply::Int(i) => Value::Integer(*i),
-        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
-        Reply::Nil => {
+        Frame::Simple(s) => wrap("ok", Value::String(lua.create_string(s)?))?,
+        Frame::Error(s) => wrap("err", Value::String(lua.create_string(s)?))?,
+        Frame::Int(i) => Value::Integer(*i),
+        Frame::Bulk(b) => Value::String(lua.create_string(b)?),
+        Frame::Null => {
             if resp3 {
                 Value::Nil
             } else {
                 Value::Boolean(false)
             }
         }
-        Reply::Array(items) => {
+        // Our encoder writes no pushes into a script's buffer; read one as an array.
+        Frame::Array(items) | Frame::Push(items) => {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, it) in items.iter().enumerate() {
                 t.raw_set(i + 1, reply_to_lua(lua, it, resp3)?)?;
             }
             Value::Table(t)
         }
-        Reply::Map(pairs) => {
+        Frame::Map(pairs) => {
             let m = lua.create_table()?;
             for (k, v) in pairs {
                 m.raw_set(reply_to_lua(lua, k, resp3)?, reply_to_lua(lua, v, resp3)?)?;
             }
             wrap("map", Value::Table(m))?
         }
-        Reply::Set(items) => {
+        Frame::Set(items) => {
             let m = lua.create_table()?;
             for k in items {
                 m.raw_set(reply_to_lua(lua, k, resp3)?, true)?;
             }
             wrap("set", Value::Table(m))?
         }
-        Reply::Double(d) => wrap("double", Value::Number(*d))?,
-        Reply::Bool(b) => Value::Boolean(*b),
-        Reply::BigNum(s) => wrap("big_number", Value::String(lua.create_string(s)?))?,
-        Reply::Verbatim(fmt, s) => {
+        Frame::Double(d) => wrap("double", Value::Number(*d))?,
+        Frame::Bool(b) => Value::Boolean(*b),
+        Frame::BigNum(s) => wrap("big_number", Value::String(lua.create_string(s)?))?,
+        Frame::Verbatim(fmt, s) => {
             let t = lua.create_table()?;
             t.raw_set("format", lua.create_string(fmt)?)?;
             t.raw_set("string", lua.create_string(s)?)?;

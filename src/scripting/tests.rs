@@ -1,5 +1,6 @@
-use super::reply::Reply;
 use super::*;
+use crate::resp::reply::Frame as Reply;
+use bytes::Bytes;
 
 fn engine() -> Engine {
     Engine::new(Arc::new(Busy::default())).unwrap()
@@ -29,33 +30,36 @@ fn redis_to_lua_conversions() {
         f.call::<String>(v).unwrap()
     };
     assert_eq!(conv(Reply::Int(5), false), "number:5");
-    assert_eq!(conv(Reply::Bulk(b"x".to_vec()), false), "string:x");
-    assert_eq!(conv(Reply::Nil, false), "boolean:false");
-    assert_eq!(conv(Reply::Nil, true), "nil:nil");
-    assert_eq!(conv(Reply::Status(b"OK".to_vec()), false), "table:ok=OK");
     assert_eq!(
-        conv(Reply::Error(b"ERR x".to_vec()), false),
-        "table:err=ERR x"
+        conv(Reply::Bulk(Bytes::from_static(b"x")), false),
+        "string:x"
     );
+    assert_eq!(conv(Reply::Null, false), "boolean:false");
+    assert_eq!(conv(Reply::Null, true), "nil:nil");
+    assert_eq!(conv(Reply::Simple("OK".into()), false), "table:ok=OK");
+    assert_eq!(conv(Reply::Error("ERR x".into()), false), "table:err=ERR x");
     assert_eq!(
-        conv(Reply::Array(vec![Reply::Int(1), Reply::Nil]), false),
+        conv(Reply::Array(vec![Reply::Int(1), Reply::Null]), false),
         "table:1=1,2=false"
     );
     assert_eq!(conv(Reply::Double(1.5), true), "table:double=1.5");
     assert_eq!(conv(Reply::Bool(true), true), "boolean:true");
     assert_eq!(
         conv(
-            Reply::Map(vec![(Reply::Bulk(b"a".to_vec()), Reply::Int(1))]),
+            Reply::Map(vec![(Reply::Bulk(Bytes::from_static(b"a")), Reply::Int(1))]),
             true
         ),
         "table:map=table"
     );
     assert_eq!(
-        conv(Reply::Set(vec![Reply::Bulk(b"a".to_vec())]), true),
+        conv(
+            Reply::Set(vec![Reply::Bulk(Bytes::from_static(b"a"))]),
+            true
+        ),
         "table:set=table"
     );
     assert_eq!(
-        conv(Reply::BigNum(b"12".to_vec()), true),
+        conv(Reply::BigNum("12".into()), true),
         "table:big_number=12"
     );
 }

@@ -1,19 +1,23 @@
 //! The RESP server of a sentinel: what clients (redis-cli, client libraries,
-//! HAProxy) and other sentinels talk to. Shares the data node's request
-//! parser (multibulk and inline) and reply encoder; everything else is small
-//! enough to live here.
+//! HAProxy) and other sentinels talk to. Served by the shared connection
+//! loop (`net::service`, this file implements its `Service`); the commands
+//! are the SENTINEL / ONLY_SENTINEL declarations of the one command table
+//! (`cmd`), whose `sentinel` handlers are the `*_command` functions here.
 
 use super::core::Reply;
 use super::driver::{shutdown, ClientMeta, Delivery, Shared, Subscriber};
-use crate::error::Error;
+use crate::cmd::{flags, Command};
+use crate::error::{CmdResult, Error};
+use crate::net::{Flow, Service};
 use crate::resp::{parse_request, Limits, Out, Proto};
 use crate::util::eq_ic;
 use bytes::{Bytes, BytesMut};
 use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -26,33 +30,11 @@ pub async fn bind(sh: &Shared) -> Result<Vec<TcpListener>, String> {
 }
 
 pub async fn serve(sh: Arc<Shared>, listeners: Vec<TcpListener>) {
-    let mut tasks = Vec::new();
-    for l in listeners {
-        let sh = sh.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                match l.accept().await {
-                    Ok((s, _)) => {
-                        sh.stats
-                            .connections_received
-                            .fetch_add(1, Ordering::Relaxed);
-                        let _ = s.set_nodelay(true);
-                        tokio::spawn(client(sh.clone(), s));
-                    }
-                    Err(e) => {
-                        tracing::warn!("accept: {}", e);
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
+    crate::net::serve(sh, listeners).await;
 }
 
-struct Conn {
+/// One client connection of the sentinel.
+pub struct Conn {
     id: u64,
     proto: Proto,
     authed: bool,
@@ -67,96 +49,114 @@ impl Conn {
     }
 }
 
-async fn client(sh: Arc<Shared>, mut stream: TcpStream) {
-    let id = sh.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let addr = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let laddr = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    sh.clients.lock().insert(
-        id,
-        ClientMeta {
-            addr,
-            laddr,
-            name: String::new(),
-            created: Instant::now(),
-            last_cmd: "NULL".into(),
-        },
-    );
-    sh.stats.connected.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx): (_, UnboundedReceiver<Delivery>) = unbounded_channel();
-    sh.subs.lock().insert(
-        id,
-        Subscriber {
+/// What a sentinel handler may touch.
+pub struct Ctx<'a> {
+    pub sh: &'a Arc<Shared>,
+    pub conn: &'a mut Conn,
+    pub out: &'a mut Out,
+}
+
+impl Service for Shared {
+    type Session = Conn;
+    type Push = Delivery;
+    /// A sentinel never suspends a request.
+    type Event = std::convert::Infallible;
+
+    fn accept(&self, _stream: &TcpStream) -> bool {
+        self.stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn open(
+        self: &Arc<Self>,
+        _stream: &TcpStream,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+    ) -> (Conn, UnboundedReceiver<Delivery>) {
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        self.clients.lock().insert(
+            id,
+            ClientMeta {
+                addr: addr.to_string(),
+                laddr: laddr.to_string(),
+                name: String::new(),
+                created: Instant::now(),
+                last_cmd: "NULL".into(),
+            },
+        );
+        self.stats.connected.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = unbounded_channel();
+        self.subs.lock().insert(
+            id,
+            Subscriber {
+                channels: HashSet::new(),
+                patterns: HashSet::new(),
+                tx,
+            },
+        );
+        let c = Conn {
+            id,
+            proto: Proto::Resp2,
+            authed: self.cfg.requirepass.is_none(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
-            tx,
-        },
-    );
-    let mut c = Conn {
-        id,
-        proto: Proto::Resp2,
-        authed: sh.cfg.requirepass.is_none(),
-        channels: HashSet::new(),
-        patterns: HashSet::new(),
-        close: false,
-    };
-    let mut inbuf = BytesMut::with_capacity(4096);
-    let limits = Limits::default();
-    let mut out = Out::new(c.proto);
-    'conn: loop {
-        out.buf.clear();
+            close: false,
+        };
+        (c, rx)
+    }
+
+    fn process<'a>(
+        self: &'a Arc<Self>,
+        c: &'a mut Conn,
+        inbuf: &'a mut BytesMut,
+        out: &'a mut Out,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        std::future::ready(process(self, c, inbuf, out))
+    }
+
+    fn push(&self, c: &Conn, out: &mut Out, d: &Delivery) {
         out.proto = c.proto;
-        tokio::select! {
-            r = stream.read_buf(&mut inbuf) => {
-                match r {
-                    Ok(0) | Err(_) => break 'conn,
-                    Ok(_) => {}
+        deliver(out, d);
+    }
+
+    async fn close(&self, c: &mut Conn) {
+        self.subs.lock().remove(&c.id);
+        self.clients.lock().remove(&c.id);
+        self.stats.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Run every complete request in order; QUIT or a protocol error ends the
+/// connection (requests after it are not run).
+fn process(sh: &Arc<Shared>, c: &mut Conn, inbuf: &mut BytesMut, out: &mut Out) -> Flow {
+    let limits = Limits::default();
+    loop {
+        match parse_request(inbuf, &limits) {
+            Ok(Some(args)) => {
+                if args.is_empty() {
+                    continue;
                 }
-                loop {
-                    match parse_request(&mut inbuf, &limits) {
-                        Ok(Some(args)) => {
-                            if args.is_empty() {
-                                continue;
-                            }
-                            out.proto = c.proto;
-                            dispatch(&sh, &mut c, &args, &mut out);
-                            if c.close {
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            out.error(&format!("ERR {}", e.0));
-                            c.close = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            d = rx.recv() => {
-                let Some(d) = d else { break 'conn };
-                deliver(&mut out, &d);
-                while let Ok(d) = rx.try_recv() {
-                    deliver(&mut out, &d);
+                out.proto = c.proto;
+                dispatch(sh, c, &args, out);
+                if c.close {
+                    break;
                 }
             }
-        }
-        if !out.is_empty() && stream.write_all(&out.buf).await.is_err() {
-            break;
-        }
-        if c.close {
-            let _ = stream.shutdown().await;
-            break;
+            Ok(None) => break,
+            Err(e) => {
+                out.error(&format!("ERR {}", e.0));
+                c.close = true;
+                break;
+            }
         }
     }
-    sh.subs.lock().remove(&id);
-    sh.clients.lock().remove(&id);
-    sh.stats.connected.fetch_sub(1, Ordering::Relaxed);
+    if c.close {
+        Flow::Close
+    } else {
+        Flow::Continue
+    }
 }
 
 fn deliver(out: &mut Out, d: &Delivery) {
@@ -200,130 +200,167 @@ pub fn render(out: &mut Out, r: &Reply) {
     }
 }
 
-/// (name, arity) of every command a sentinel serves, for arity checks and COMMAND.
-const COMMANDS: &[(&str, i64)] = &[
-    ("ping", -1),
-    ("info", -1),
-    ("role", 1),
-    ("hello", -1),
-    ("auth", -2),
-    ("client", -2),
-    ("command", -1),
-    ("acl", -2),
-    ("subscribe", -2),
-    ("psubscribe", -2),
-    ("unsubscribe", -1),
-    ("punsubscribe", -1),
-    ("publish", 3),
-    ("sentinel", -2),
-    ("shutdown", -1),
-    ("quit", -1),
+/// The commands only a sentinel serves, declared in the one table
+/// (`cmd::table` registers them; the shared ones are declared with the data
+/// node's families and flagged SENTINEL).
+pub static COMMANDS: &[Command] = &[
+    Command {
+        name: "sentinel",
+        arity: -2,
+        flags: flags::ADMIN | flags::ONLY_SENTINEL,
+        group: "sentinel",
+        summary: "A container for Redis Sentinel commands",
+        since: "2.8.4",
+        args: "subcommand [arg ...]",
+        sentinel: Some(sentinel_command),
+        ..Command::DEFAULT
+    },
+    // The data node has no ACL yet: when it has, this declaration moves to
+    // its family, flagged SENTINEL.
+    Command {
+        name: "acl",
+        arity: -2,
+        flags: flags::ONLY_SENTINEL,
+        group: "server",
+        summary: "A container for Access List Control commands",
+        since: "6.0.0",
+        args: "subcommand [arg ...]",
+        sentinel: Some(acl_command),
+        ..Command::DEFAULT
+    },
 ];
 
 fn dispatch(sh: &Arc<Shared>, c: &mut Conn, args: &[Bytes], out: &mut Out) {
     sh.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let Some(&(_, arity)) = COMMANDS.iter().find(|(n, _)| *n == name) else {
+    let found = crate::cmd::table()
+        .sentinel_get(&args[0])
+        .and_then(|cmd| Some((cmd, cmd.sentinel?)));
+    let Some((cmd, handler)) = found else {
         out.error(&Error::unknown_command(args).to_string());
         return;
     };
-    let n = args.len() as i64;
-    if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
-        out.error(&Error::arity(&name).to_string());
+    if !cmd.arity_ok(args.len()) {
+        out.error(&Error::arity(cmd.name).to_string());
         return;
     }
     if let Some(m) = sh.clients.lock().get_mut(&c.id) {
-        m.last_cmd = name.clone();
+        m.last_cmd = cmd.name.to_string();
     }
-    if !c.authed && !matches!(name.as_str(), "auth" | "hello" | "quit") {
+    if !c.authed && !cmd.is(flags::NO_AUTH) {
         out.error(&Error::NoAuth.to_string());
         return;
     }
-    if c.proto == Proto::Resp2
-        && c.sub_count() > 0
-        && !matches!(
-            name.as_str(),
-            "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ping" | "quit"
-        )
-    {
-        out.error(&format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", name));
+    if c.proto == Proto::Resp2 && c.sub_count() > 0 && !cmd.is(flags::SUBSCRIBED_OK) {
+        out.error(&format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.name));
         return;
     }
-    let r = match name.as_str() {
-        "ping" => ping(c, args, out),
-        "info" => {
-            let text = info(sh, args);
-            // Unlike a node, a sentinel's INFO stays a plain bulk string under RESP3.
-            out.bulk(text.as_bytes());
-            Ok(())
-        }
-        "role" => {
-            let names = sh.core.lock().master_names();
-            out.array(2);
-            out.bulk(b"sentinel");
-            out.bulks(names.iter());
-            Ok(())
-        }
-        "hello" => hello(sh, c, args, out),
-        "auth" => auth(sh, c, args, out),
-        "client" => client_cmd(sh, c, args, out),
-        "command" => command_cmd(args, out),
-        "acl" => {
-            if eq_ic(&args[1], "whoami") {
-                out.bulk(b"default");
-                Ok(())
-            } else {
-                Err(Error::unknown_subcommand(&args[1], "ACL"))
-            }
-        }
-        "subscribe" | "psubscribe" => {
-            subscribe(sh, c, &args[1..], name == "psubscribe", out);
-            Ok(())
-        }
-        "unsubscribe" | "punsubscribe" => {
-            unsubscribe(sh, c, &args[1..], name == "punsubscribe", out);
-            Ok(())
-        }
-        "publish" => {
-            if &args[1][..] != b"__sentinel__:hello" {
-                Err(Error::err(
-                    "Only HELLO messages are accepted by Sentinel instances.",
-                ))
-            } else {
-                let msg = String::from_utf8_lossy(&args[2]).into_owned();
-                sh.input(super::core::Input::Hello { msg });
-                out.int(1);
-                Ok(())
-            }
-        }
-        "sentinel" => {
-            let a: Vec<Vec<u8>> = args[1..].iter().map(|b| b.to_vec()).collect();
-            let reply = sh.sentinel_command(&a);
-            render(out, &reply);
-            Ok(())
-        }
-        "shutdown" => {
-            if args.len() > 2
-                || (args.len() == 2
-                    && !["nosave", "save", "now", "force", "abort"]
-                        .iter()
-                        .any(|o| eq_ic(&args[1], o)))
-            {
-                Err(Error::Syntax)
-            } else {
-                shutdown(sh)
-            }
-        }
-        "quit" => {
-            out.ok();
-            c.close = true;
-            Ok(())
-        }
-        _ => unreachable!("command listed but not dispatched"),
-    };
-    if let Err(e) = r {
-        out.error(&e.to_string());
+    let mut ctx = Ctx { sh, conn: c, out };
+    if let Err(e) = handler(&mut ctx, args) {
+        ctx.out.error(&e.to_string());
     }
+}
+
+// The handlers the table names (`sentinel:` of each declaration).
+
+pub fn ping_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ping(ctx.conn, args, ctx.out)
+}
+
+pub fn info_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let text = info(ctx.sh, args);
+    // Unlike a node, a sentinel's INFO stays a plain bulk string under RESP3.
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+pub fn role_command(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let names = ctx.sh.core.lock().master_names();
+    ctx.out.array(2);
+    ctx.out.bulk(b"sentinel");
+    ctx.out.bulks(names.iter());
+    Ok(())
+}
+
+pub fn hello_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    hello(ctx.sh, ctx.conn, args, ctx.out)
+}
+
+pub fn auth_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    auth(ctx.sh, ctx.conn, args, ctx.out)
+}
+
+pub fn client_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    client_cmd(ctx.sh, ctx.conn, args, ctx.out)
+}
+
+pub fn command_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    command_cmd(args, ctx.out)
+}
+
+fn acl_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if eq_ic(&args[1], "whoami") {
+        ctx.out.bulk(b"default");
+        Ok(())
+    } else {
+        Err(Error::unknown_subcommand(&args[1], "ACL"))
+    }
+}
+
+pub fn subscribe_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    subscribe(ctx.sh, ctx.conn, &args[1..], false, ctx.out);
+    Ok(())
+}
+
+pub fn psubscribe_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    subscribe(ctx.sh, ctx.conn, &args[1..], true, ctx.out);
+    Ok(())
+}
+
+pub fn unsubscribe_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe(ctx.sh, ctx.conn, &args[1..], false, ctx.out);
+    Ok(())
+}
+
+pub fn punsubscribe_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    unsubscribe(ctx.sh, ctx.conn, &args[1..], true, ctx.out);
+    Ok(())
+}
+
+pub fn publish_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if &args[1][..] != b"__sentinel__:hello" {
+        return Err(Error::err(
+            "Only HELLO messages are accepted by Sentinel instances.",
+        ));
+    }
+    let msg = String::from_utf8_lossy(&args[2]).into_owned();
+    ctx.sh.input(super::core::Input::Hello { msg });
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn sentinel_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let a: Vec<Vec<u8>> = args[1..].iter().map(|b| b.to_vec()).collect();
+    let reply = ctx.sh.sentinel_command(&a);
+    render(ctx.out, &reply);
+    Ok(())
+}
+
+pub fn shutdown_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2
+        || (args.len() == 2
+            && !["nosave", "save", "now", "force", "abort"]
+                .iter()
+                .any(|o| eq_ic(&args[1], o)))
+    {
+        return Err(Error::Syntax);
+    }
+    shutdown(ctx.sh)
+}
+
+pub fn quit_command(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.out.ok();
+    ctx.conn.close = true;
+    Ok(())
 }
 
 fn ping(c: &Conn, args: &[Bytes], out: &mut Out) -> Result<(), Error> {
@@ -461,46 +498,45 @@ fn client_cmd(sh: &Shared, c: &mut Conn, args: &[Bytes], out: &mut Out) -> Resul
     Ok(())
 }
 
+/// COMMAND on a sentinel: the sentinel's view of the one table.
 fn command_cmd(args: &[Bytes], out: &mut Out) -> Result<(), Error> {
+    let t = crate::cmd::table();
+    let all = &t.sentinel_all;
     if args.len() == 1 {
-        out.array(COMMANDS.len());
-        for (name, arity) in COMMANDS {
-            command_entry(out, name, *arity);
+        out.array(all.len());
+        for c in all {
+            crate::cmd::command::command_info_reply(out, c);
         }
         return Ok(());
     }
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match sub.as_str() {
-        "count" => out.int(COMMANDS.len() as i64),
-        "docs" => out.map(0),
+        "count" => out.int(all.len() as i64),
+        "docs" => {
+            let cmds: Vec<&Command> = if args.len() == 2 {
+                all.clone()
+            } else {
+                args[2..].iter().filter_map(|a| t.sentinel_get(a)).collect()
+            };
+            out.map(cmds.len());
+            for c in cmds {
+                out.bulk(c.name.as_bytes());
+                crate::cmd::command::command_docs_reply(out, c);
+            }
+        }
         "info" => {
             out.array(args.len() - 2);
             for a in &args[2..] {
-                let n = String::from_utf8_lossy(a).to_ascii_lowercase();
-                match COMMANDS.iter().find(|(c, _)| *c == n) {
-                    Some((name, arity)) => command_entry(out, name, *arity),
+                match t.sentinel_get(a) {
+                    Some(c) => crate::cmd::command::command_info_reply(out, c),
                     None => out.null_array(),
                 }
             }
         }
-        "list" => out.bulks(COMMANDS.iter().map(|(n, _)| n.as_bytes())),
+        "list" => out.bulks(all.iter().map(|c| c.name.as_bytes())),
         _ => return Err(Error::unknown_subcommand(&args[1], "COMMAND")),
     }
     Ok(())
-}
-
-fn command_entry(out: &mut Out, name: &str, arity: i64) {
-    out.array(10);
-    out.bulk(name.as_bytes());
-    out.int(arity);
-    out.set(0);
-    out.int(0);
-    out.int(0);
-    out.int(0);
-    out.set(0);
-    out.set(0);
-    out.array(0);
-    out.array(0);
 }
 
 fn subscribe(sh: &Shared, c: &mut Conn, names: &[Bytes], pattern: bool, out: &mut Out) {

@@ -339,7 +339,7 @@ fn to_input(addr: &Addr, kind: Pending, frame: Frame) -> Option<Input> {
             reply: classify_ping(&frame),
         }),
         Pending::Info => match frame {
-            Frame::Bulk(_) | Frame::Other(_) => Some(Input::InfoReply {
+            Frame::Bulk(_) | Frame::Verbatim(..) => Some(Input::InfoReply {
                 addr: addr.clone(),
                 text: frame.as_str()?,
             }),

@@ -13,7 +13,7 @@ fn raw_cmd(stream: &mut TcpStream, args: &[&str]) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        if let Some((_, n)) = rsredis::scripting::reply::parse(&buf) {
+        if let Ok(Some((_, n))) = rsredis::resp::reply::parse_frame(&buf) {
             assert_eq!(n, buf.len(), "one reply expected");
             return buf;
         }
@@ -504,8 +504,8 @@ fn scripts_are_atomic() {
         let mut seen = 0;
         while !st2.load(std::sync::atomic::Ordering::Relaxed) {
             let r = raw_cmd(&mut c, &["MGET", "a", "b"]);
-            let (v, _) = rsredis::scripting::reply::parse(&r).unwrap();
-            if let rsredis::scripting::reply::Reply::Array(items) = v {
+            let (v, _) = rsredis::resp::reply::parse_frame(&r).unwrap().unwrap();
+            if let rsredis::resp::reply::Frame::Array(items) = v {
                 assert_eq!(items[0], items[1], "half-applied script seen");
             }
             seen += 1;

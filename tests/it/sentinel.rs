@@ -529,3 +529,53 @@ fn resp3_event_deliveries_are_push_frames() {
     assert!(s(c3.call(&["SENTINEL", "MASTERS"])).starts_with("-ERR Can't execute 'sentinel'"));
     assert_eq!(s(c3.call(&["PING"])), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }
+
+/// The sentinel's commands are its view of the one command table: COMMAND
+/// lists exactly them with their declared arity, arity errors use the
+/// declared name, and a data node does not know the sentinel-only ones
+/// (answered like a real redis-server 7.0).
+#[test]
+fn commands_come_from_the_one_table() {
+    let Some(g) = Group::start(0, "") else { return };
+    let sen = sentinel_for(&g, 1, 10000);
+    let mut c = sen.conn();
+    let table = rsredis::cmd::table();
+    assert_eq!(
+        s(c.call(&["COMMAND", "COUNT"])),
+        format!(":{}\r\n", table.sentinel_all.len())
+    );
+    let all = s(c.call(&["COMMAND"]));
+    assert!(
+        all.starts_with(&format!("*{}\r\n", table.sentinel_all.len())),
+        "{all}"
+    );
+    for name in ["sentinel", "ping", "subscribe", "info", "quit"] {
+        assert!(
+            all.contains(&format!("*10\r\n${}\r\n{}\r\n", name.len(), name)),
+            "{name}"
+        );
+    }
+    assert!(!all.contains("$3\r\nget\r\n"), "{all}");
+    assert!(s(c.call(&["COMMAND", "INFO", "SENTINEL"]))
+        .starts_with("*1\r\n*10\r\n$8\r\nsentinel\r\n:-2\r\n"));
+    assert_eq!(
+        s(c.call(&["ROLE", "x"])),
+        "-ERR wrong number of arguments for 'role' command\r\n"
+    );
+    assert_eq!(
+        s(c.call(&["Sentinel"])),
+        "-ERR wrong number of arguments for 'sentinel' command\r\n"
+    );
+
+    // The data node does not know SENTINEL, as redis-server does not.
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let ours = Server::start();
+    for args in [&["SENTINEL", "masters"][..], &["sentinel"][..]] {
+        let want = s(RespConn::connect(real.port).call(args));
+        assert_eq!(s(RespConn::connect(ours.port).call(args)), want, "{args:?}");
+    }
+    let count = s(RespConn::connect(ours.port).call(&["COMMAND", "COUNT"]));
+    assert_eq!(count, format!(":{}\r\n", table.all.len()));
+}
