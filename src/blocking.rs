@@ -86,6 +86,19 @@ impl Blocking {
         }
     }
 
+    /// Wake the waiter queued right after `w` on `key`: a stream reader that
+    /// had its look passes the turn on (serving it did not change the key).
+    pub fn wake_after(&self, db: usize, key: &[u8], w: &Arc<Waiter>) {
+        let Some(q) = self.queues.get(&(db, SmallBytes::new(key))) else {
+            return;
+        };
+        if let Some(pos) = q.iter().position(|x| Arc::ptr_eq(x, w)) {
+            if let Some(next) = q.get(pos + 1) {
+                next.notify.notify_one();
+            }
+        }
+    }
+
     /// Wake the first waiter of every key marked ready since the last call.
     pub fn wake_ready(&self, dbs: &mut [Db]) {
         for (i, db) in dbs.iter_mut().enumerate() {

@@ -160,6 +160,7 @@ pub fn block(
             keys,
             deadline: timeout.map(|d| Instant::now() + d),
             null_array,
+            stream_ids: Vec::new(),
         });
     }
     ctx.post.push(Post::Block);

@@ -104,11 +104,14 @@ pub(crate) fn command_info_reply(out: &mut Out, c: &Command) {
     out.array(10);
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
-    let names: Vec<&str> = NAMES
+    let mut names: Vec<&str> = NAMES
         .iter()
         .filter(|(f, _)| c.is(*f))
         .map(|(_, n)| *n)
         .collect();
+    if c.getkeys.is_some() {
+        names.push("movablekeys");
+    }
     out.set(names.len());
     for n in names {
         out.simple(n);
@@ -475,7 +478,7 @@ fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "Invalid number of arguments specified for command",
         ));
     }
-    let keys = c.key_positions(sub.len());
+    let keys = c.keys_of(sub);
     if keys.is_empty() {
         return Err(Error::err("The command has no key arguments"));
     }

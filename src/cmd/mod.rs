@@ -21,6 +21,7 @@ pub mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 #[cfg(test)]
 pub mod testkit;
@@ -105,6 +106,9 @@ pub type SentinelHandler = fn(&mut crate::sentinel::front::Ctx, &[Bytes]) -> Cmd
 /// given the declared ones.
 pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
 
+/// Key positions computed from a call's arguments (movable keys).
+pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// Key positions, as COMMAND INFO reports them (first, last, step; last < 0
 /// counts from the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +156,9 @@ pub struct Command {
     pub lock_free: Option<LockFreeHandler>,
     /// Computes the flags the admission check uses for one call.
     pub dyn_flags: Option<FlagsFn>,
+    /// Key positions that depend on the arguments (movable keys: XREAD's
+    /// keys follow STREAMS); COMMAND GETKEYS uses it instead of `keys`.
+    pub getkeys: Option<GetKeysFn>,
     /// The sentinel's handler: set exactly when flagged SENTINEL or ONLY_SENTINEL.
     pub sentinel: Option<SentinelHandler>,
 }
@@ -171,6 +178,7 @@ impl Command {
         subcommands: &[],
         lock_free: None,
         dyn_flags: None,
+        getkeys: None,
         sentinel: None,
     };
 
@@ -203,6 +211,14 @@ impl Command {
         v
     }
 
+    /// Positions of the key arguments of one call (movable keys included).
+    pub fn keys_of(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.getkeys {
+            Some(f) => f(args),
+            None => self.key_positions(args.len()),
+        }
+    }
+
     pub fn acl_categories(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.is(flags::WRITE) {
@@ -227,14 +243,16 @@ impl Command {
             v.push("@blocking".into());
         }
         match self.group {
-            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" => v.push(format!(
-                "@{}",
-                if self.group == "sorted-set" {
-                    "sortedset"
-                } else {
-                    self.group
-                }
-            )),
+            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" | "stream" => {
+                v.push(format!(
+                    "@{}",
+                    if self.group == "sorted-set" {
+                        "sortedset"
+                    } else {
+                        self.group
+                    }
+                ))
+            }
             "generic" => v.push("@keyspace".into()),
             "transactions" => v.push("@transaction".into()),
             "connection" => v.push("@connection".into()),
@@ -313,6 +331,7 @@ pub fn table() -> &'static Table {
             zsets::COMMANDS,
             repl::COMMANDS,
             persist::COMMANDS,
+            streams::COMMANDS,
             crate::sentinel::front::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();

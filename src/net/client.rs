@@ -232,6 +232,8 @@ pub struct BlockState {
     pub deadline: Option<Instant>,
     /// The reply on timeout: a null array (BLPOP, BLMPOP, BZPOP*) or a null bulk (BLMOVE, BRPOPLPUSH).
     pub null_array: bool,
+    /// XREAD's IDs as resolved when it blocked (`$` = the last ID then).
+    pub stream_ids: Vec<crate::store::stream::StreamId>,
 }
 
 impl Client {

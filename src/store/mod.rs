@@ -13,6 +13,7 @@ pub mod lazyfree;
 pub mod list;
 pub mod set;
 pub mod small;
+pub mod stream;
 pub mod value;
 pub mod zset;
 
@@ -161,6 +162,8 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i64,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
 }
 
 impl EncodingLimits {
@@ -172,6 +175,8 @@ impl EncodingLimits {
             zset_max_listpack_entries: c.zset_max_listpack_entries as usize,
             zset_max_listpack_value: c.zset_max_listpack_value as usize,
             list_max_listpack_size: c.list_max_listpack_size,
+            stream_node_max_bytes: c.stream_node_max_bytes as usize,
+            stream_node_max_entries: c.stream_node_max_entries as usize,
         }
     }
 }

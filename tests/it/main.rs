@@ -38,6 +38,7 @@ mod sentinel_restart;
 mod server;
 mod sets;
 mod smoke;
+mod streams;
 mod strings;
 mod tx;
 mod zsets;

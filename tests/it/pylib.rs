@@ -56,7 +56,7 @@ fn run_script(name: &str, modules: &[&str]) {
 }
 
 #[test]
-fn rq_worker_runs_200_jobs() {
+fn rq_worker_runs_500_jobs_with_results_in_streams() {
     run_script("rq_jobs.py", &["redis", "rq"]);
 }
 

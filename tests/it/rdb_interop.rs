@@ -153,6 +153,8 @@ fn ours(db: &Db) -> Snapshot {
                     z.for_each(|m, s| v.push((m.to_vec(), fmt_score(s))));
                     Repr::ZSet(v)
                 }
+                // Streams are compared through XINFO in tests/it/streams.rs.
+                Value::Stream(x) => Repr::Str(format!("stream:{}", x.len()).into_bytes()),
             };
             let pttl = if e.expire == 0 {
                 -1
@@ -436,6 +438,8 @@ fn real_limits(c: &mut redis::Connection) -> EncodingLimits {
         zset_max_listpack_entries: get("zset-max-listpack-entries") as usize,
         zset_max_listpack_value: get("zset-max-listpack-value") as usize,
         list_max_listpack_size: get("list-max-listpack-size"),
+        stream_node_max_bytes: get("stream-node-max-bytes") as usize,
+        stream_node_max_entries: get("stream-node-max-entries") as usize,
     }
 }
 

@@ -5,6 +5,7 @@ use super::*;
 use crate::store::hash::Hash;
 use crate::store::list::List;
 use crate::store::set::{Member, Set, Table};
+use crate::store::stream::{Group, Stream, StreamId, INVALID_ENTRIES_READ};
 use crate::store::zset::ZSet;
 use crate::store::{Db, EncodingLimits, SmallBytes, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -491,12 +492,185 @@ fn read_value<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Option<Value>
             }
             some(Value::List(Box::new(l)))
         }
+        T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 => read_stream(rd, t, b).map(Some),
         _ => unreachable!("caller checks the type"),
     }
 }
 
 fn known_type(t: u8) -> bool {
-    matches!(t, 0..=5 | 9..=14 | 16..=18)
+    matches!(t, 0..=5 | 9..=19)
+}
+
+fn elem_i64(e: &Elem) -> Option<i64> {
+    match e {
+        Elem::Int(i) => Some(*i),
+        Elem::Str(s) => crate::util::parse_i64(s),
+    }
+}
+
+fn read_id_be<R: Read>(rd: &mut Rd<R>) -> Result<StreamId, RdbError> {
+    let b: [u8; 16] = rd.arr()?;
+    Ok(StreamId::new(
+        u64::from_be_bytes(b[..8].try_into().expect("8 bytes")),
+        u64::from_be_bytes(b[8..].try_into().expect("8 bytes")),
+    ))
+}
+
+/// One stream node: a listpack whose master entry is
+/// [count, deleted, num-fields, fields..., 0], then entries
+/// [flags, ms-diff, seq-diff, (num-fields, field, value... | value...), lp-count].
+fn read_stream_node(
+    s: &mut Stream,
+    master: StreamId,
+    blob: &[u8],
+    b: &Build,
+) -> Result<(), RdbError> {
+    let bad = |why: &str| b.blob_err("stream listpack", why.to_string());
+    let el = listpack::decode(blob).map_err(|e| b.blob_err("stream listpack", e))?;
+    let int = |i: usize| {
+        el.get(i)
+            .and_then(elem_i64)
+            .ok_or_else(|| bad("missing integer"))
+    };
+    let deleted = int(1)?;
+    let nf = int(2)? as usize;
+    if el.len() < 4 + nf {
+        return Err(bad("truncated master entry"));
+    }
+    let mut owned: Vec<Vec<u8>> = Vec::new();
+    // Integers are rendered to text first so all borrows below are stable.
+    for e in el.iter() {
+        if let Elem::Int(i) = e {
+            owned.push(itoa::Buffer::new().format(*i).as_bytes().to_vec());
+        }
+    }
+    let mut oi = 0;
+    let texts: Vec<&[u8]> = el
+        .iter()
+        .map(|e| match e {
+            Elem::Str(x) => *x,
+            Elem::Int(_) => {
+                oi += 1;
+                owned[oi - 1].as_slice()
+            }
+        })
+        .collect();
+    let fields: Vec<&[u8]> = texts[3..3 + nf].to_vec();
+    let mut p = 3 + nf + 1;
+    let mut entries: Vec<(StreamId, Vec<&[u8]>)> = Vec::new();
+    let mut last = master;
+    while p < el.len() {
+        let flags = int(p)?;
+        let id = StreamId::new(
+            master.ms.wrapping_add(int(p + 1)? as u64),
+            master.seq.wrapping_add(int(p + 2)? as u64),
+        );
+        p += 3;
+        let mut pairs = Vec::new();
+        if flags & 2 != 0 {
+            if p + nf > texts.len() {
+                return Err(bad("truncated entry"));
+            }
+            for (i, f) in fields.iter().enumerate() {
+                pairs.push(*f);
+                pairs.push(texts[p + i]);
+            }
+            p += nf;
+        } else {
+            let n = int(p)? as usize;
+            p += 1;
+            if p + 2 * n > texts.len() {
+                return Err(bad("truncated entry"));
+            }
+            pairs.extend_from_slice(&texts[p..p + 2 * n]);
+            p += 2 * n;
+        }
+        p += 1; // lp-count
+        last = id;
+        if flags & 1 == 0 {
+            entries.push((id, pairs));
+        }
+    }
+    s.load_node(master, &fields, &entries, deleted as u32, blob.len(), last);
+    Ok(())
+}
+
+fn read_stream<R: Read>(rd: &mut Rd<R>, t: u8, b: &Build) -> Result<Value, RdbError> {
+    let mut s = Stream::new();
+    let nodes = rd.len()?;
+    for _ in 0..nodes {
+        let key = rd.string()?;
+        if key.len() != 16 {
+            return Err(b.err("stream node key is not a 128-bit ID"));
+        }
+        let master = StreamId::new(
+            u64::from_be_bytes(key[..8].try_into().expect("8 bytes")),
+            u64::from_be_bytes(key[8..].try_into().expect("8 bytes")),
+        );
+        let blob = rd.string()?;
+        read_stream_node(&mut s, master, &blob, b)?;
+    }
+    let length = rd.len()?;
+    if length != s.len() {
+        return Err(b.err(&format!(
+            "stream length {length} but its nodes hold {} entries",
+            s.len()
+        )));
+    }
+    let last_id = StreamId::new(rd.len()?, rd.len()?);
+    let v2 = t == T_STREAM_LISTPACKS_2;
+    let (first_id, max_deleted, entries_added) = if v2 {
+        (
+            StreamId::new(rd.len()?, rd.len()?),
+            StreamId::new(rd.len()?, rd.len()?),
+            rd.len()?,
+        )
+    } else {
+        (s.edge_id(true).unwrap_or_default(), StreamId::MIN, length)
+    };
+    s.set_loaded_meta(last_id, first_id, max_deleted, entries_added);
+    let ngroups = rd.len()?;
+    for _ in 0..ngroups {
+        let name = rd.string()?;
+        let glast = StreamId::new(rd.len()?, rd.len()?);
+        let entries_read = if v2 {
+            rd.len()? as i64
+        } else {
+            s.estimate_distance(glast)
+                .map(|v| v as i64)
+                .unwrap_or(INVALID_ENTRIES_READ)
+        };
+        let mut g = Group::new(glast, entries_read);
+        let npel = rd.len()?;
+        let mut pel = std::collections::BTreeMap::new();
+        for _ in 0..npel {
+            let id = read_id_be(rd)?;
+            let time = u64::from_le_bytes(rd.arr()?);
+            let count = rd.len()?;
+            pel.insert(id, (time, count));
+        }
+        let ncons = rd.len()?;
+        for _ in 0..ncons {
+            let cname = rd.string()?;
+            let seen = u64::from_le_bytes(rd.arr()?);
+            g.create_consumer(&cname, seen);
+            let n = rd.len()?;
+            for _ in 0..n {
+                let id = read_id_be(rd)?;
+                let Some(&(time, count)) = pel.get(&id) else {
+                    return Err(b.err("consumer PEL entry missing from the group PEL"));
+                };
+                g.assign(id, &cname, time, count);
+            }
+        }
+        if g.pel.len() != pel.len() {
+            return Err(b.err("group PEL entry owned by no consumer"));
+        }
+        if s.groups.insert(name.into(), g).is_some() {
+            return Err(b.err("duplicated consumer group name"));
+        }
+    }
+    Ok(Value::Stream(Box::new(s)))
 }
 
 /// Streaming load (works on a File or a socket-fed reader; never needs the

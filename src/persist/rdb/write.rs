@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::store::set::Set;
+use crate::store::stream::Stream;
 use crate::store::Value;
 use std::io::{self, Write};
 
@@ -94,6 +95,8 @@ fn is_empty(v: &Value) -> bool {
         Value::Hash(h) => h.is_empty(),
         Value::Set(s) => s.is_empty(),
         Value::ZSet(z) => z.is_empty(),
+        // An empty stream is a value of its own (its groups and IDs live on).
+        Value::Stream(_) => false,
     }
 }
 
@@ -189,6 +192,11 @@ pub fn encode_entry_with(
                 }
             }
         }
+        Value::Stream(x) => {
+            buf.push(T_STREAM_LISTPACKS_2);
+            put_string(buf, key, compress);
+            put_stream(buf, x, compress);
+        }
         Value::ZSet(z) => {
             if z.is_pack() {
                 buf.push(T_ZSET_LISTPACK);
@@ -209,6 +217,79 @@ pub fn encode_entry_with(
                     put_string(buf, m, compress);
                     buf.extend_from_slice(&s.to_le_bytes());
                 });
+            }
+        }
+    }
+}
+
+/// A stream as RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0): the nodes as
+/// listpacks keyed by their 128-bit big-endian master ID, the counters, then
+/// the consumer groups with their PELs and consumers.
+fn put_stream(buf: &mut Vec<u8>, s: &Stream, compress: bool) {
+    put_len(buf, s.node_count() as u64);
+    s.for_each_node(|master, fields, entries| {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&master.ms.to_be_bytes());
+        key[8..].copy_from_slice(&master.seq.to_be_bytes());
+        put_string(buf, &key, false);
+        let entries: Vec<_> = entries.collect();
+        let mut lp = listpack::Builder::new();
+        lp.push_int(entries.len() as i64);
+        lp.push_int(0);
+        lp.push_int(fields.len() as i64);
+        for f in fields {
+            lp.push(f);
+        }
+        lp.push_int(0);
+        for (id, pairs) in &entries {
+            let same = pairs.len() == fields.len()
+                && pairs.iter().zip(fields.iter()).all(|((f, _), m)| f == m);
+            lp.push_int(if same { 2 } else { 0 });
+            lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+            if !same {
+                lp.push_int(pairs.len() as i64);
+            }
+            for (f, v) in pairs {
+                if !same {
+                    lp.push(f);
+                }
+                lp.push(v);
+            }
+            let n = pairs.len() as i64;
+            lp.push_int(if same { n + 3 } else { 2 * n + 4 });
+        }
+        put_string(buf, &lp.finish(), compress);
+    });
+    put_len(buf, s.len());
+    put_len(buf, s.last_id.ms);
+    put_len(buf, s.last_id.seq);
+    put_len(buf, s.first_id.ms);
+    put_len(buf, s.first_id.seq);
+    put_len(buf, s.max_deleted_id.ms);
+    put_len(buf, s.max_deleted_id.seq);
+    put_len(buf, s.entries_added);
+    put_len(buf, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        put_string(buf, name, false);
+        put_len(buf, g.last_id.ms);
+        put_len(buf, g.last_id.seq);
+        put_len(buf, g.entries_read as u64);
+        put_len(buf, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            buf.extend_from_slice(&id.ms.to_be_bytes());
+            buf.extend_from_slice(&id.seq.to_be_bytes());
+            buf.extend_from_slice(&n.delivery_time.to_le_bytes());
+            put_len(buf, n.delivery_count);
+        }
+        put_len(buf, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_string(buf, cname, false);
+            buf.extend_from_slice(&c.seen_time.to_le_bytes());
+            put_len(buf, c.pel.len() as u64);
+            for id in &c.pel {
+                buf.extend_from_slice(&id.ms.to_be_bytes());
+                buf.extend_from_slice(&id.seq.to_be_bytes());
             }
         }
     }

@@ -62,6 +62,22 @@ fn canon(v: &Value) -> Vec<u8> {
                 out.extend_from_slice(&s.to_le_bytes());
             }
         }
+        Value::Stream(x) => {
+            out.push(b'X');
+            x.range(
+                crate::store::stream::StreamId::MIN,
+                crate::store::stream::StreamId::MAX,
+                false,
+                |id, pairs| {
+                    put(&mut out, id.to_string().as_bytes());
+                    for (f, v) in pairs {
+                        put(&mut out, f);
+                        put(&mut out, v);
+                    }
+                    true
+                },
+            );
+        }
     }
     out
 }
@@ -193,6 +209,10 @@ fn mutate(st: &mut Store, rng: &mut StdRng, space: u32) {
                     }
                     Value::ZSet(z) => {
                         z.insert(b"added", 42.0, 128, 64);
+                    }
+                    Value::Stream(x) => {
+                        let id = x.last_id.incr().expect("room for an ID");
+                        x.append(id, &[b"f", b"v"], Default::default());
                     }
                 }
             }
