@@ -14,6 +14,7 @@
 //! | `net` | listener, the connection task (read, parse, one lock per batch, write), client registry | cmd, repl, resp, server, store |
 //! | `cmd` | the one command table (`mod.rs`), the one admission check (`admit.rs`), the executor (`exec.rs`), one file per command family | everything below |
 //! | `repl` | master side (backlog, replicas, WAIT, FAILOVER), replica side (handshake, PSYNC, stream apply) | cmd (executor for the master stream), persist, store, resp, net |
+//! | `cluster` | cluster mode: hash slots, the bus codec, the pure core (+ simulator), the bus driver, the slot rule of admission | cmd (table, key positions), store, repl, pubsub, net, config, fs |
 //! | `persist` | RDB codec, BGSAVE/SAVE, the copy-on-write snapshot cursor | store, config, server |
 //! | `scripting` | the Lua VM, its libraries, reply conversion, `Busy` | cmd (admission + executor for `redis.call`), store |
 //! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, store |
@@ -24,6 +25,7 @@
 //! (command statistics) and `persist` (the snapshot cursor's hooks).
 
 pub mod blocking;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod error;

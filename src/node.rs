@@ -31,6 +31,12 @@ pub async fn run(
             .await
             .map_err(|e| e.to_string())??;
     }
+    let cluster_enabled = srv.config.read().cluster_enabled;
+    if cluster_enabled {
+        let cl = crate::cluster::Cluster::open(&srv.config.read())?;
+        let _ = srv.cluster.set(cl.clone());
+        crate::cluster::bus::start(srv.clone(), cl).await?;
+    }
     let listeners = crate::net::bind_all(&srv).await?;
     tracing::info!(
         "rsredis {} (Redis {} compatible) pid={} run_id={}",

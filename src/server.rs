@@ -142,6 +142,8 @@ pub struct Shared {
     pub persist: crate::persist::dump::PersistState,
     /// systemd notifications (`supervised`), INFO process_supervised.
     pub notifier: crate::ops::Notifier,
+    /// Cluster mode state (set at startup when cluster-enabled).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
     /// A weak handle on ourselves, for work that outlives a command (BGSAVE).
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -211,6 +213,7 @@ impl Shared {
             lua: Mutex::new(None),
             persist: Default::default(),
             me: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
             notifier: crate::ops::Notifier::new(&config.supervised),
             config: RwLock::new(config),
         };

@@ -66,6 +66,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "blmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -5,
         flags: WRITE | BLOCKING,
         keys: NOKEYS,
@@ -102,6 +103,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "bzmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -5,
         flags: WRITE | BLOCKING,
         keys: NOKEYS,

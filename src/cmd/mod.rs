@@ -6,6 +6,7 @@
 pub mod admit;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -63,6 +64,10 @@ pub mod flags {
     /// Runs the MULTI queue: admitted with the union of the queued commands'
     /// flags; a refusal discards the transaction (-EXECABORT ... because of:).
     pub const TX_EXEC: u32 = 1 << 19;
+    /// Served for a client that sent ASKING without it (RESTORE-ASKING).
+    pub const ASKING: u32 = 1 << 20;
+    /// Runs locally while its slot is migrating or importing (MIGRATE).
+    pub const MIGRATES: u32 = 1 << 21;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -81,6 +86,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (ASKING, "asking"),
     ];
 }
 
@@ -141,6 +147,8 @@ pub struct Command {
     pub lock_free: Option<LockFreeHandler>,
     /// Computes the flags the admission check uses for one call.
     pub dyn_flags: Option<FlagsFn>,
+    /// Key positions found in the arguments (numkeys...), besides `keys`.
+    pub movable_keys: Option<fn(&[Bytes]) -> Vec<usize>>,
 }
 
 impl Command {
@@ -158,6 +166,7 @@ impl Command {
         subcommands: &[],
         lock_free: None,
         dyn_flags: None,
+        movable_keys: None,
     };
 
     pub fn is(&self, f: u32) -> bool {
@@ -281,6 +290,7 @@ pub fn table() -> &'static Table {
             zsets::COMMANDS,
             repl::COMMANDS,
             persist::COMMANDS,
+            cluster::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();
@@ -296,6 +306,16 @@ pub fn table() -> &'static Table {
         }
         Table { all, by_name }
     })
+}
+
+/// Movable keys: `numkeys key...` with numkeys at `AT` (EVAL: 2, ZUNION: 1).
+pub fn numkeys_at<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
+    let n = args
+        .get(AT)
+        .and_then(|a| crate::util::parse_i64(a))
+        .unwrap_or(0)
+        .max(0) as usize;
+    (AT + 1..(AT + 1 + n).min(args.len())).collect()
 }
 
 /// Actions a command asks the connection to take once the keyspace lock is released.
