@@ -31,13 +31,15 @@ pub async fn run(
             .await
             .map_err(|e| e.to_string())??;
     }
+    let listeners = crate::net::bind_all(&srv).await?;
+    // After binding: with `port 0` the announced port is the one we got.
     let cluster_enabled = srv.config.read().cluster_enabled;
     if cluster_enabled {
-        let cl = crate::cluster::Cluster::open(&srv.config.read())?;
+        let port = srv.tcp_port.load(std::sync::atomic::Ordering::Relaxed) as u16;
+        let cl = crate::cluster::Cluster::open(&srv.config.read(), port)?;
         let _ = srv.cluster.set(cl.clone());
         crate::cluster::bus::start(srv.clone(), cl).await?;
     }
-    let listeners = crate::net::bind_all(&srv).await?;
     tracing::info!(
         "rsredis {} (Redis {} compatible) pid={} run_id={}",
         env!("CARGO_PKG_VERSION"),

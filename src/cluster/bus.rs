@@ -55,9 +55,10 @@ pub fn env(srv: &Shared, cl: &Cluster) -> Env {
 
 /// Bind the bus port and start the driver.
 pub async fn start(srv: Arc<Shared>, cl: Arc<Cluster>) -> Result<(), String> {
+    let tcp = srv.tcp_port.load(Ordering::Relaxed) as u16;
     let (bind, port) = {
         let c = srv.config.read();
-        (c.bind.clone(), super::bus_port(&c))
+        (c.bind.clone(), super::bus_port(&c, tcp))
     };
     let listeners = crate::net::bind_addrs(&bind, port).await?;
     for l in listeners {
@@ -100,7 +101,8 @@ async fn cron(srv: Arc<Shared>, cl: Arc<Cluster>) {
                     return;
                 }
                 let e = env(&srv, &cl);
-                let params = super::params(&srv.config.read());
+                let tcp = srv.tcp_port.load(Ordering::Relaxed) as u16;
+                let params = super::params(&srv.config.read(), tcp);
                 let acts = {
                     let mut st = cl.state.lock();
                     st.params = params;

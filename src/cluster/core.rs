@@ -799,11 +799,9 @@ impl State {
                 let Some(n) = self.nodes.get(&name) else {
                     continue;
                 };
-                let connected = n
-                    .link
-                    .and_then(|l| self.links.get(&l))
-                    .is_some_and(|l| l.connected);
-                if !connected || n.ping_sent != 0 || n.is(nflag::MYSELF | nflag::HANDSHAKE) {
+                // A link still connecting counts: the ping waits in its
+                // queue, and ping_sent starts the failure clock (Redis).
+                if n.link.is_none() || n.ping_sent != 0 || n.is(nflag::MYSELF | nflag::HANDSHAKE) {
                     continue;
                 }
                 if best.is_none_or(|(t, _)| n.pong_received < t) {
@@ -840,19 +838,12 @@ impl State {
                 }
             }
             let n = &self.nodes[name];
-            if let Some((l, li)) = &link {
-                if li.connected
-                    && n.ping_sent == 0
-                    && now.saturating_sub(n.pong_received) > timeout / 2
-                {
+            if let Some((l, _)) = &link {
+                if n.ping_sent == 0 && now.saturating_sub(n.pong_received) > timeout / 2 {
                     self.send_ping(env, *l, typ::PING);
                     continue;
                 }
-                if li.connected
-                    && self.el.mf_end != 0
-                    && self.i_am_master()
-                    && self.el.mf_slave == Some(*name)
-                {
+                if self.el.mf_end != 0 && self.i_am_master() && self.el.mf_slave == Some(*name) {
                     self.send_ping(env, *l, typ::PING);
                     continue;
                 }

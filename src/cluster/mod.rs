@@ -37,16 +37,17 @@ pub struct Cluster {
 }
 
 /// The core's parameters from the node's configuration.
-pub fn params(c: &Config) -> Params {
+/// `tcp_port`: the client port we listen on.
+pub fn params(c: &Config, tcp_port: u16) -> Params {
     let port = if c.cluster_announce_port != 0 {
-        c.cluster_announce_port
+        c.cluster_announce_port as u16
     } else {
-        c.port
-    } as u16;
+        tcp_port
+    };
     let cport = if c.cluster_announce_bus_port != 0 {
         c.cluster_announce_bus_port as u16
     } else {
-        bus_port(c)
+        bus_port(c, tcp_port)
     };
     Params {
         node_timeout: c.cluster_node_timeout.max(1) as u64,
@@ -64,30 +65,30 @@ pub fn params(c: &Config) -> Params {
 }
 
 /// The port the bus listens on: cluster-port, or the client port + 10000.
-pub fn bus_port(c: &Config) -> u16 {
+pub fn bus_port(c: &Config, tcp_port: u16) -> u16 {
     if c.cluster_port != 0 {
         c.cluster_port as u16
     } else {
-        (c.port + 10000) as u16
+        tcp_port.wrapping_add(10000)
     }
 }
 
 impl Cluster {
     /// Load nodes.conf, or start a fresh node (and write its file at once,
     /// as Redis does, so the node id survives a restart).
-    pub fn open(config: &Config) -> Result<Arc<Cluster>, String> {
+    pub fn open(config: &Config, tcp_port: u16) -> Result<Arc<Cluster>, String> {
         let conf_path = PathBuf::from(&config.dir).join(&config.cluster_config_file);
         let now = crate::util::now_ms();
         let seed = u64::from_str_radix(&crate::util::random_hex40()[..16], 16).unwrap_or(now);
         let state = match std::fs::read_to_string(&conf_path) {
             Ok(text) if !text.trim().is_empty() => {
-                let s = State::load_config(params(config), seed, now, &text)?;
+                let s = State::load_config(params(config, tcp_port), seed, now, &text)?;
                 tracing::info!("Node configuration loaded, I'm {}", s.me().name_str());
                 s
             }
-            Ok(_) => State::new(params(config), seed, now),
+            Ok(_) => State::new(params(config, tcp_port), seed, now),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let s = State::new(params(config), seed, now);
+                let s = State::new(params(config, tcp_port), seed, now);
                 tracing::info!("No cluster configuration found, I'm {}", s.me().name_str());
                 s
             }
@@ -99,12 +100,23 @@ impl Cluster {
                 ))
             }
         };
+        // A replica restarted from nodes.conf follows its master again.
+        let mut pending = Vec::new();
+        let me = state.me();
+        if me.is(msg::nflag::SLAVE) {
+            if let Some(m) = me.master.and_then(|m| state.nodes.get(&m)) {
+                pending.push(core::Action::Replicate {
+                    ip: m.ip.clone(),
+                    port: m.port,
+                });
+            }
+        }
         let cl = Arc::new(Cluster {
             state: Mutex::new(state),
             conf_path,
             wake: tokio::sync::Notify::new(),
             links: Default::default(),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(pending),
             offset: Default::default(),
         });
         cl.save()
