@@ -245,7 +245,7 @@ pub fn name_str(n: &Name) -> &str {
 
 impl State {
     pub fn new(params: Params, seed: u64, now: u64) -> State {
-        let mut rng = seed | 1;
+        let mut rng = seed;
         let myself = random_name(&mut rng);
         let mut me = Node::new(myself, nflag::MYSELF | nflag::MASTER, now);
         if params.replica_no_failover {

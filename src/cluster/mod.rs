@@ -14,6 +14,8 @@
 pub mod bus;
 pub mod core;
 pub mod msg;
+#[cfg(test)]
+mod sim;
 pub mod slot;
 
 use self::core::{Params, State};
