@@ -747,13 +747,15 @@ impl State {
     fn clear_failure_if_needed(&mut self, env: Env, name: &Name) {
         let timeout = self.params.node_timeout;
         let n = self.nodes.get_mut(name).unwrap();
-        if n.is(nflag::SLAVE) || n.numslots == 0 {
-            n.flags &= !nflag::FAIL;
-        } else if env.now.saturating_sub(n.fail_time) > timeout * FAIL_UNDO_TIME_MULT {
-            n.flags &= !nflag::FAIL;
-        } else {
+        // A replica or slot-less master is back at once; a master with
+        // slots only after nobody failed it over for twice the timeout.
+        let undo = n.is(nflag::SLAVE)
+            || n.numslots == 0
+            || env.now.saturating_sub(n.fail_time) > timeout * FAIL_UNDO_TIME_MULT;
+        if !undo {
             return;
         }
+        n.flags &= !nflag::FAIL;
         let s = format!("Clear FAIL state for node {}", name_str(name));
         self.log(s);
         self.update_state(env);

@@ -100,6 +100,9 @@ pub type LockFreeHandler = fn(&Shared, &[Bytes], &mut Out);
 /// given the declared ones.
 pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
 
+/// Finds key positions in a call's arguments (movable keys).
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// Key positions, as COMMAND INFO reports them (first, last, step; last < 0
 /// counts from the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +151,7 @@ pub struct Command {
     /// Computes the flags the admission check uses for one call.
     pub dyn_flags: Option<FlagsFn>,
     /// Key positions found in the arguments (numkeys...), besides `keys`.
-    pub movable_keys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub movable_keys: Option<KeysFn>,
 }
 
 impl Command {
