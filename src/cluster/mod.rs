@@ -36,6 +36,8 @@ pub struct Cluster {
     /// Our replication offset as last read (the cron reads it without
     /// waiting for the keyspace lock).
     pub offset: std::sync::atomic::AtomicU64,
+    /// Serializes writers of nodes.conf (one temp file name).
+    save_lock: Mutex<()>,
 }
 
 /// The core's parameters from the node's configuration.
@@ -120,6 +122,7 @@ impl Cluster {
             links: Default::default(),
             pending: Mutex::new(pending),
             offset: Default::default(),
+            save_lock: Mutex::new(()),
         });
         cl.save()
             .map_err(|e| format!("can't write the cluster config file: {e}"))?;
@@ -142,6 +145,7 @@ impl Cluster {
             }
         }
         if save {
+            let _g = self.save_lock.lock();
             if let Err(e) = crate::fs::write_atomic(&self.conf_path, st.config_text().as_bytes()) {
                 tracing::warn!("Could not save the cluster config file: {}", e);
             }
@@ -154,7 +158,10 @@ impl Cluster {
 
     /// Write nodes.conf atomically (temp file, fsync, rename, fsync dir).
     pub fn save(&self) -> std::io::Result<()> {
-        let text = self.state.lock().config_text();
+        // Same lock order as `commit`: the state, then the file.
+        let st = self.state.lock();
+        let _g = self.save_lock.lock();
+        let text = st.config_text();
         crate::fs::write_atomic(&self.conf_path, text.as_bytes())
     }
 }

@@ -15,6 +15,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod migrate;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
@@ -294,6 +295,7 @@ pub fn table() -> &'static Table {
             repl::COMMANDS,
             persist::COMMANDS,
             cluster::COMMANDS,
+            migrate::COMMANDS,
         ];
         let mut all = Vec::new();
         let mut by_name = hashbrown::HashMap::new();

@@ -204,6 +204,34 @@ fn create_check_route_and_fail_over() {
     );
     write_and_read_all(m[0].port(), 300, "k");
 
+    // redis-cli --cluster reshard moves 200 slots with their keys (MIGRATE,
+    // RESTORE-ASKING, SETSLOT); every key stays readable.
+    let to = m[1].c("CLUSTER MYID").lines().nth(1).unwrap().to_string();
+    let to = if role(&m[1]) == "master" {
+        to
+    } else {
+        m[0].c("CLUSTER MYID").lines().nth(1).unwrap().to_string()
+    };
+    let (ok, out) = cli(&[
+        "--cluster",
+        "reshard",
+        &entry,
+        "--cluster-from",
+        "all",
+        "--cluster-to",
+        &to,
+        "--cluster-slots",
+        "200",
+        "--cluster-yes",
+    ]);
+    assert!(ok, "reshard failed:\n{out}");
+    wait("the cluster agrees after the reshard", 20, || {
+        let (ok, out) = cli(&["--cluster", "check", &entry]);
+        ok && out.contains("[OK] All nodes agree about slots configuration.")
+    });
+    let (_, got) = cli(&["-c", "-p", &m[0].port().to_string(), "GET", "k:123"]);
+    assert_eq!(got.lines().last(), Some("v123"));
+
     // SIGKILL a master: its replica takes over, writes go on.
     let victim = m.iter().position(|x| x.port() == owner).unwrap();
     let victim_id = m[victim].c("CLUSTER MYID");
