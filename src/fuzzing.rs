@@ -100,6 +100,7 @@ pub fn rdb_loader(data: &[u8]) {
         now_ms: 1_700_000_000_000,
         drop_expired: true,
         limits: crate::store::EncodingLimits::default(),
+        key_load_delay_us: 0,
     };
     // Without a valid header nearly every input would stop at byte 0: the
     // fuzzer starts from the corpus, which has real headers.

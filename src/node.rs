@@ -24,13 +24,11 @@ pub async fn run(
     let srv = Shared::with_log_level(config, set_level);
     srv.notifier.log_startup(&supervised);
     tokio::spawn(crate::logging::reopen_on_sighup());
-    // The dump is loaded before any client can connect.
-    {
-        let srv = srv.clone();
-        tokio::task::spawn_blocking(move || crate::persist::dump::load_at_startup(&srv))
-            .await
-            .map_err(|e| e.to_string())??;
-    }
+    // Like Redis: listen first, then load the dump; meanwhile clients get
+    // -LOADING (commands without the `loading` flag) and INFO shows loading:1.
+    // The role is known before the first client arrives (Redis reads
+    // `replicaof` with its config); the link starts once the dump is loaded.
+    boot_replicaof(&srv)?;
     let listeners = crate::net::bind_all(&srv).await?;
     // After binding: with `port 0` the announced port is the one we got.
     let cluster_enabled = srv.config.read().cluster_enabled;
@@ -40,6 +38,26 @@ pub async fn run(
         let _ = srv.cluster.set(cl.clone());
         crate::cluster::bus::start(srv.clone(), cl).await?;
     }
+    let addrs = crate::net::describe(&listeners);
+    if srv.persist.settings().path.exists() {
+        srv.persist.begin_loading();
+        for a in &addrs {
+            tracing::info!("Listening on {}, loading the dataset", a);
+        }
+    }
+    let serving = tokio::spawn(crate::net::serve(srv.clone(), listeners));
+    {
+        let loader = srv.clone();
+        let loaded = tokio::task::spawn_blocking(move || loader.persist.load_at_startup())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        if let Err(e) = loaded {
+            srv.begin_shutdown();
+            serving.abort();
+            return Err(e);
+        }
+    }
     tracing::info!(
         "rsredis {} (Redis {} compatible) pid={} run_id={}",
         env!("CARGO_PKG_VERSION"),
@@ -47,14 +65,13 @@ pub async fn run(
         std::process::id(),
         srv.run_id
     );
-    for a in crate::net::describe(&listeners) {
+    for a in addrs {
         tracing::info!("Ready to accept connections on {}", a);
     }
     tokio::spawn(expire_loop(srv.clone()));
     tokio::spawn(persist_loop(srv.clone()));
     tokio::spawn(clients_loop(srv.clone()));
     tokio::spawn(crate::repl::replica::supervisor(srv.clone()));
-    boot_replicaof(&srv)?;
     // Like Redis 7.0: a master is ready once its dataset is loaded; a
     // replica after its first successful sync with its master (repl/replica.rs).
     if srv.repl.is_replica() {
@@ -63,7 +80,7 @@ pub async fn run(
         srv.notifier.ready("Ready to accept connections");
     }
     tokio::spawn(signals(srv.clone()));
-    crate::net::serve(srv.clone(), listeners).await;
+    let _ = serving.await;
 
     // Graceful: no new connections; let in-flight batches finish and flush.
     tracing::info!("User requested shutdown...");
@@ -74,7 +91,7 @@ pub async fn run(
     }
     {
         let srv = srv.clone();
-        let _ = tokio::task::spawn_blocking(move || crate::persist::dump::final_save(&srv)).await;
+        let _ = tokio::task::spawn_blocking(move || srv.persist.final_save()).await;
     }
     if let Some(p) = pidfile {
         tracing::info!("Removing the pid file.");
@@ -135,7 +152,7 @@ async fn persist_loop(srv: Arc<Shared>) {
             continue;
         }
         let s = srv.clone();
-        let _ = tokio::task::spawn_blocking(move || crate::persist::dump::cron(&s)).await;
+        let _ = tokio::task::spawn_blocking(move || s.persist.cron()).await;
     }
 }
 

@@ -9,7 +9,7 @@ use crate::store::Store;
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -105,7 +105,8 @@ impl ClientPeaks {
 }
 
 pub struct Shared {
-    pub store: Mutex<Store>,
+    /// The keyspace lock (shared with persistence, which saves and loads it).
+    pub store: Arc<Mutex<Store>>,
     pub config: RwLock<Config>,
     pub pubsub: Mutex<PubSub>,
     pub clients: Mutex<HashMap<u64, Arc<ClientHandle>>>,
@@ -124,22 +125,19 @@ pub struct Shared {
     pub slowlog: Mutex<SlowLog>,
     /// Per-second maxima of clients' buffers (INFO client_recent_max_*).
     pub client_peaks: Mutex<ClientPeaks>,
-    // Hot-path copies of config values, refreshed by `config_changed`.
-    auth_required: AtomicBool,
-    pub slowlog_threshold: AtomicI64,
-    pub proto_max_bulk_len: AtomicU64,
-    pub query_buffer_limit: AtomicU64,
-    /// `timeout` in seconds (0 = never close idle clients).
-    pub idle_timeout: AtomicU64,
-    pub last_save: AtomicU64,
+    /// An immutable copy of `config`, replaced on every change. Connections
+    /// take it once per batch (`Client::refresh_config`: one atomic load when
+    /// nothing changed) instead of reading hot-path copies of single values.
+    config_snap: RwLock<Arc<Config>>,
+    config_gen: AtomicU64,
     pub tcp_port: AtomicU64,
     pub log_level: Option<crate::logging::LevelSetter>,
     /// The running script as seen without the keyspace lock (BUSY, SCRIPT KILL).
     pub scripts: Arc<crate::scripting::Busy>,
     /// The Lua VM and script cache; only locked while the keyspace lock is held.
     pub lua: Mutex<Option<crate::scripting::Engine>>,
-    /// RDB persistence state (INFO persistence, MISCONF).
-    pub persist: crate::persist::dump::PersistState,
+    /// RDB persistence: state (INFO persistence, MISCONF), settings, jobs.
+    pub persist: Arc<crate::persist::dump::Persistence>,
     /// systemd notifications (`supervised`), INFO process_supervised.
     pub notifier: crate::ops::Notifier,
     /// Cluster mode state (set at startup when cluster-enabled).
@@ -185,8 +183,13 @@ impl Shared {
         let (tx, _) = watch::channel(false);
         let mut store = Store::new(config.databases as usize);
         store.limits = crate::store::EncodingLimits::from_config(&config);
+        let store = Arc::new(Mutex::new(store));
         let s = Shared {
-            store: Mutex::new(store),
+            persist: Arc::new(crate::persist::dump::Persistence::new(
+                store.clone(),
+                &config,
+            )),
+            store,
             pubsub: Mutex::new(PubSub::default()),
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -201,17 +204,12 @@ impl Shared {
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(SlowLog::default()),
             client_peaks: Mutex::new(ClientPeaks::default()),
-            auth_required: AtomicBool::new(false),
-            slowlog_threshold: AtomicI64::new(0),
-            proto_max_bulk_len: AtomicU64::new(0),
-            query_buffer_limit: AtomicU64::new(0),
-            idle_timeout: AtomicU64::new(0),
-            last_save: AtomicU64::new(crate::util::now_ms() / 1000),
+            config_snap: RwLock::new(Arc::new(config.clone())),
+            config_gen: AtomicU64::new(0),
             tcp_port: AtomicU64::new(config.port as u64),
             log_level,
             scripts: Arc::new(crate::scripting::Busy::default()),
             lua: Mutex::new(None),
-            persist: Default::default(),
             me: std::sync::OnceLock::new(),
             cluster: std::sync::OnceLock::new(),
             notifier: crate::ops::Notifier::new(&config.supervised),
@@ -231,35 +229,29 @@ impl Shared {
     /// Refresh the hot-path copies after the config changed.
     pub fn config_changed(&self) {
         let c = self.config.read();
-        self.auth_required
-            .store(!c.requirepass.is_empty(), Ordering::Relaxed);
-        self.slowlog_threshold
-            .store(c.slowlog_log_slower_than, Ordering::Relaxed);
-        self.proto_max_bulk_len
-            .store(c.proto_max_bulk_len as u64, Ordering::Relaxed);
-        self.query_buffer_limit
-            .store(c.client_query_buffer_limit as u64, Ordering::Relaxed);
-        self.idle_timeout.store(c.timeout as u64, Ordering::Relaxed);
+        *self.config_snap.write() = Arc::new(c.clone());
+        self.config_gen.fetch_add(1, Ordering::Release);
+        // The owners' own settings: read where no client (and so no
+        // snapshot) is at hand.
         self.scripts
             .threshold_ms
             .store(c.busy_reply_threshold as u64, Ordering::Relaxed);
-        let r = &self.repl;
-        r.read_only.store(c.replica_read_only, Ordering::Relaxed);
-        r.serve_stale
-            .store(c.replica_serve_stale_data, Ordering::Relaxed);
-        r.min_to_write
-            .store(c.min_replicas_to_write as u64, Ordering::Relaxed);
-        r.min_max_lag
-            .store(c.min_replicas_max_lag as u64, Ordering::Relaxed);
         if let Some(f) = &self.log_level {
             f(&c.loglevel);
         }
-        self.persist.refresh(&c);
+        self.persist.configure(&c);
     }
 
+    /// The config generation: it changes whenever the config does.
     #[inline]
-    pub fn auth_required(&self) -> bool {
-        self.auth_required.load(Ordering::Relaxed)
+    pub fn config_gen(&self) -> u64 {
+        self.config_gen.load(Ordering::Acquire)
+    }
+
+    /// The current config snapshot and its generation.
+    pub fn config_snapshot(&self) -> (u64, Arc<Config>) {
+        let gen = self.config_gen();
+        (gen, self.config_snap.read().clone())
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -275,11 +267,11 @@ impl Shared {
     }
 
     pub fn slowlog_maybe(&self, us: u64, args: &[Bytes], client: &Client) {
-        let th = self.slowlog_threshold.load(Ordering::Relaxed);
+        let th = client.cfg.slowlog_log_slower_than;
         if th < 0 || us < th as u64 {
             return;
         }
-        let max = self.config.read().slowlog_max_len as usize;
+        let max = client.cfg.slowlog_max_len as usize;
         let mut log = self.slowlog.lock();
         let id = log.next_id;
         log.next_id += 1;

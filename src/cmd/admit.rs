@@ -11,12 +11,14 @@
 //! run it while a script holds the keyspace lock, to answer -BUSY.
 
 use super::{flags, Command};
+use crate::config::Config;
 use crate::error::Error;
 use crate::net::client::Client;
 use crate::server::Shared;
 use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
@@ -109,13 +111,13 @@ pub fn check(
             }
             // Writes on behalf of our master are obeyed (mustObeyClient).
             if has(flags::WRITE) && !wrote && !client.master_link {
-                if let Some(e) = state_refuses_writes(srv) {
+                if let Some(e) = state_refuses_writes(srv, &client.cfg) {
                     return Verdict::Reject(e);
                 }
             }
         }
         Caller::Client => {
-            if !client.authenticated && !has(flags::NO_AUTH) && srv.auth_required() {
+            if !client.authenticated && !has(flags::NO_AUTH) && client.auth_required() {
                 return Verdict::Reject(Error::NoAuth);
             }
             if client.multi.is_some() && has(flags::NO_MULTI) {
@@ -129,7 +131,7 @@ pub fn check(
                 return reject(crate::persist::dump::MISCONF);
             }
             if has(flags::WRITE) {
-                if let Some(e) = replication_refuses_writes(srv) {
+                if let Some(e) = replication_refuses_writes(srv, &client.cfg) {
                     return Verdict::Reject(e);
                 }
             }
@@ -139,8 +141,12 @@ pub fn check(
                     cmd.name
                 )));
             }
-            if !has(flags::STALE) && stale(srv) {
+            if !has(flags::STALE) && stale(srv, &client.cfg) {
                 return reject(MASTERDOWN);
+            }
+            // The startup load runs while clients connect (INFO shows loading:1).
+            if !has(flags::LOADING) && srv.persist.loading() {
+                return reject(LOADING);
             }
             if !has(flags::ALLOW_BUSY) && srv.scripts.is_busy() {
                 return reject(crate::scripting::BUSY_ERR);
@@ -192,30 +198,30 @@ fn reject(msg: &'static str) -> Verdict {
 }
 
 /// MISCONF, NOREPLICAS, READONLY: the server's state refuses a write.
-fn state_refuses_writes(srv: &Shared) -> Option<Error> {
+fn state_refuses_writes(srv: &Shared, cfg: &Config) -> Option<Error> {
     if srv.persist.writes_denied() {
         return Some(Error::msg(crate::persist::dump::MISCONF));
     }
-    replication_refuses_writes(srv)
+    replication_refuses_writes(srv, cfg)
 }
 
 /// A master short of good replicas (min-replicas-to-write), or a read-only replica.
-fn replication_refuses_writes(srv: &Shared) -> Option<Error> {
+fn replication_refuses_writes(srv: &Shared, cfg: &Config) -> Option<Error> {
     let r = &srv.repl;
     if !r.is_replica() {
-        let min = r.min_to_write.load(Relaxed);
-        let lag = r.min_max_lag.load(Relaxed);
+        let min = cfg.min_replicas_to_write as u64;
+        let lag = cfg.min_replicas_max_lag as u64;
         if min > 0 && lag > 0 && (r.count_good(lag, crate::util::mono_ms()) as u64) < min {
             return Some(Error::NoReplicas);
         }
-    } else if r.read_only.load(Relaxed) {
+    } else if cfg.replica_read_only {
         return Some(Error::ReadOnly);
     }
     None
 }
 
 /// A replica whose link is down with replica-serve-stale-data no.
-pub fn stale(srv: &Shared) -> bool {
+pub fn stale(srv: &Shared, cfg: &Config) -> bool {
     let r = &srv.repl;
-    r.is_replica() && !r.link_up.load(Relaxed) && !r.serve_stale.load(Relaxed)
+    r.is_replica() && !r.link_up.load(Relaxed) && !cfg.replica_serve_stale_data
 }

@@ -10,9 +10,12 @@
 
 use super::{flags::*, lists, zsets, Command, Ctx, Keys, Post, NOKEYS};
 use crate::error::{CmdResult, Error};
-use crate::net::client::BlockState;
+use crate::net::client::{BlockState, Client};
+use crate::resp::{Out, Request};
+use crate::server::Shared;
 use crate::util::parse_f64;
 use bytes::Bytes;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub static COMMANDS: &[super::Command] = &[
@@ -171,6 +174,94 @@ pub fn unblock(ctx: &mut Ctx) {
         let st = &mut *ctx.store;
         st.blocking
             .unregister(&mut st.dbs, &b.keys, &ctx.client.handle.waiter);
+    }
+}
+
+/// What ended a blocked client's wait (the connection also watches for a
+/// kill and buffers input meanwhile).
+pub enum Wake {
+    /// A write to one of the keys, or CLIENT UNBLOCK.
+    Notified,
+    /// The command's timeout passed.
+    Timeout,
+}
+
+/// The asynchronous half of a blocked command: the connection awaits this.
+pub async fn wait(client: &Client) -> Wake {
+    let deadline = client.blocked.as_ref().and_then(|b| b.deadline);
+    let timer = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = client.handle.waiter.notify.notified() => Wake::Notified,
+        _ = timer => Wake::Timeout,
+    }
+}
+
+/// The outcome of a wake-up for the blocked request.
+pub enum Resumed {
+    /// Answered (served, timed out or unblocked); these follow-ups apply.
+    Done(Vec<Post>),
+    /// Woken but nothing left to take: still blocked (`post` holds `Post::Block`).
+    StillBlocked(Vec<Post>),
+}
+
+/// Act on a wake-up: CLIENT UNBLOCK or the timeout end the block with their
+/// reply; a write runs the blocked request again (without re-admission).
+pub async fn on_wake(
+    srv: &Shared,
+    client: &mut Client,
+    out: &mut Out,
+    req: &Request,
+    wake: Wake,
+) -> Resumed {
+    if let Wake::Timeout = wake {
+        end_block(srv, client, out, false).await;
+        return Resumed::Done(Vec::new());
+    }
+    let mode = client
+        .handle
+        .waiter
+        .unblock
+        .swap(crate::blocking::UNBLOCK_NONE, Ordering::Relaxed);
+    if mode != crate::blocking::UNBLOCK_NONE {
+        end_block(srv, client, out, mode == crate::blocking::UNBLOCK_ERROR).await;
+        return Resumed::Done(Vec::new());
+    }
+    let mut post = Vec::new();
+    {
+        let mut store = srv.store_lock().await;
+        super::exec::resume(srv, &mut store, client, out, &mut post, req);
+    }
+    if post.contains(&Post::Block) {
+        Resumed::StillBlocked(post)
+    } else {
+        srv.stats.commands.fetch_add(1, Ordering::Relaxed);
+        Resumed::Done(post)
+    }
+}
+
+/// Leave the blocked state without being served: timeout (null reply) or CLIENT UNBLOCK ERROR.
+pub async fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
+    let Some(b) = client.blocked.take() else {
+        return;
+    };
+    {
+        let mut store = srv.store_lock().await;
+        let st = &mut *store;
+        st.blocking
+            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
+    }
+    out.proto = client.proto;
+    if error {
+        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else if b.null_array {
+        out.null_array();
+    } else {
+        out.null();
     }
 }
 

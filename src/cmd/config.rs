@@ -181,6 +181,8 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.store.limits = crate::store::EncodingLimits::from_config(&new);
     *ctx.srv.config.write() = new;
     ctx.srv.config_changed();
+    // The rest of this batch already runs with the new values.
+    ctx.client.refresh_config(ctx.srv);
     ctx.out.ok();
     Ok(())
 }

@@ -142,7 +142,7 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.client.reply_mode = crate::net::client::ReplyMode::On;
     ctx.client.name = None;
     ctx.client.no_evict = false;
-    if ctx.srv.auth_required() {
+    if ctx.client.auth_required() {
         ctx.client.authenticated = false;
     }
     ctx.out.simple("RESET");
@@ -194,7 +194,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> Result<(), Error> {
 }
 
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (user, pass) = crate::resp::hello::auth_args(args, ctx.srv.auth_required())?;
+    let (user, pass) = crate::resp::hello::auth_args(args, ctx.client.auth_required())?;
     match check_password(ctx, user, pass) {
         Ok(()) => {
             ctx.client.authenticated = true;
@@ -213,7 +213,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if h.authed {
         ctx.client.authenticated = true;
     }
-    if !ctx.client.authenticated && ctx.srv.auth_required() {
+    if !ctx.client.authenticated && ctx.client.auth_required() {
         return Err(Error::msg(crate::resp::hello::NOAUTH));
     }
     if let Some(n) = h.setname {

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::net::client::{Client, ReplyMode};
 use crate::resp::Out;
 use crate::server::Shared;
-use crate::store::Store;
+use crate::store::{CmdStat, Store};
 use bytes::Bytes;
 use std::time::Instant;
 
@@ -113,7 +113,7 @@ pub fn run_queued(
     match admit::check(srv, Caller::Exec, client, cmd, f, args, Some(&*store)) {
         Verdict::Reject(e) => {
             srv.stats.note_error(store, &e, Some(cmd));
-            store.cmdstats_mut(cmd).rejected_calls += 1;
+            cmd_stat(store, cmd).rejected_calls += 1;
             out.error(&e.to_string());
         }
         _ => call(srv, store, client, out, post, cmd, args),
@@ -186,7 +186,7 @@ pub fn execute(
                 e
             };
             srv.stats.note_error(store, &e, Some(cmd));
-            store.cmdstats_mut(cmd).rejected_calls += 1;
+            cmd_stat(store, cmd).rejected_calls += 1;
             out.error(&e.to_string());
         }
     }
@@ -246,7 +246,7 @@ pub fn call(
     }
 
     let us = elapsed.as_micros() as u64;
-    let st = store.cmdstats_mut(cmd);
+    let st = cmd_stat(store, cmd);
     st.calls += 1;
     st.usec += us;
     if let Err(e) = &result {
@@ -272,6 +272,17 @@ fn apply_reply_mode(client: &mut Client, out: &mut Out, mark: usize) {
             client.reply_mode = ReplyMode::On;
         }
     }
+}
+
+/// The INFO commandstats counters of `cmd` (created on first use).
+pub(crate) fn cmd_stat<'a>(store: &'a mut Store, cmd: &'static Command) -> &'a mut CmdStat {
+    store
+        .cmdstats
+        .entry(cmd as *const Command as usize)
+        .or_insert_with(|| CmdStat {
+            name: cmd.name,
+            ..Default::default()
+        })
 }
 
 #[cfg(test)]

@@ -364,9 +364,11 @@ fn memory_section(srv: &Shared, store: &Store, s: &mut String) {
 
 fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
     s.push_str("# Persistence\r\n");
-    // The startup load finishes before the listeners open and DEBUG RELOAD
-    // holds the keyspace lock, so no INFO can run during a blocking load.
-    line!(s, "loading:0");
+    // The startup load runs while clients connect; DEBUG RELOAD holds the
+    // keyspace lock, so no INFO runs during that one.
+    let p = &srv.persist;
+    let loading = p.loading();
+    line!(s, "loading:{}", loading as u8);
     // A replica's full sync loads beside the old dataset, which keeps serving
     // reads until the swap: Redis calls that async loading (repl-diskless-load swapdb).
     let sync = srv
@@ -374,9 +376,19 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
         .master
         .lock()
         .as_ref()
-        .and_then(|m| m.transfer.map(|t| (t, m.transfer_started)));
+        .and_then(|m| m.transfer.map(|(t, r, _)| ((t, r), m.transfer_started)));
     line!(s, "async_loading:{}", sync.is_some() as u8);
-    if let Some(((total, read, _), started)) = sync {
+    let progress = if loading {
+        let total = p.loading_total_bytes.load(Ordering::Relaxed) as i64;
+        let read = p
+            .loading_loaded_bytes
+            .load(Ordering::Relaxed)
+            .min(total as u64);
+        Some(((total, read), p.loading_started.load(Ordering::Relaxed)))
+    } else {
+        sync
+    };
+    if let Some(((total, read), started)) = progress {
         let total = total.max(0) as u64;
         let elapsed = (crate::util::now_ms() / 1000).saturating_sub(started);
         line!(s, "loading_start_time:{}", started);
@@ -396,13 +408,12 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
         line!(s, "loading_eta_seconds:{}", eta);
     }
     line!(s, "rdb_changes_since_last_save:{}", store.dirty);
-    let p = &srv.persist;
     let bg = p.bgsave_in_progress.load(Ordering::Relaxed);
     line!(s, "rdb_bgsave_in_progress:{}", bg as u8);
     line!(
         s,
         "rdb_last_save_time:{}",
-        srv.last_save.load(Ordering::Relaxed)
+        srv.persist.last_save.load(Ordering::Relaxed)
     );
     let failed = p.last_bgsave_failed.load(Ordering::Relaxed);
     line!(

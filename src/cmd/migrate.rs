@@ -110,6 +110,7 @@ pub fn deserialize(payload: &[u8], limits: crate::store::EncodingLimits) -> Resu
         now_ms: crate::util::now_ms(),
         drop_expired: false,
         limits,
+        key_load_delay_us: 0,
     };
     let mut loaded = rdb::load(&file[..], &opts).map_err(|_| Error::err("Bad data format"))?;
     loaded.dbs[0]

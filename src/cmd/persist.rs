@@ -3,7 +3,6 @@
 
 use super::{flags::*, Command, Ctx, NOKEYS};
 use crate::error::{CmdResult, Error};
-use crate::persist::dump;
 use crate::util::eq_ic;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -46,7 +45,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 fn save(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    dump::save(ctx.srv, ctx.store)?;
+    ctx.srv.persist.save(ctx.store)?;
     ctx.out.ok();
     Ok(())
 }
@@ -57,7 +56,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         2 if eq_ic(&args[1], "schedule") => true,
         _ => return Err(Error::Syntax),
     };
-    if dump::bgsave(ctx.srv, ctx.store, schedule)? {
+    if ctx.srv.persist.bgsave(ctx.store, schedule)? {
         ctx.out.simple("Background saving started");
     } else {
         ctx.out.simple("Background saving scheduled");
@@ -67,7 +66,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn lastsave(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.out
-        .int(ctx.srv.last_save.load(Ordering::Relaxed) as i64);
+        .int(ctx.srv.persist.last_save.load(Ordering::Relaxed) as i64);
     Ok(())
 }
 
@@ -80,6 +79,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut h = Harness::new();
         h.srv.config.write().dir = dir.path().display().to_string();
+        h.srv.config_changed();
         h.run("SET a 1");
         assert_eq!(h.run("SAVE"), "+OK\r\n");
         assert!(dir.path().join("dump.rdb").exists());

@@ -227,7 +227,7 @@ fn run_script(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, readonly: bool) -> Cm
         // scriptPrepareForRun: the server-state rules already ran in the
         // admission check with the script's flags; this one is EVAL_RO's own.
         let sf = eng.flags(&sha).unwrap_or_default();
-        if !sf.shebang && super::admit::stale(ctx.srv) {
+        if !sf.shebang && super::admit::stale(ctx.srv, &ctx.client.cfg) {
             return Err(Error::msg(super::admit::MASTERDOWN));
         }
         if readonly && sf.shebang && !sf.no_writes {

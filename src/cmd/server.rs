@@ -317,7 +317,7 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old: Vec<Db> = (0..n).map(|i| empty_db(ctx.store, i)).collect();
     release(old, lazy);
     if save_points {
-        let _ = crate::persist::dump::save_now(ctx.srv, ctx.store);
+        let _ = ctx.srv.persist.save_now(ctx.store);
     }
     ctx.dirty(removed);
     ctx.propagate(args.to_vec());
@@ -366,7 +366,7 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !nosave && (save || save_points) {
         crate::persist::snapshot::cancel(ctx.store);
         tracing::info!("Saving the final RDB snapshot before exiting.");
-        if crate::persist::dump::save_now(ctx.srv, ctx.store).is_err() {
+        if ctx.srv.persist.save_now(ctx.store).is_err() {
             if !force {
                 tracing::warn!(
                     "Errors trying to shut down the server. Check the logs for more information."
@@ -427,7 +427,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.out.ok();
         }
         ("reload", 2) => {
-            crate::persist::dump::debug_reload(ctx.srv, ctx.store)?;
+            ctx.srv.persist.debug_reload(ctx.store)?;
             ctx.out.ok();
         }
         ("set-active-expire", 3) => {
@@ -651,7 +651,7 @@ mod tests {
             "7",
         ]);
         assert_eq!(out, "+OK\r\n");
-        assert_eq!(h.srv.slowlog_threshold.load(Ordering::Relaxed), 5);
+        assert_eq!(h.client.cfg.slowlog_log_slower_than, 5);
         assert_eq!(h.srv.config.read().maxclients, 7);
         let (out, _) = h.run_posts(&["CONFIG", "REWRITE"]);
         assert_eq!(out, "-ERR The server is running without a config file\r\n");

@@ -14,7 +14,6 @@ use crate::error::{CmdResult, Error};
 use crate::store::{Db, SmallBytes, Value};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
-use std::sync::atomic::Ordering;
 
 pub static COMMANDS: &[super::Command] = &[
     Command {
@@ -370,7 +369,7 @@ fn int_arg(i: i64) -> Bytes {
 }
 
 fn max_bulk(ctx: &Ctx) -> u64 {
-    ctx.srv.proto_max_bulk_len.load(Ordering::Relaxed)
+    ctx.client.cfg.proto_max_bulk_len as u64
 }
 
 fn too_big() -> Error {

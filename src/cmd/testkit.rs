@@ -40,7 +40,11 @@ impl Harness {
         });
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let addr = "127.0.0.1:1".parse().unwrap();
-        let client = Client::new(Arc::new(ClientHandle::new(1, addr, addr, tx)), true);
+        let client = Client::new(
+            Arc::new(ClientHandle::new(1, addr, addr, tx)),
+            true,
+            srv.config_snapshot(),
+        );
         let stream = Arc::new(Mutex::new(Vec::new()));
         srv.store
             .lock()

@@ -262,6 +262,7 @@ params! {
     zset_max_listpack_value: i64 = 64, "zset-max-listpack-value" ["zset-max-ziplist-value"], Kind::Int(0, i64::MAX), true;
     list_max_listpack_size: i64 = -2, "list-max-listpack-size" ["list-max-ziplist-size"], Kind::Int(-5, i64::MAX), true;
     lazyfree_lazy_user_del: bool = false, "lazyfree-lazy-user-del", Kind::Bool, true;
+    key_load_delay: i64 = 0, "key-load-delay", Kind::Int(i32::MIN as i64, i32::MAX as i64), true;
     replicaof: String = String::new(), "replicaof" ["slaveof"], Kind::Str, false;
     masterauth: String = String::new(), "masterauth", Kind::Str, true;
     masteruser: String = String::new(), "masteruser", Kind::Str, true;

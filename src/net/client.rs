@@ -2,6 +2,7 @@
 //! `ClientHandle` is the part other tasks see (CLIENT LIST/KILL, pub/sub
 //! deliveries, MONITOR feeds).
 
+use crate::config::Config;
 use crate::resp::Proto;
 use crate::store::WatchFlag;
 use bytes::Bytes;
@@ -223,6 +224,9 @@ pub struct Client {
     pub in_peak: usize,
     /// In WAIT: Some(has a timeout).
     pub in_wait: Option<bool>,
+    /// The config as of this batch (`refresh_config`).
+    pub cfg: Arc<Config>,
+    cfg_gen: u64,
 }
 
 /// What a blocked client waits for.
@@ -235,7 +239,8 @@ pub struct BlockState {
 }
 
 impl Client {
-    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+    /// `cfg`: the config snapshot and its generation (`Shared::config_snapshot`).
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool, cfg: (u64, Arc<Config>)) -> Self {
         Client {
             id: handle.id,
             handle,
@@ -267,7 +272,25 @@ impl Client {
             woff: 0,
             in_peak: 0,
             in_wait: None,
+            cfg_gen: cfg.0,
+            cfg: cfg.1,
         }
+    }
+
+    /// Take the current config snapshot if it changed since this client's
+    /// (once per batch, under the keyspace lock, so commands see config
+    /// changes in the total order of execution).
+    #[inline]
+    pub fn refresh_config(&mut self, srv: &crate::server::Shared) {
+        if srv.config_gen() != self.cfg_gen {
+            (self.cfg_gen, self.cfg) = srv.config_snapshot();
+        }
+    }
+
+    /// `requirepass` is set: connections must authenticate.
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        !self.cfg.requirepass.is_empty()
     }
 
     pub fn subscriptions(&self) -> usize {

@@ -4,16 +4,15 @@
 //! are encoded here for this client's protocol.
 
 use super::client::{Client, ClientHandle, Push};
-use crate::blocking;
 use crate::cmd::admit::{self, Caller, Verdict};
-use crate::cmd::{exec, Post};
+use crate::cmd::{blocking, exec, Post};
 use crate::resp::{parse_request, Limits, Out, Request};
 use crate::server::Shared;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -26,7 +25,8 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
         .fd
         .store(std::os::fd::AsRawFd::as_raw_fd(&stream), Ordering::Relaxed);
     srv.register_client(handle.clone());
-    let mut client = Client::new(handle.clone(), !srv.auth_required());
+    let cfg = srv.config_snapshot();
+    let mut client = Client::new(handle.clone(), cfg.1.requirepass.is_empty(), cfg);
     tracing::debug!("accepted {} (id={})", addr, id);
 
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
@@ -44,7 +44,8 @@ pub async fn run(srv: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr, ladd
 
     loop {
         let idle_limit = {
-            let t = srv.idle_timeout.load(Ordering::Relaxed);
+            client.refresh_config(&srv);
+            let t = client.cfg.timeout as u64;
             (t > 0 && !client.any_subscriptions() && !handle.is_monitor.load(Ordering::Relaxed))
                 .then(|| Duration::from_secs(t))
         };
@@ -159,9 +160,10 @@ async fn process(
     out: &mut Out,
     batch: &mut Vec<Request>,
 ) -> Flow {
+    client.refresh_config(srv);
     let limits = Limits {
-        max_bulk_len: srv.proto_max_bulk_len.load(Ordering::Relaxed),
-        authenticated: client.authenticated || !srv.auth_required(),
+        max_bulk_len: client.cfg.proto_max_bulk_len as u64,
+        authenticated: client.authenticated || !client.auth_required(),
     };
     let mut proto_err = None;
     client.in_peak = inbuf.len();
@@ -179,7 +181,7 @@ async fn process(
             }
         }
     }
-    if proto_err.is_none() && inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
+    if proto_err.is_none() && inbuf.len() as u64 > client.cfg.client_query_buffer_limit as u64 {
         tracing::warn!(
             "closing client {} that reached max query buffer length (qbuf={})",
             client.handle.addr,
@@ -199,6 +201,7 @@ async fn process(
         };
         let done = match store {
             Some(mut store) => {
+                client.refresh_config(srv);
                 let (t0, done) = exec::run_batch(srv, &mut store, client, out, &mut post, batch);
                 client.last_active = Some(t0);
                 done
@@ -234,7 +237,10 @@ async fn process(
             batch.drain(..done);
             client.in_wait = Some(deadline.is_some());
             publish(client, inbuf, out);
-            let n = wait_for_acks(srv, client, offset, replicas, deadline).await;
+            let n = srv
+                .repl
+                .wait_acks(offset, replicas, deadline, &client.handle.killed)
+                .await;
             client.in_wait = None;
             publish(client, inbuf, out);
             out.proto = client.proto;
@@ -286,30 +292,6 @@ fn apply_posts(srv: &Shared, out: &mut Out, post: Vec<Post>) -> Flow {
     flow
 }
 
-/// WAIT: until `replicas` replicas acked `offset`, the deadline, or a kill.
-async fn wait_for_acks(
-    srv: &Shared,
-    client: &Client,
-    offset: u64,
-    replicas: usize,
-    deadline: Option<Instant>,
-) -> usize {
-    let mut acks = srv.repl.acks.subscribe();
-    loop {
-        let n = srv.repl.count_acked(offset);
-        if n >= replicas
-            || deadline.is_some_and(|d| Instant::now() >= d)
-            || client.handle.killed.load(Ordering::Relaxed)
-        {
-            return n;
-        }
-        let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
-        let until = until.min(Instant::now() + Duration::from_millis(100));
-        let _ =
-            tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed()).await;
-    }
-}
-
 /// Wait while the first request of `batch` is blocked: until a write wakes it
 /// (it is then run again), its deadline passes, CLIENT UNBLOCK, a kill or a
 /// disconnect. Input that arrives meanwhile is only buffered, as in Redis.
@@ -322,78 +304,35 @@ async fn wait_blocked(
     batch: &mut Vec<Request>,
     mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> Flow {
-    let waiter = client.handle.waiter.clone();
     loop {
-        let deadline = client.blocked.as_ref().and_then(|b| b.deadline);
-        let timer = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-                None => std::future::pending().await,
-            }
-        };
         if inbuf.capacity() - inbuf.len() < 4096 {
             inbuf.reserve(inbuf.len().max(16 * 1024));
         }
         tokio::select! {
             _ = killed.as_mut() => return Flow::Close,
-            _ = waiter.notify.notified() => {
-                let mode = waiter.unblock.swap(blocking::UNBLOCK_NONE, Ordering::Relaxed);
-                if mode != blocking::UNBLOCK_NONE {
-                    end_block(srv, client, out, mode == blocking::UNBLOCK_ERROR).await;
-                    batch.remove(0);
-                    return Flow::Continue;
+            wake = blocking::wait(client) => {
+                match blocking::on_wake(srv, client, out, &batch[0], wake).await {
+                    blocking::Resumed::Done(post) => {
+                        batch.remove(0);
+                        return apply_posts(srv, out, post);
+                    }
+                    blocking::Resumed::StillBlocked(post) => match apply_posts(srv, out, post) {
+                        Flow::Blocked => continue,
+                        other => return other,
+                    },
                 }
-                let mut post = Vec::new();
-                {
-                    let mut store = srv.store_lock().await;
-                    exec::resume(srv, &mut store, client, out, &mut post, &batch[0]);
-                }
-                if !post.contains(&Post::Block) {
-                    batch.remove(0);
-                    srv.stats.commands.fetch_add(1, Ordering::Relaxed);
-                }
-                match apply_posts(srv, out, post) {
-                    Flow::Blocked => continue,
-                    other => return other,
-                }
-            }
-            _ = timer => {
-                end_block(srv, client, out, false).await;
-                batch.remove(0);
-                return Flow::Continue;
             }
             r = rd.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => return Flow::Close,
                 Ok(n) => {
                     srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                     srv.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
-                    if inbuf.len() as u64 > srv.query_buffer_limit.load(Ordering::Relaxed) {
+                    if inbuf.len() as u64 > client.cfg.client_query_buffer_limit as u64 {
                         return Flow::Close;
                     }
                 }
             },
         }
-    }
-}
-
-/// Leave the blocked state without being served: timeout (null reply) or CLIENT UNBLOCK ERROR.
-async fn end_block(srv: &Shared, client: &mut Client, out: &mut Out, error: bool) {
-    let Some(b) = client.blocked.take() else {
-        return;
-    };
-    {
-        let mut store = srv.store_lock().await;
-        let st = &mut *store;
-        st.blocking
-            .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);
-    }
-    out.proto = client.proto;
-    if error {
-        out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
-    } else if b.null_array {
-        out.null_array();
-    } else {
-        out.null();
     }
 }
 

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
 
 pub const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -209,11 +209,6 @@ pub struct Repl {
     pub is_replica: AtomicBool,
     pub link_up: AtomicBool,
     pub good_replicas: AtomicUsize,
-    /// Config copies for the executor's gates (refreshed by `Shared::config_changed`).
-    pub read_only: AtomicBool,
-    pub serve_stale: AtomicBool,
-    pub min_to_write: AtomicU64,
-    pub min_max_lag: AtomicU64,
     /// Bumped on every ACK (WAIT waits on it).
     pub acks: watch::Sender<u64>,
     pub sync_full: AtomicU64,
@@ -249,10 +244,6 @@ impl Default for Repl {
             is_replica: AtomicBool::new(false),
             link_up: AtomicBool::new(false),
             good_replicas: AtomicUsize::new(0),
-            read_only: AtomicBool::new(true),
-            serve_stale: AtomicBool::new(true),
-            min_to_write: AtomicU64::new(0),
-            min_max_lag: AtomicU64::new(10),
             acks: watch::channel(0).0,
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -337,6 +328,33 @@ impl Repl {
 
     pub fn notify_acks(&self) {
         self.acks.send_modify(|v| *v += 1);
+    }
+
+    /// WAIT's asynchronous half (the connection awaits it without the
+    /// keyspace lock): until `replicas` replicas acked `offset`, the
+    /// deadline, or the client is killed. Returns the replicas that acked.
+    pub async fn wait_acks(
+        &self,
+        offset: u64,
+        replicas: usize,
+        deadline: Option<Instant>,
+        killed: &AtomicBool,
+    ) -> usize {
+        let mut acks = self.acks.subscribe();
+        loop {
+            let n = self.count_acked(offset);
+            if n >= replicas
+                || deadline.is_some_and(|d| Instant::now() >= d)
+                || killed.load(Ordering::Relaxed)
+            {
+                return n;
+            }
+            // Re-check at least every 100 ms: a replica dropping off changes no ack counter.
+            let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_millis(100));
+            let until = until.min(Instant::now() + Duration::from_millis(100));
+            let _ = tokio::time::timeout_at(tokio::time::Instant::from_std(until), acks.changed())
+                .await;
+        }
     }
 }
 

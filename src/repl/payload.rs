@@ -31,7 +31,7 @@ pub fn write(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match snap {
-        Snap::Full(s) => s.write_rdb(srv, aux, out),
+        Snap::Full(s) => crate::persist::snapshot::write_rdb(s, &srv.store, aux, out),
         Snap::Empty => write_empty(aux, out),
     }
 }

@@ -690,7 +690,7 @@ async fn stream_loop(
         std::os::fd::AsRawFd::as_raw_fd(r.rd.as_ref()),
         Ordering::Relaxed,
     );
-    let mut client = Client::new(handle.clone(), true);
+    let mut client = Client::new(handle.clone(), true, srv.config_snapshot());
     client.master_link = true;
     {
         let mut m = srv.repl.master.lock();
@@ -754,6 +754,7 @@ async fn stream_loop(
                                 // counts them apart (unexpected_error_replies).
                                 let errs = &srv.stats.error_replies;
                                 let before = errs.load(Ordering::Relaxed);
+                                client.refresh_config(srv);
                                 exec::execute(
                                     srv,
                                     &mut store,

@@ -59,9 +59,9 @@ pub struct Db {
     pub lazy_expired: Vec<SmallBytes>,
     pub hits: u64,
     pub misses: u64,
-    /// State of a running snapshot over this db's contents (persist::snapshot);
+    /// State of a running snapshot over this db's contents (store::cow);
     /// None when no snapshot runs: the hooks then cost one branch.
-    pub(crate) snap: Option<Box<crate::persist::snapshot::DbSnap>>,
+    pub(crate) snap: Option<Box<super::cow::DbSnap>>,
     /// Old contents emptied by FLUSHDB/FLUSHALL while a snapshot still needed
     /// them: the snapshot job takes them from here (and frees them).
     pub(crate) detached: Vec<Db>,

@@ -5,6 +5,7 @@
 //! the same critical section, so replicas, the backlog and snapshots (later)
 //! all see the master's order.
 
+pub mod cow;
 pub mod db;
 pub mod expire;
 pub mod hash;
@@ -129,7 +130,8 @@ pub struct Store {
     pub effects: Vec<Effect>,
     pub stats: StoreStats,
     pub active_expire: bool,
-    /// INFO commandstats, kept under the lock the executor already holds.
+    /// INFO commandstats: plain counters kept under the lock the executor
+    /// already holds; the executor records them (`cmd::exec::cmd_stat`).
     /// Keyed by the command's address (hashing a pointer is cheaper than its name).
     pub cmdstats: hashbrown::HashMap<usize, CmdStat>,
     /// INFO errorstats: error code -> count.
@@ -208,15 +210,6 @@ impl Store {
             blocking: Default::default(),
             snapshot: None,
         }
-    }
-
-    pub fn cmdstats_mut(&mut self, cmd: &'static crate::cmd::Command) -> &mut CmdStat {
-        self.cmdstats
-            .entry(cmd as *const crate::cmd::Command as usize)
-            .or_insert_with(|| CmdStat {
-                name: cmd.name,
-                ..Default::default()
-            })
     }
 
     /// Cache the command time in every database. Commands that touch other

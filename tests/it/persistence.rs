@@ -623,3 +623,50 @@ fn shutdown_during_bgsave_cleans_up() {
         files_in(data.path())
     );
 }
+
+/// Like Redis, a node listens before it loads its dump: meanwhile commands
+/// get -LOADING, INFO shows loading:1 with its progress, and afterwards the
+/// whole dataset is there.
+#[test]
+fn clients_see_loading_during_the_startup_load() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let s = Server::with_data_dir(data.path(), "save = \"\"\n");
+        let mut c = s.client();
+        let _: () = redis::cmd("EVAL")
+            .arg("for i=1,3000 do redis.call('set','k'..i,i) end")
+            .arg(0)
+            .query(&mut c)
+            .unwrap();
+        let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+    }
+    // key-load-delay (Redis's own test hook): 3000 keys x 1 ms, a 3 s load.
+    let s = Server::with_data_dir_listening(data.path(), "save = \"\"\nkey-load-delay = 1000\n");
+    let mut c = RespConn::connect(s.port);
+    assert_eq!(
+        c.call(&["GET", "k1"]),
+        b"-LOADING Redis is loading the dataset in memory\r\n".to_vec()
+    );
+    assert_eq!(
+        c.call(&["PING"]),
+        b"-LOADING Redis is loading the dataset in memory\r\n".to_vec()
+    );
+    let info = String::from_utf8_lossy(&c.call(&["INFO", "persistence"])).into_owned();
+    assert!(info.contains("loading:1\r\n"), "{info}");
+    let field = |name: &str| -> u64 {
+        info.split(&format!("{name}:"))
+            .nth(1)
+            .and_then(|r| r.split("\r\n").next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {info}"))
+    };
+    assert!(field("loading_total_bytes") > 0);
+    assert!(field("loading_start_time") > 0);
+    assert!(wait_until(Duration::from_secs(60), || {
+        c.call(&["GET", "k3000"]) == b"$4\r\n3000\r\n".to_vec()
+    }));
+    assert_eq!(c.call(&["DBSIZE"]), b":3000\r\n".to_vec());
+    let info = String::from_utf8_lossy(&c.call(&["INFO", "persistence"])).into_owned();
+    assert!(info.contains("loading:0\r\n"), "{info}");
+    assert!(s.logs().contains("DB loaded from disk"), "{}", s.logs());
+}

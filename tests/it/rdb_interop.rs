@@ -418,6 +418,7 @@ fn opts() -> LoadOpts {
         now_ms: now_ms(),
         drop_expired: true,
         limits: EncodingLimits::default(),
+        key_load_delay_us: 0,
     }
 }
 

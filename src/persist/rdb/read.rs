@@ -21,6 +21,9 @@ pub struct LoadOpts {
     pub drop_expired: bool,
     /// Compact-encoding limits the loaded values follow.
     pub limits: EncodingLimits,
+    /// `key-load-delay`: microseconds to sleep after each key loaded (> 0
+    /// only; Redis's test hook for observing a load in progress).
+    pub key_load_delay_us: i64,
 }
 
 impl LoadOpts {
@@ -31,6 +34,7 @@ impl LoadOpts {
             now_ms: crate::util::now_ms(),
             drop_expired,
             limits: EncodingLimits::from_config(c),
+            key_load_delay_us: c.key_load_delay,
         }
     }
 }
@@ -658,6 +662,11 @@ pub fn load_bufread<R: BufRead>(r: &mut R, opts: &LoadOpts) -> Result<Loaded, Rd
             d.set_expire_idx(idx, exp);
         }
         out.keys += 1;
+        if opts.key_load_delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(
+                opts.key_load_delay_us as u64,
+            ));
+        }
     }
     if empty_skipped > 0 {
         tracing::warn!("RDB: skipped {empty_skipped} empty keys");

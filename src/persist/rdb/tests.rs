@@ -9,6 +9,7 @@ fn opts() -> LoadOpts {
         now_ms: crate::util::now_ms(),
         drop_expired: true,
         limits: EncodingLimits::default(),
+        key_load_delay_us: 0,
     }
 }
 

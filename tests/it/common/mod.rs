@@ -35,6 +35,12 @@ impl Server {
     }
 
     fn launch(dir: tempfile::TempDir, config_path: PathBuf) -> Server {
+        Server::launch_marked(dir, config_path, "Ready to accept connections on ")
+    }
+
+    /// `launch`, taking the port from the first log line with `marker`
+    /// followed by `host:port` (e.g. "Listening on " before a load).
+    fn launch_marked(dir: tempfile::TempDir, config_path: PathBuf, marker: &'static str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rsredis"))
             .arg("server")
             .arg("--config")
@@ -49,8 +55,9 @@ impl Server {
         let l2 = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("Ready to accept connections on ").nth(1) {
-                    if let Some(p) = rest
+                if let Some(rest) = line.split(marker).nth(1) {
+                    let addr = rest.split([',', ' ']).next().unwrap_or("");
+                    if let Some(p) = addr
                         .rsplit(':')
                         .next()
                         .and_then(|p| p.trim().parse::<u16>().ok())
@@ -673,6 +680,18 @@ impl Server {
         text.push_str(extra);
         std::fs::write(&config_path, text).expect("write config");
         Server::launch(dir, config_path)
+    }
+
+    /// `with_data_dir`, returning as soon as the node listens ("Listening on"
+    /// is logged before the dump is loaded), not once it is ready.
+    pub fn with_data_dir_listening(data_dir: &Path, extra: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("node.toml");
+        let mut text = String::from("port = 0\nenable-debug-command = \"local\"\n");
+        text.push_str(&format!("dir = {:?}\n", data_dir.display().to_string()));
+        text.push_str(extra);
+        std::fs::write(&config_path, text).expect("write config");
+        Server::launch_marked(dir, config_path, "Listening on ")
     }
 }
 
