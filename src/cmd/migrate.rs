@@ -163,7 +163,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !replace && ctx.db().exists(key) {
         return Err(Error::BusyKey);
     }
-    let value = deserialize(&args[3], ctx.store.limits.clone())?;
+    let value = deserialize(&args[3], ctx.store.limits)?;
     let when = match (ttl, absttl) {
         (0, _) => 0,
         (t, true) => t,
