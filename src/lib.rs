@@ -14,6 +14,7 @@
 //! | `net` | binding; `service`: the accept loop and per-connection loop both roles share, generic over `net::Service`; `conn`: the data node's service (parse, one lock per batch, blocked requests, hand-over); client registry | cmd, repl, resp, server, store |
 //! | `cmd` | the one command table (`mod.rs`; each role's view of it: the data node's, and the sentinel's by flag), the one admission check (`admit.rs`), the executor (`exec.rs`), one file per command family | everything below; names the sentinel's handlers (`sentinel::front`) |
 //! | `repl` | master side (backlog, replicas, WAIT, FAILOVER), replica side (handshake, PSYNC, stream apply) | cmd (executor for the master stream), persist, store, resp, net |
+//! | `cluster` | cluster mode: hash slots, the bus codec, the pure core (+ simulator), the bus driver, the slot rule of admission | cmd (table, key positions), store, repl, pubsub, net, config, fs |
 //! | `persist` | RDB codec, BGSAVE/SAVE, the copy-on-write snapshot cursor | store, config, server |
 //! | `scripting` | the Lua VM, its libraries, reply conversion (from `resp::reply` frames), `Busy` | cmd (admission + executor for `redis.call`), resp, store |
 //! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, store |
@@ -27,6 +28,7 @@
 //! at the price of that arrow until the table is assembled above both.
 
 pub mod blocking;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod error;

@@ -30,6 +30,14 @@ pub async fn run(
     // `replicaof` with its config); the link starts once the dump is loaded.
     boot_replicaof(&srv)?;
     let listeners = crate::net::bind_all(&srv).await?;
+    // After binding: with `port 0` the announced port is the one we got.
+    let cluster_enabled = srv.config.read().cluster_enabled;
+    if cluster_enabled {
+        let port = srv.tcp_port.load(std::sync::atomic::Ordering::Relaxed) as u16;
+        let cl = crate::cluster::Cluster::open(&srv.config.read(), port)?;
+        let _ = srv.cluster.set(cl.clone());
+        crate::cluster::bus::start(srv.clone(), cl).await?;
+    }
     let addrs = crate::net::describe(&listeners);
     if srv.persist.settings().path.exists() {
         srv.persist.begin_loading();

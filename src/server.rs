@@ -140,6 +140,8 @@ pub struct Shared {
     pub persist: Arc<crate::persist::dump::Persistence>,
     /// systemd notifications (`supervised`), INFO process_supervised.
     pub notifier: crate::ops::Notifier,
+    /// Cluster mode state (set at startup when cluster-enabled).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
     /// A weak handle on ourselves, for work that outlives a command (BGSAVE).
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -209,6 +211,7 @@ impl Shared {
             scripts: Arc::new(crate::scripting::Busy::default()),
             lua: Mutex::new(None),
             me: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
             notifier: crate::ops::Notifier::new(&config.supervised),
             config: RwLock::new(config),
         };

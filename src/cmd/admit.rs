@@ -80,13 +80,17 @@ pub fn effective_flags(
     }
 }
 
-/// The admission check. `f` are the command's effective flags.
+/// The admission check. `f` are the command's effective flags; `args` the
+/// call's arguments and `store` the keyspace when held (the cluster slot
+/// rule counts keys of migrating slots; without it they count as missing).
 pub fn check(
     srv: &Shared,
     caller: Caller,
     client: &Client,
     cmd: &'static Command,
     f: u32,
+    args: &[Bytes],
+    store: Option<&crate::store::Store>,
 ) -> Verdict {
     let has = |x: u32| f & x != 0;
     match caller {
@@ -99,6 +103,11 @@ pub fn check(
             // run during CLIENT PAUSE WRITE (as Redis).
             if read_only && has(flags::WRITE | flags::MAY_REPLICATE) {
                 return reject(RO_SCRIPT_WRITE);
+            }
+            if !client.master_link {
+                if let Some(r) = cluster_redirect(srv, client, cmd, f, args, store) {
+                    return Verdict::Reject(r.script_error());
+                }
             }
             // Writes on behalf of our master are obeyed (mustObeyClient).
             if has(flags::WRITE) && !wrote && !client.master_link {
@@ -113,6 +122,9 @@ pub fn check(
             }
             if client.multi.is_some() && has(flags::NO_MULTI) {
                 return reject(NOT_IN_MULTI);
+            }
+            if let Some(r) = cluster_redirect(srv, client, cmd, f, args, store) {
+                return Verdict::Reject(r.error());
             }
             // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
             if has(flags::WRITE | flags::DISK_ERROR_PROBE) && srv.persist.writes_denied() {
@@ -150,6 +162,35 @@ pub fn check(
         return Verdict::Queue;
     }
     Verdict::Run
+}
+
+/// The cluster slot rule: a command with keys (or EXEC) whose slot this
+/// node does not serve is redirected (MOVED/ASK) or refused (CROSSSLOT,
+/// TRYAGAIN, CLUSTERDOWN). Redis 7.0's getNodeByQuery.
+fn cluster_redirect(
+    srv: &Shared,
+    client: &Client,
+    cmd: &'static Command,
+    f: u32,
+    args: &[Bytes],
+    store: Option<&crate::store::Store>,
+) -> Option<crate::cluster::route::Redirect> {
+    let cl = srv.cluster.get()?;
+    if !crate::cluster::route::applies(cmd) {
+        return None;
+    }
+    let c = srv.config.read();
+    let q = crate::cluster::route::Query {
+        client,
+        cmd,
+        flags: f,
+        args,
+        store,
+        allow_reads_when_down: c.cluster_allow_reads_when_down,
+        allow_pubsubshard_when_down: c.cluster_allow_pubsubshard_when_down,
+        preferred_endpoint: &c.cluster_preferred_endpoint_type,
+    };
+    cl.route(&q)
 }
 
 fn reject(msg: &'static str) -> Verdict {

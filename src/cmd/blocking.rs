@@ -69,6 +69,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "blmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -5,
         flags: WRITE | BLOCKING,
         keys: NOKEYS,
@@ -105,6 +106,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "bzmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -5,
         flags: WRITE | BLOCKING,
         keys: NOKEYS,

@@ -109,7 +109,7 @@ pub(crate) fn command_info_reply(out: &mut Out, c: &Command) {
         .filter(|(f, _)| c.is(*f))
         .map(|(_, n)| *n)
         .collect();
-    if c.getkeys.is_some() {
+    if c.movable_keys.is_some() {
         names.push("movablekeys");
     }
     out.set(names.len());

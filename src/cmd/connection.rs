@@ -163,6 +163,9 @@ fn db_index(ctx: &Ctx, arg: &[u8], err: Error) -> Result<usize, Error> {
 
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let i = db_index(ctx, &args[1], Error::NotInteger)?;
+    if i != 0 && ctx.srv.cluster.get().is_some() {
+        return Err(Error::err("SELECT is not allowed in cluster mode"));
+    }
     ctx.client.db = i;
     ctx.out.ok();
     Ok(())

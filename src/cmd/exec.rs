@@ -110,7 +110,7 @@ pub fn run_queued(
         Err(e) => return out.error(&e.to_string()),
     };
     let f = admit::effective_flags(srv, client, cmd, args);
-    match admit::check(srv, Caller::Exec, client, cmd, f) {
+    match admit::check(srv, Caller::Exec, client, cmd, f, args, Some(&*store)) {
         Verdict::Reject(e) => {
             srv.stats.note_error(store, &e, Some(cmd));
             cmd_stat(store, cmd).rejected_calls += 1;
@@ -150,10 +150,15 @@ pub fn execute(
         Caller::Client
     };
     let f = admit::effective_flags(srv, client, cmd, args);
-    match admit::check(srv, caller, client, cmd, f) {
+    match admit::check(srv, caller, client, cmd, f, args, Some(&*store)) {
         Verdict::Run => {
             client.last_cmd = cmd.name;
             call(srv, store, client, out, post, cmd, args);
+            // ASKING admits one command (Redis resets it after each, but
+            // not inside MULTI, nor after ASKING itself).
+            if client.asking && client.multi.is_none() && !super::cluster::keeps_asking(cmd) {
+                client.asking = false;
+            }
         }
         Verdict::Queue => {
             client.last_cmd = cmd.name;

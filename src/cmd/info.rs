@@ -88,7 +88,11 @@ pub fn info_text(srv: &Shared, store: &Store, _db: usize, sections: &[&str]) -> 
             "modules" => s.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(store, &mut s),
             "errorstats" => errorstats_section(store, &mut s),
-            "cluster" => s.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "cluster" => s.push_str(if srv.cluster.get().is_some() {
+                "# Cluster\r\ncluster_enabled:1\r\n"
+            } else {
+                "# Cluster\r\ncluster_enabled:0\r\n"
+            }),
             "keyspace" => keyspace_section(store, &mut s),
             _ => {}
         }

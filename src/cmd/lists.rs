@@ -214,6 +214,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "lmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -4,
         flags: WRITE,
         keys: NOKEYS,

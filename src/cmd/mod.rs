@@ -6,6 +6,7 @@
 pub mod admit;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -14,6 +15,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod migrate;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
@@ -70,6 +72,10 @@ pub mod flags {
     /// Served only by a sentinel (Redis's CMD_ONLY_SENTINEL): a data node
     /// does not know the command.
     pub const ONLY_SENTINEL: u32 = 1 << 21;
+    /// Served for a client that sent ASKING without it (RESTORE-ASKING).
+    pub const ASKING: u32 = 1 << 22;
+    /// Runs locally while its slot is migrating or importing (MIGRATE).
+    pub const MIGRATES: u32 = 1 << 23;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -88,6 +94,7 @@ pub mod flags {
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (ASKING, "asking"),
     ];
 }
 
@@ -106,8 +113,8 @@ pub type SentinelHandler = fn(&mut crate::sentinel::front::Ctx, &[Bytes]) -> Cmd
 /// given the declared ones.
 pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
 
-/// Key positions computed from a call's arguments (movable keys).
-pub type GetKeysFn = fn(&[Bytes]) -> Vec<usize>;
+/// Finds key positions in a call's arguments (movable keys).
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
 
 /// Key positions, as COMMAND INFO reports them (first, last, step; last < 0
 /// counts from the end).
@@ -156,9 +163,9 @@ pub struct Command {
     pub lock_free: Option<LockFreeHandler>,
     /// Computes the flags the admission check uses for one call.
     pub dyn_flags: Option<FlagsFn>,
-    /// Key positions that depend on the arguments (movable keys: XREAD's
-    /// keys follow STREAMS); COMMAND GETKEYS uses it instead of `keys`.
-    pub getkeys: Option<GetKeysFn>,
+    /// Key positions found in the arguments (numkeys, XREAD's STREAMS...),
+    /// besides `keys`: the slot rule and COMMAND GETKEYS use both.
+    pub movable_keys: Option<KeysFn>,
     /// The sentinel's handler: set exactly when flagged SENTINEL or ONLY_SENTINEL.
     pub sentinel: Option<SentinelHandler>,
 }
@@ -178,7 +185,7 @@ impl Command {
         subcommands: &[],
         lock_free: None,
         dyn_flags: None,
-        getkeys: None,
+        movable_keys: None,
         sentinel: None,
     };
 
@@ -212,11 +219,14 @@ impl Command {
     }
 
     /// Positions of the key arguments of one call (movable keys included).
+    /// Key argument positions of one call: the declared positions plus
+    /// those a movable-keys command finds in its arguments.
     pub fn keys_of(&self, args: &[Bytes]) -> Vec<usize> {
-        match self.getkeys {
-            Some(f) => f(args),
-            None => self.key_positions(args.len()),
+        let mut v = self.key_positions(args.len());
+        if let Some(f) = self.movable_keys {
+            v.extend(f(args));
         }
+        v
     }
 
     pub fn acl_categories(&self) -> Vec<String> {
@@ -333,6 +343,8 @@ pub fn table() -> &'static Table {
             persist::COMMANDS,
             streams::COMMANDS,
             crate::sentinel::front::COMMANDS,
+            cluster::COMMANDS,
+            migrate::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());
@@ -364,6 +376,16 @@ pub fn table() -> &'static Table {
             sentinel_by_name,
         }
     })
+}
+
+/// Movable keys: `numkeys key...` with numkeys at `AT` (EVAL: 2, ZUNION: 1).
+pub fn numkeys_at<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
+    let n = args
+        .get(AT)
+        .and_then(|a| crate::util::parse_i64(a))
+        .unwrap_or(0)
+        .max(0) as usize;
+    (AT + 1..(AT + 1 + n).min(args.len())).collect()
 }
 
 /// Actions a command asks the connection to take once the keyspace lock is released.

@@ -13,6 +13,7 @@ use bytes::Bytes;
 pub static COMMANDS: &[super::Command] = &[
     Command {
         name: "eval",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -3,
         flags: NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
         keys: NOKEYS,
@@ -26,6 +27,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "evalsha",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -3,
         flags: NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE,
         keys: NOKEYS,
@@ -39,6 +41,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "eval_ro",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -3,
         flags: NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
         keys: NOKEYS,
@@ -52,6 +55,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "evalsha_ro",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -3,
         flags: NOSCRIPT | SKIP_MONITOR | STALE | READONLY,
         keys: NOKEYS,

@@ -131,6 +131,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "sintercard",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -3,
         flags: READONLY,
         keys: NOKEYS,

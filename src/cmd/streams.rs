@@ -113,7 +113,7 @@ pub static COMMANDS: &[super::Command] = &[
         args: "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
         summary: "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
         handler: xread,
-        getkeys: Some(xread_key_positions),
+        movable_keys: Some(xread_key_positions),
         ..Command::DEFAULT
     },
     Command {
@@ -126,7 +126,7 @@ pub static COMMANDS: &[super::Command] = &[
         args: "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
         summary: "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
         handler: xreadgroup,
-        getkeys: Some(xread_key_positions),
+        movable_keys: Some(xread_key_positions),
         ..Command::DEFAULT
     },
     Command {

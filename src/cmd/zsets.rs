@@ -283,6 +283,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zmpop",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -4,
         flags: WRITE,
         keys: NOKEYS,
@@ -295,6 +296,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zunion",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -3,
         flags: READONLY,
         keys: NOKEYS,
@@ -307,6 +309,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zinter",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -3,
         flags: READONLY,
         keys: NOKEYS,
@@ -319,6 +322,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zdiff",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -3,
         flags: READONLY,
         keys: NOKEYS,
@@ -331,6 +335,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zunionstore",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -4,
         flags: WRITE | DENYOOM,
         keys: KEY1,
@@ -343,6 +348,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zinterstore",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -4,
         flags: WRITE | DENYOOM,
         keys: KEY1,
@@ -355,6 +361,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zdiffstore",
+        movable_keys: Some(crate::cmd::numkeys_at::<2>),
         arity: -4,
         flags: WRITE | DENYOOM,
         keys: KEY1,
@@ -367,6 +374,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "zintercard",
+        movable_keys: Some(crate::cmd::numkeys_at::<1>),
         arity: -3,
         flags: READONLY,
         keys: NOKEYS,

@@ -282,6 +282,22 @@ params! {
     repl_timeout: i64 = 60, "repl-timeout", Kind::Int(1, i32::MAX as i64), true;
     repl_diskless_sync: bool = true, "repl-diskless-sync", Kind::Bool, true;
     repl_diskless_sync_delay: i64 = 5, "repl-diskless-sync-delay", Kind::Int(0, i32::MAX as i64), true;
+    cluster_enabled: bool = false, "cluster-enabled", Kind::Bool, false;
+    cluster_config_file: String = "nodes.conf".into(), "cluster-config-file", Kind::Str, false;
+    cluster_node_timeout: i64 = 15000, "cluster-node-timeout", Kind::Int(0, i64::MAX), true;
+    cluster_port: i64 = 0, "cluster-port", Kind::Int(0, 65535), false;
+    cluster_announce_ip: String = String::new(), "cluster-announce-ip", Kind::Str, true;
+    cluster_announce_port: i64 = 0, "cluster-announce-port", Kind::Int(0, 65535), true;
+    cluster_announce_bus_port: i64 = 0, "cluster-announce-bus-port", Kind::Int(0, 65535), true;
+    cluster_announce_hostname: String = String::new(), "cluster-announce-hostname", Kind::Str, true;
+    cluster_preferred_endpoint_type: String = "ip".into(), "cluster-preferred-endpoint-type", Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), true;
+    cluster_replica_validity_factor: i64 = 10, "cluster-replica-validity-factor" ["cluster-slave-validity-factor"], Kind::Int(0, i32::MAX as i64), true;
+    cluster_require_full_coverage: bool = true, "cluster-require-full-coverage", Kind::Bool, true;
+    cluster_allow_reads_when_down: bool = false, "cluster-allow-reads-when-down", Kind::Bool, true;
+    cluster_allow_replica_migration: bool = true, "cluster-allow-replica-migration", Kind::Bool, true;
+    cluster_migration_barrier: i64 = 1, "cluster-migration-barrier", Kind::Int(0, i32::MAX as i64), true;
+    cluster_replica_no_failover: bool = false, "cluster-replica-no-failover" ["cluster-slave-no-failover"], Kind::Bool, true;
+    cluster_allow_pubsubshard_when_down: bool = true, "cluster-allow-pubsubshard-when-down", Kind::Bool, true;
     client_output_buffer_limit: String = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into(), "client-output-buffer-limit", Kind::Str, true;
 }
 

@@ -199,6 +199,10 @@ pub struct Client {
     pub psubs: HashSet<Bytes>,
     /// Shard channels (SSUBSCRIBE), counted apart from `subs`/`psubs`.
     pub ssubs: HashSet<Bytes>,
+    /// Cluster: ASKING was sent (one command may use an importing slot).
+    pub asking: bool,
+    /// Cluster: READONLY (reads served by a replica of the slot's master).
+    pub cluster_readonly: bool,
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     pub lib_name: Option<Bytes>,
@@ -255,6 +259,8 @@ impl Client {
             subs: HashSet::new(),
             psubs: HashSet::new(),
             ssubs: HashSet::new(),
+            asking: false,
+            cluster_readonly: false,
             reply_mode: ReplyMode::On,
             no_evict: false,
             lib_name: None,

@@ -334,7 +334,7 @@ async fn lock_or_busy<'a>(
                     }
                 };
                 // Static flags: no script cache lookups while a script runs.
-                match admit::check(srv, Caller::Client, client, cmd, cmd.flags) {
+                match admit::check(srv, Caller::Client, client, cmd, cmd.flags, req, None) {
                     Verdict::Reject(e) => out.error(&e.to_string()),
                     _ => match cmd.lock_free {
                         Some(serve) => serve(srv, req, out),

@@ -566,7 +566,7 @@ fn call_command(
     } else {
         admit::effective_flags(srv, client, cmd, &argv)
     };
-    if let Verdict::Reject(e) = admit::check(srv, caller, client, cmd, f) {
+    if let Verdict::Reject(e) = admit::check(srv, caller, client, cmd, f, &argv, Some(&*store)) {
         return Ok(Err(err_table(lua, &e.to_string())?));
     }
     if cmd.is(flags::WRITE) {

@@ -8,6 +8,7 @@ mod admission;
 mod blocking;
 mod busy;
 mod client;
+mod cluster;
 mod crash_safety;
 mod docker;
 mod expiry;
