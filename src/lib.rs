@@ -8,22 +8,23 @@
 //! | module | owns | imports |
 //! | --- | --- | --- |
 //! | `main.rs` | CLI: `server`, `sentinel`, version | everything it starts |
-//! | `node` | running a data node: listeners, background loops (active expiry, persistence cron), startup load | server, net, repl, persist, store, config |
+//! | `node` | running a data node: listeners (open before the startup load: -LOADING meanwhile), background loops (active expiry, persistence cron) | server, net, repl, persist, store, config |
 //! | `server` | `Shared`: the parts of a running data node (keyspace lock, clients, replication, persistence, scripting, pause, stats) | the layers below |
 //! | `sentinel` | the Sentinel role: `core` (pure state machine + seeded simulator), driver, links, front end (its `net::Service` and the `sentinel` handlers of the table's SENTINEL / ONLY_SENTINEL commands), state file | net, cmd (the table), resp, config, glob, util |
 //! | `net` | binding; `service`: the accept loop and per-connection loop both roles share, generic over `net::Service`; `conn`: the data node's service (parse, one lock per batch, blocked requests, hand-over); client registry | cmd, repl, resp, server, store |
 //! | `cmd` | the one command table (`mod.rs`; each role's view of it: the data node's, and the sentinel's by flag), the one admission check (`admit.rs`), the executor (`exec.rs`), one file per command family | everything below; names the sentinel's handlers (`sentinel::front`) |
 //! | `repl` | master side (backlog, replicas, WAIT, FAILOVER), replica side (handshake, PSYNC, stream apply) | cmd (executor for the master stream), persist, store, resp, net |
 //! | `cluster` | cluster mode: hash slots, the bus codec, the pure core (+ simulator), the bus driver, the slot rule of admission | cmd (table, key positions), store, repl, pubsub, net, config, fs |
-//! | `persist` | RDB codec, BGSAVE/SAVE, the copy-on-write snapshot cursor | store, config, server |
+//! | `persist` | RDB codec; `Persistence`: its state, its own settings and a handle on the keyspace (SAVE/BGSAVE, save points, startup load) | store, config, fs, util |
 //! | `scripting` | the Lua VM, its libraries, reply conversion (from `resp::reply` frames), `Busy` | cmd (admission + executor for `redis.call`), resp, store |
 //! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, store |
-//! | `store` | databases, values and encodings, expiry, watched keys, lazyfree | config, resp, util (and still cmd/persist: see below) |
+//! | `store` | databases, values and encodings, expiry, watched keys, lazyfree, the snapshot copy-on-write cursor (`cow`) | config, resp, util, blocking (the waiters kept under the keyspace lock) |
 //! | `resp`, `config`, `error`, `glob`, `logging`, `util` | codec (request parser, encoder, the one reply reader `resp::reply` for every outbound link and for scripts); typed config + PARAMS; Redis error texts; glob matcher; logging; clock and helpers | nothing above them |
 //!
-//! Known upward arrows still to remove: `store` reaches into `cmd`
-//! (command statistics) and `persist` (the snapshot cursor's hooks).
-//! `cmd` names the sentinel's handlers (`sentinel::front::*_command`, as
+//! Known upward arrows still to remove: `cmd` and `pubsub` name types
+//! kept in `net::client` (`Client`, `Push`, `BlockState`); `store` and
+//! `blocking` know each other (the waiters live under the keyspace lock);
+//! `scripting` and `repl` call the executor in `cmd`. `cmd` names the sentinel's handlers (`sentinel::front::*_command`, as
 //! Redis's one table names sentinelCommand): one table for both roles,
 //! at the price of that arrow until the table is assembled above both.
 

@@ -637,12 +637,10 @@ fn corrupt_inputs_give_clear_errors() {
     // Unknown type.
     let e = err_of(&file(10, &[OP_SELECTDB, 0, 99, 1, b'k']));
     assert_eq!(e, "unknown value type 99 at byte 11");
-    // Stream / module: refused with the key named.
+    // A truncated stream: a clear error, not a panic. Module values are
+    // refused with the key named.
     let e = err_of(&file(10, &[19, 1, b'x', 0]));
-    assert_eq!(
-        e,
-        "unsupported value type 19 (stream) for key 'x' at byte 9"
-    );
+    assert!(e.contains("at byte"), "{e}");
     let e = err_of(&file(10, &[7, 1, b'm']));
     assert!(
         e.starts_with("unsupported value type 7 (module) for key 'm'"),
