@@ -17,12 +17,14 @@
 //! | `cluster` | cluster mode: hash slots, the bus codec, the pure core (+ simulator), the bus driver, the slot rule of admission | cmd (table, key positions), store, repl, pubsub, net, config, fs |
 //! | `persist` | RDB codec; `Persistence`: its state, its own settings and a handle on the keyspace (SAVE/BGSAVE, save points, startup load) | store, config, fs, util |
 //! | `scripting` | the Lua VM, its libraries, reply conversion (from `resp::reply` frames), `Busy` | cmd (admission + executor for `redis.call`), resp, store |
-//! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, store |
-//! | `store` | databases, values and encodings, expiry, watched keys, lazyfree, the snapshot copy-on-write cursor (`cow`) | config, resp, util, blocking (the waiters kept under the keyspace lock) |
+//! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, push, store |
+//! | `tracking` | client-side caching: keys read by tracking clients, BCAST prefixes, where invalidations go (kept in `Store`, under the keyspace lock) | push |
+//! | `push` | `Push`: out-of-band deliveries to a connection (pub/sub messages, MONITOR lines, invalidations) | nothing |
+//! | `store` | databases, values and encodings, expiry, watched keys, lazyfree, the snapshot copy-on-write cursor (`cow`) | config, resp, util, blocking (the waiters kept under the keyspace lock), tracking |
 //! | `resp`, `config`, `error`, `glob`, `logging`, `util` | codec (request parser, encoder, the one reply reader `resp::reply` for every outbound link and for scripts); typed config + PARAMS; Redis error texts; glob matcher; logging; clock and helpers | nothing above them |
 //!
-//! Known upward arrows still to remove: `cmd` and `pubsub` name types
-//! kept in `net::client` (`Client`, `Push`, `BlockState`); `store` and
+//! Known upward arrows still to remove: `cmd` names types kept in
+//! `net::client` (`Client`, `BlockState`); `store` and
 //! `blocking` know each other (the waiters live under the keyspace lock);
 //! `scripting` and `repl` call the executor in `cmd`. `cmd` names the sentinel's handlers (`sentinel::front::*_command`, as
 //! Redis's one table names sentinelCommand): one table for both roles,
@@ -44,12 +46,14 @@ pub mod ops;
 pub mod pause;
 pub mod persist;
 pub mod pubsub;
+pub mod push;
 pub mod repl;
 pub mod resp;
 pub mod scripting;
 pub mod sentinel;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod util;
 
 /// The Redis version we report: tools gate features on it.

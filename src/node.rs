@@ -187,7 +187,12 @@ async fn expire_loop(srv: Arc<Shared>) {
                     st.stats.expire_cycles += 1;
                     let now = crate::util::now_ms();
                     st.dbs[db].now = now;
-                    expire_step(&mut st, db, &mut rng)
+                    let n = expire_step(&mut st, db, &mut rng);
+                    if st.tracking.active() {
+                        // Expired keys invalidate client caches (no client did it).
+                        st.tracking_sync(None);
+                    }
+                    n
                 };
                 if expired <= SAMPLE / 4 {
                     break;

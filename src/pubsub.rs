@@ -2,7 +2,7 @@
 //! Deliveries are `Push` values sent to each subscriber's connection task,
 //! which encodes them for its own protocol (RESP2 arrays, RESP3 pushes).
 
-use crate::net::client::Push;
+use crate::push::Push;
 use bytes::Bytes;
 use hashbrown::HashMap;
 use tokio::sync::mpsc::UnboundedSender;

@@ -172,7 +172,7 @@ static CLIENT_SUBS: &[super::Command] = &[
         group: "connection",
         since: "6.0.0",
         summary: "Returns the client ID to which the connection's tracking notifications are redirected.",
-        handler: client_getredir,
+        handler: super::tracking::getredir,
         ..Command::DEFAULT
     },
     Command {
@@ -184,7 +184,7 @@ static CLIENT_SUBS: &[super::Command] = &[
         since: "6.0.0",
         args: "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
         summary: "Controls server-assisted client-side caching for the connection.",
-        handler: client_tracking,
+        handler: super::tracking::tracking,
         ..Command::DEFAULT
     },
     Command {
@@ -196,7 +196,7 @@ static CLIENT_SUBS: &[super::Command] = &[
         since: "6.0.0",
         args: "YES|NO",
         summary: "Instructs the server whether to track the keys in the next request.",
-        handler: client_caching,
+        handler: super::tracking::caching,
         ..Command::DEFAULT
     },
     Command {
@@ -207,7 +207,7 @@ static CLIENT_SUBS: &[super::Command] = &[
         group: "connection",
         since: "6.2.0",
         summary: "Returns information about server-assisted client-side caching for the connection.",
-        handler: client_trackinginfo,
+        handler: super::tracking::trackinginfo,
         ..Command::DEFAULT
     },
     Command {
@@ -550,44 +550,6 @@ fn client_setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.client.lib_ver = v;
     }
     ctx.out.ok();
-    Ok(())
-}
-
-fn client_getredir(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    ctx.out.int(-1);
-    Ok(())
-}
-
-/// Server-assisted client-side caching is not implemented: turning it off is a no-op.
-fn client_tracking(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if eq_ic(&args[2], "off") && args.len() == 3 {
-        ctx.out.ok();
-        return Ok(());
-    }
-    if !eq_ic(&args[2], "on") && !eq_ic(&args[2], "off") {
-        return Err(Error::Syntax);
-    }
-    Err(Error::err(
-        "CLIENT TRACKING is not supported by this server",
-    ))
-}
-
-fn client_caching(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    Err(Error::err(
-        "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-    ))
-}
-
-fn client_trackinginfo(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let out = &mut *ctx.out;
-    out.map(3);
-    out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
-    out.bulk(b"redirect");
-    out.int(-1);
-    out.bulk(b"prefixes");
-    out.array(0);
     Ok(())
 }
 

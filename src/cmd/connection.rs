@@ -140,6 +140,7 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     super::tx::unwatch_all(ctx.store, ctx.client);
     super::pubsub::unsubscribe_everything(ctx);
     super::client::stop_monitor(ctx);
+    super::tracking::disable(ctx.store, ctx.client);
     ctx.client.db = 0;
     ctx.client.proto = Proto::Resp2;
     ctx.out.proto = Proto::Resp2;
@@ -227,6 +228,10 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let proto = h.proto;
     if let Some(p) = proto {
         ctx.client.proto = p;
+        if ctx.client.tracking.is_some() {
+            let id = ctx.client.id;
+            ctx.store.tracking.set_resp3(id, p == Proto::Resp3);
+        }
         ctx.out.proto = p;
     }
     let out = &mut *ctx.out;

@@ -154,6 +154,7 @@ pub fn execute(
         Verdict::Run => {
             client.last_cmd = cmd.name;
             call(srv, store, client, out, post, cmd, args);
+            super::tracking::end_of_command(client, cmd);
             // ASKING admits one command (Redis resets it after each, but
             // not inside MULTI, nor after ASKING itself).
             if client.asking && client.multi.is_none() && !super::cluster::keeps_asking(cmd) {
@@ -243,6 +244,9 @@ pub fn call(
     }
     if !store.blocking.is_empty() {
         store.blocking.wake_ready(&mut store.dbs);
+    }
+    if store.tracking.active() {
+        super::tracking::after_call(store, client, cmd, args);
     }
 
     let us = elapsed.as_micros() as u64;

@@ -27,6 +27,7 @@ pub mod streams;
 pub mod strings;
 #[cfg(test)]
 pub mod testkit;
+pub mod tracking;
 pub mod tx;
 pub mod zsets;
 

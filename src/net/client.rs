@@ -14,27 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, Notify};
 
-/// Out-of-band output for a client: encoded by its own connection task,
-/// which knows the client's protocol version.
-#[derive(Debug, Clone)]
-pub enum Push {
-    Message {
-        channel: Bytes,
-        payload: Bytes,
-    },
-    PMessage {
-        pattern: Bytes,
-        channel: Bytes,
-        payload: Bytes,
-    },
-    /// A shard-channel message (SPUBLISH).
-    SMessage {
-        channel: Bytes,
-        payload: Bytes,
-    },
-    /// A ready MONITOR line (without the leading '+' and CRLF).
-    Monitor(Bytes),
-}
+pub use crate::push::Push;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyMode {
@@ -59,7 +39,13 @@ pub struct ClientMeta {
     pub psub: usize,
     pub ssub: usize,
     pub multi: i64,
+    /// Flags before `b` (which is live) and after it, in Redis's order.
     pub flags: String,
+    pub flags_after_b: String,
+    /// CLIENT LIST redir= (-1 when not tracking).
+    pub redir: i64,
+    /// Set when the tracking redirect broke (flag R), shared with tracking.
+    pub broken_redir: Option<Arc<AtomicBool>>,
     pub resp: u8,
     pub qbuf: usize,
     /// Spare capacity of the read buffer (CLIENT LIST qbuf-free).
@@ -104,7 +90,10 @@ impl ClientHandle {
             addr,
             laddr,
             created: Instant::now(),
-            meta: Mutex::new(Default::default()),
+            meta: Mutex::new(ClientMeta {
+                redir: -1,
+                ..Default::default()
+            }),
             tx,
             killed: AtomicBool::new(false),
             kill_notify: Arc::new(Notify::new()),
@@ -145,11 +134,22 @@ impl ClientHandle {
         if self.is_blocked(&m) {
             flags.push('b');
         }
+        for f in m.flags_after_b.chars() {
+            flags.push(f);
+            // R (broken redirect) follows t, before B, as in Redis.
+            if f == 't'
+                && m.broken_redir
+                    .as_ref()
+                    .is_some_and(|b| b.load(Ordering::Relaxed))
+            {
+                flags.push('R');
+            }
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -171,6 +171,7 @@ impl ClientHandle {
             m.omem,
             m.qbuf + m.qbuf_free + m.omem,
             if m.last_cmd.is_empty() { "NULL" } else { &m.last_cmd },
+            m.redir,
             m.resp,
             m.lib_name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
             m.lib_ver.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
@@ -207,6 +208,8 @@ pub struct Client {
     pub no_evict: bool,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
+    /// CLIENT TRACKING ON: the options (None: not tracking).
+    pub tracking: Option<crate::tracking::Opts>,
     pub last_cmd: &'static str,
     /// When the last batch ran; published with the rest of the meta (one lock per batch).
     pub last_active: Option<Instant>,
@@ -265,6 +268,7 @@ impl Client {
             no_evict: false,
             lib_name: None,
             lib_ver: None,
+            tracking: None,
             last_cmd: "",
             blocked: None,
             last_active: None,
@@ -342,10 +346,20 @@ impl Client {
         if self.multi.is_some() {
             flags.push('x');
         }
-        if self.no_evict {
-            flags.push('e');
-        }
         m.flags = flags;
+        let mut after = String::new();
+        if let Some(t) = &self.tracking {
+            after.push('t');
+            if t.bcast {
+                after.push('B');
+            }
+        }
+        if self.no_evict {
+            after.push('e');
+        }
+        m.flags_after_b = after;
+        m.redir = self.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+        m.broken_redir = self.tracking.as_ref().map(|t| t.broken.clone());
         m.resp = if self.proto == Proto::Resp3 { 3 } else { 2 };
         m.qbuf = qbuf;
         m.qbuf_free = qbuf_free;

@@ -123,8 +123,8 @@ impl Service for Shared {
         process(self, &mut s.client, inbuf, out, &mut s.batch)
     }
 
-    fn push(&self, _s: &Session, out: &mut Out, p: &Push) {
-        encode_push(out, p);
+    fn push(&self, s: &Session, out: &mut Out, p: &Push) {
+        encode_push(&s.client, out, p);
     }
 
     fn wait<'a>(&'a self, s: &'a Session) -> impl Future<Output = Wake> + Send + 'a {
@@ -356,7 +356,8 @@ async fn lock_or_busy<'a>(
     }
 }
 
-fn encode_push(out: &mut Out, p: &Push) {
+fn encode_push(client: &Client, out: &mut Out, p: &Push) {
+    out.proto = client.proto;
     match p {
         Push::Message { channel, payload } => {
             out.push(3);
@@ -386,14 +387,51 @@ fn encode_push(out: &mut Out, p: &Push) {
             out.raw(line);
             out.raw(b"\r\n");
         }
+        Push::Invalidate {
+            keys,
+            redirected,
+            null_resp3,
+        } => {
+            // RESP3: a push. RESP2 has no pushes: only a redirect target in
+            // pub/sub mode gets it, as a `__redis__:invalidate` message;
+            // anyone else gets nothing (as Redis's sendTrackingMessage).
+            if out.proto == crate::resp::Proto::Resp3 {
+                out.push(2);
+                out.bulk(b"invalidate");
+            } else if *redirected && client.any_subscriptions() {
+                out.push(3);
+                out.bulk(b"message");
+                out.bulk(b"__redis__:invalidate");
+            } else {
+                return;
+            }
+            match keys {
+                Some(keys) => {
+                    out.array(keys.len());
+                    for k in keys {
+                        out.bulk(k);
+                    }
+                }
+                // Redis writes the tracking client's null, whatever the receiver speaks.
+                None => out.raw(if *null_resp3 { b"_\r\n" } else { b"$-1\r\n" }),
+            }
+        }
+        Push::RedirBroken(id) => {
+            if out.proto == crate::resp::Proto::Resp3 {
+                out.push(2);
+                out.bulk(b"tracking-redir-broken");
+                out.int(*id as i64);
+            }
+        }
     }
 }
 
 /// Forget everything the server holds for a closed client.
 async fn cleanup(srv: &Shared, client: &mut Client) {
-    if client.blocked.is_some() || !client.watched.is_empty() {
+    if client.blocked.is_some() || !client.watched.is_empty() || client.tracking.is_some() {
         let mut store = srv.store_lock().await;
         let st = &mut *store;
+        crate::cmd::tracking::disable(st, client);
         if let Some(b) = client.blocked.take() {
             st.blocking
                 .unregister(&mut st.dbs, &b.keys, &client.handle.waiter);

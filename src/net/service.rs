@@ -214,6 +214,12 @@ pub async fn connection<S: Service>(
                     Ok(0) | Err(_) => break,
                     Ok(n) => svc.read_done(n),
                 }
+                // Deliveries queued before these requests arrived go out
+                // before their replies (as Redis's output buffer orders them).
+                while out.len() < 256 * 1024 {
+                    let Ok(p) = rx.try_recv() else { break };
+                    svc.push(&sess, &mut out, &p);
+                }
                 flow = svc.process(&mut sess, &mut inbuf, &mut out).await;
             }
             Some(p) = rx.recv() => {

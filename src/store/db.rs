@@ -57,6 +57,11 @@ pub struct Db {
     pub expire_deletes: bool,
     /// Keys deleted by lazy expiry since the executor last looked: it propagates them as DEL.
     pub lazy_expired: Vec<SmallBytes>,
+    /// Some client tracks keys (CLIENT TRACKING): modified keys are listed
+    /// in `changed`, a flush sets `flushed`, for the executor to tell them.
+    pub(crate) track: bool,
+    pub(crate) changed: Vec<SmallBytes>,
+    pub(crate) flushed: bool,
     pub hits: u64,
     pub misses: u64,
     /// State of a running snapshot over this db's contents (store::cow);
@@ -374,6 +379,8 @@ impl Db {
         fresh.now = self.now;
         fresh.watched = watched;
         fresh.blocked = std::mem::take(&mut self.blocked);
+        fresh.track = self.track;
+        fresh.flushed = self.track;
         std::mem::replace(self, fresh)
     }
 
@@ -517,6 +524,9 @@ impl Db {
         }
         if !self.blocked.is_empty() && self.blocked.contains_key(key) {
             self.ready.push(SmallBytes::new(key));
+        }
+        if self.track {
+            self.changed.push(SmallBytes::new(key));
         }
     }
 

@@ -151,6 +151,8 @@ pub struct Store {
     pub blocking: crate::blocking::Blocking,
     /// The running (or last) snapshot's "done" flag (persist::snapshot).
     pub snapshot: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Client-side caching: who read which keys (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
 }
 
 /// When small collections switch from their compact encoding to the general one.
@@ -214,6 +216,7 @@ impl Store {
             limits: EncodingLimits::default(),
             blocking: Default::default(),
             snapshot: None,
+            tracking: Default::default(),
         }
     }
 
@@ -276,6 +279,34 @@ impl Store {
     /// propagated as one block): blocking commands must not wait there.
     pub fn in_exec_or_script(&self) -> bool {
         self.hold_effects > 0
+    }
+
+    /// Start or stop listing modified keys, as tracking clients come and go.
+    pub fn tracking_changed(&mut self) {
+        let on = self.tracking.active();
+        for db in &mut self.dbs {
+            db.track = on;
+            if !on {
+                db.changed.clear();
+                db.flushed = false;
+            }
+        }
+    }
+
+    /// Tell tracking clients about the keys modified since the last call
+    /// (by client `by`; None: by the server itself, e.g. active expiry).
+    pub fn tracking_sync(&mut self, by: Option<u64>) {
+        let mut flushed = false;
+        for db in &mut self.dbs {
+            flushed |= std::mem::take(&mut db.flushed);
+            for k in db.changed.drain(..) {
+                self.tracking.invalidate(k.as_bytes(), by);
+            }
+        }
+        if flushed {
+            self.tracking.invalidate_all();
+        }
+        self.tracking.broadcast();
     }
 
     pub fn keys_total(&self) -> usize {

@@ -41,5 +41,6 @@ mod sets;
 mod smoke;
 mod streams;
 mod strings;
+mod tracking;
 mod tx;
 mod zsets;

@@ -69,3 +69,12 @@ fn redis_py_session_store() {
 fn lua_rate_limiter_through_evalsha() {
     run_script("rate_limiter.py", &["redis"]);
 }
+
+/// redis-py's client-side cache (RESP3 + CLIENT TRACKING): 400 repeated reads
+/// reach the server 0 times; a write by another client, and FLUSHALL, drop
+/// the cached entries (tests/py/client_cache.py; it passes against a real
+/// redis-server 7.0 the same way).
+#[test]
+fn redis_py_client_side_cache_is_invalidated_by_writes() {
+    run_script("client_cache.py", &["redis", "redis.cache"]);
+}
