@@ -43,30 +43,39 @@ pub static COMMANDS: &[Command] = &[
         subcommands: SUBCOMMANDS,
         ..Command::DEFAULT
     },
-    sub!(
-        "asking",
-        1,
-        FAST,
-        asking,
-        "",
-        "Sent by cluster clients after an -ASK redirect"
-    ),
-    sub!(
-        "readonly",
-        1,
-        FAST | LOADING | STALE,
-        readonly,
-        "",
-        "Enables read queries for a connection to a Redis Cluster replica node."
-    ),
-    sub!(
-        "readwrite",
-        1,
-        FAST | LOADING | STALE,
-        readwrite,
-        "",
-        "Enables read-write queries for a connection to a Reids Cluster replica node."
-    ),
+    Command {
+        acl: &["connection"],
+        ..sub!(
+            "asking",
+            1,
+            FAST,
+            asking,
+            "",
+            "Sent by cluster clients after an -ASK redirect"
+        )
+    },
+    Command {
+        acl: &["connection"],
+        ..sub!(
+            "readonly",
+            1,
+            FAST | LOADING | STALE,
+            readonly,
+            "",
+            "Enables read queries for a connection to a Redis Cluster replica node."
+        )
+    },
+    Command {
+        acl: &["connection"],
+        ..sub!(
+            "readwrite",
+            1,
+            FAST | LOADING | STALE,
+            readwrite,
+            "",
+            "Enables read-write queries for a connection to a Reids Cluster replica node."
+        )
+    },
 ];
 
 static SUBCOMMANDS: &[Command] = &[

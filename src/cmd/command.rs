@@ -13,6 +13,7 @@ pub static COMMANDS: &[Command] = &[
     // executor resolves a bare `COMMAND` to this declaration.
     Command {
         name: "command",
+        acl: &["connection"],
         arity: -1,
         flags: LS | SENTINEL,
         keys: super::NOKEYS,
@@ -30,6 +31,7 @@ pub static COMMANDS: &[Command] = &[
 static COMMAND_SUBS: &[Command] = &[
     Command {
         name: "command|count",
+        acl: &["connection"],
         arity: 2,
         flags: LS,
         keys: NOKEYS,
@@ -41,6 +43,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
     Command {
         name: "command|docs",
+        acl: &["connection"],
         arity: -2,
         flags: LS,
         keys: NOKEYS,
@@ -53,6 +56,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
     Command {
         name: "command|getkeys",
+        acl: &["connection"],
         arity: -4,
         flags: LS,
         keys: NOKEYS,
@@ -65,6 +69,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
     Command {
         name: "command|help",
+        acl: &["connection"],
         arity: 2,
         flags: LS,
         keys: NOKEYS,
@@ -76,6 +81,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
     Command {
         name: "command|info",
+        acl: &["connection"],
         arity: -2,
         flags: LS,
         keys: NOKEYS,
@@ -88,6 +94,7 @@ static COMMAND_SUBS: &[Command] = &[
     },
     Command {
         name: "command|list",
+        acl: &["connection"],
         arity: -2,
         flags: LS,
         keys: NOKEYS,

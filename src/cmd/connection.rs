@@ -69,6 +69,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "swapdb",
+        acl: &["keyspace", "dangerous"],
         arity: 3,
         flags: WRITE | FAST,
         keys: NOKEYS,

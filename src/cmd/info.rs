@@ -13,6 +13,7 @@ use super::server::{lower, LS};
 
 pub static COMMANDS: &[Command] = &[Command {
     name: "info",
+    acl: &["dangerous"],
     arity: -1,
     flags: LS | SENTINEL,
     keys: NOKEYS,

@@ -165,6 +165,7 @@ pub static COMMANDS: &[super::Command] = &[
     },
     Command {
         name: "keys",
+        acl: &["keyspace", "dangerous"],
         arity: 2,
         flags: READONLY,
         keys: NOKEYS,

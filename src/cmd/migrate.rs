@@ -36,6 +36,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "restore",
+        acl: &["keyspace", "dangerous"],
         arity: -4,
         flags: WRITE | DENYOOM,
         keys: KEY1,
@@ -48,6 +49,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "restore-asking",
+        acl: &["keyspace", "dangerous"],
         arity: -4,
         flags: WRITE | DENYOOM | ASKING,
         keys: KEY1,
@@ -60,6 +62,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "migrate",
+        acl: &["keyspace", "dangerous"],
         arity: -6,
         flags: WRITE | MIGRATES,
         keys: NOKEYS,

@@ -167,6 +167,10 @@ pub struct Command {
     /// Key positions found in the arguments (numkeys, XREAD's STREAMS...),
     /// besides `keys`: the slot rule and COMMAND GETKEYS use both.
     pub movable_keys: Option<KeysFn>,
+    /// ACL categories Redis declares for the command beyond what its flags
+    /// imply (its JSON's `acl_categories`); when set, they replace the one
+    /// derived from the group.
+    pub acl: &'static [&'static str],
     /// The sentinel's handler: set exactly when flagged SENTINEL or ONLY_SENTINEL.
     pub sentinel: Option<SentinelHandler>,
 }
@@ -187,6 +191,7 @@ impl Command {
         lock_free: None,
         dyn_flags: None,
         movable_keys: None,
+        acl: &[],
         sentinel: None,
     };
 
@@ -230,46 +235,78 @@ impl Command {
         v
     }
 
+    /// ACL categories in the order Redis 7.0 lists them (its category table).
     pub fn acl_categories(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        if self.is(flags::WRITE) {
-            v.push("@write".into());
-        }
-        if self.is(flags::READONLY) {
-            v.push("@read".into());
-        }
-        if self.is(flags::ADMIN) {
-            v.push("@admin".into());
-            v.push("@dangerous".into());
-        }
-        if self.is(flags::PUBSUB) {
-            v.push("@pubsub".into());
-        }
-        if self.is(flags::FAST) {
-            v.push("@fast".into());
-        } else {
-            v.push("@slow".into());
-        }
-        if self.is(flags::BLOCKING) {
-            v.push("@blocking".into());
-        }
-        match self.group {
-            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" | "stream" => {
-                v.push(format!(
-                    "@{}",
-                    if self.group == "sorted-set" {
-                        "sortedset"
-                    } else {
-                        self.group
-                    }
-                ))
+        let group = match self.group {
+            "generic" => "keyspace",
+            "sorted-set" => "sortedset",
+            "transactions" => "transaction",
+            g => g,
+        };
+        let has = |cat: &str| -> bool {
+            match cat {
+                // Redis: read-only scripts are @scripting, not @read.
+                "read" => self.is(flags::READONLY) && group != "scripting",
+                "write" => self.is(flags::WRITE),
+                "pubsub" => self.is(flags::PUBSUB),
+                "admin" | "dangerous" => self.is(flags::ADMIN),
+                "fast" => self.is(flags::FAST),
+                "slow" => !self.is(flags::FAST),
+                "blocking" => self.is(flags::BLOCKING),
+                _ => false,
             }
-            "generic" => v.push("@keyspace".into()),
-            "transactions" => v.push("@transaction".into()),
-            "connection" => v.push("@connection".into()),
-            _ => {}
-        }
-        v
+        };
+        const ORDER: [&str; 21] = [
+            "keyspace",
+            "read",
+            "write",
+            "set",
+            "sortedset",
+            "list",
+            "hash",
+            "string",
+            "bitmap",
+            "hyperloglog",
+            "geo",
+            "stream",
+            "pubsub",
+            "admin",
+            "fast",
+            "slow",
+            "blocking",
+            "dangerous",
+            "connection",
+            "transaction",
+            "scripting",
+        ];
+        let by_group = [
+            "keyspace",
+            "set",
+            "sortedset",
+            "list",
+            "hash",
+            "string",
+            "bitmap",
+            "hyperloglog",
+            "geo",
+            "stream",
+            "connection",
+            "transaction",
+            "scripting",
+        ];
+        ORDER
+            .iter()
+            // A container (CLIENT, XINFO...) has only its flags' categories.
+            .filter(|c| {
+                has(c)
+                    || self.acl.contains(c)
+                    || (self.acl.is_empty()
+                        && self.subcommands.is_empty()
+                        && by_group.contains(c)
+                        && **c == group)
+            })
+            .map(|c| format!("@{}", c))
+            .collect()
     }
 }
 

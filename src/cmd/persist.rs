@@ -33,6 +33,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "lastsave",
+        acl: &["admin", "dangerous"],
         arity: 1,
         flags: LOADING | STALE | FAST,
         keys: NOKEYS,

@@ -84,6 +84,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "wait",
+        acl: &["connection"],
         arity: 3,
         flags: NOSCRIPT,
         keys: NOKEYS,

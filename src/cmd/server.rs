@@ -16,6 +16,7 @@ pub(super) const LS: u32 = LOADING | STALE;
 pub static COMMANDS: &[Command] = &[
     Command {
         name: "role",
+        acl: &["admin", "dangerous"],
         arity: 1,
         flags: NOSCRIPT | LOADING | STALE | FAST | SENTINEL,
         keys: NOKEYS,
@@ -28,6 +29,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "dbsize",
+        acl: &["keyspace"],
         arity: 1,
         flags: READONLY | FAST,
         keys: NOKEYS,
@@ -39,6 +41,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "flushdb",
+        acl: &["keyspace", "dangerous"],
         arity: -1,
         flags: WRITE,
         keys: NOKEYS,
@@ -51,6 +54,7 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "flushall",
+        acl: &["keyspace", "dangerous"],
         arity: -1,
         flags: WRITE,
         keys: NOKEYS,

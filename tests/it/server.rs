@@ -631,3 +631,38 @@ fn role_of_a_master() {
     let _ = r.read_for(std::time::Duration::from_millis(200));
     r.roundtrip(&resp(&["ROLE"]), b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
 }
+
+/// COMMAND INFO's ACL categories (the 7th field), for every command and
+/// subcommand both servers know: the same set in the same order.
+#[test]
+fn acl_categories_match_real_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let ours = Server::start();
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", real.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut mine = ours.client();
+    let names: Vec<String> = q(&mut theirs, &["COMMAND", "LIST"]).unwrap();
+    let cats = |c: &mut redis::Connection, name: &str| -> Option<Vec<String>> {
+        let v: redis::Value = q(c, &["COMMAND", "INFO", name]).unwrap();
+        let redis::Value::Array(mut infos) = v else {
+            panic!("{v:?}")
+        };
+        match infos.remove(0) {
+            redis::Value::Array(info) => Some(redis::from_redis_value(&info[6]).unwrap()),
+            _ => None,
+        }
+    };
+    let mut compared = 0;
+    for n in &names {
+        let Some(mine_cats) = cats(&mut mine, n) else {
+            continue;
+        };
+        assert_eq!(Some(mine_cats), cats(&mut theirs, n), "categories of {n}");
+        compared += 1;
+    }
+    assert!(compared > 250, "only {compared} commands compared");
+}
