@@ -11,7 +11,9 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod lists;
@@ -23,6 +25,7 @@ pub mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 #[cfg(test)]
@@ -253,16 +256,15 @@ impl Command {
             v.push("@blocking".into());
         }
         match self.group {
-            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" | "stream" => {
-                v.push(format!(
-                    "@{}",
-                    if self.group == "sorted-set" {
-                        "sortedset"
-                    } else {
-                        self.group
-                    }
-                ))
-            }
+            "string" | "list" | "hash" | "set" | "sorted-set" | "bitmap" | "stream"
+            | "hyperloglog" | "geo" => v.push(format!(
+                "@{}",
+                if self.group == "sorted-set" {
+                    "sortedset"
+                } else {
+                    self.group
+                }
+            )),
             "generic" => v.push("@keyspace".into()),
             "transactions" => v.push("@transaction".into()),
             "connection" => v.push("@connection".into()),
@@ -345,6 +347,10 @@ pub fn table() -> &'static Table {
             crate::sentinel::front::COMMANDS,
             cluster::COMMANDS,
             migrate::COMMANDS,
+            hll::COMMANDS,
+            geo::COMMANDS,
+            sort::COMMANDS,
+            strings::bitfield::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());
