@@ -102,6 +102,16 @@ fn strtod(b: &[u8]) -> Option<f64> {
     if s.is_empty() {
         return Some(0.0);
     }
+    // glibc's strtod also reads hexadecimal integers ("0x10" = 16).
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        let v = u64::from_str_radix(hex, 16).ok()? as f64;
+        return Some(if neg { -v } else { v });
+    }
     let v: f64 = t.parse().ok()?;
     if v.is_nan() {
         return None;

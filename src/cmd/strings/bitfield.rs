@@ -1,8 +1,10 @@
 //! BITFIELD and BITFIELD_RO (Redis 7.0 `bitops.c` bitfieldGeneric): signed
 //! and unsigned fields of 1..64 (i) / 1..63 (u) bits at bit or `#`-scaled
 //! offsets, GET/SET/INCRBY with OVERFLOW WRAP/SAT/FAIL. All operations are
-//! parsed first; the string grows once to the highest written bit. Changes
-//! (FAIL included, as Redis counts them) propagate the command verbatim.
+//! parsed first; the string grows once to the highest written bit. As in
+//! 7.0, only a written field that changed a value (or a grown / created
+//! string) counts as a change; any change propagates the command verbatim
+//! (so, like Redis, a key created by writes that all FAILed is not propagated).
 
 use super::super::{flags::*, Command, Ctx, KEY1};
 use crate::error::{CmdResult, Error};
@@ -280,13 +282,16 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], ro_cmd: bool) -> CmdResult {
     }
     // lookupStringForBitCommand: create or zero-extend up to the highest bit.
     let need = (highest >> 3) as usize + 1;
-    let idx = match db.lookup(key) {
-        None => db.set(key, Value::Str(SmallBytes::from(vec![0u8; need])), false),
+    let (idx, mut grown) = match db.lookup(key) {
+        None => (
+            db.set(key, Value::Str(SmallBytes::from(vec![0u8; need])), false),
+            true,
+        ),
         Some(idx) => {
             if !matches!(db.entry(idx).value, Value::Str(_)) {
                 return Err(Error::WrongType);
             }
-            idx
+            (idx, false)
         }
     };
     let Value::Str(sv) = &mut db.entry_mut(idx).value else {
@@ -298,6 +303,7 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], ro_cmd: bool) -> CmdResult {
     };
     if v.len() < need {
         v.resize(need, 0);
+        grown = true;
     }
     ctx.out.array(ops.len());
     let mut changes = 0u64;
@@ -310,7 +316,6 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], ro_cmd: bool) -> CmdResult {
             }
             continue;
         }
-        changes += 1;
         if o.signed {
             let old = get_signed(&v, o.offset, o.bits);
             let (overflow, newval, ret) = if o.op == Op::Incr {
@@ -326,6 +331,9 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], ro_cmd: bool) -> CmdResult {
             } else {
                 ctx.out.int(ret);
                 set_unsigned(&mut v, o.offset, o.bits, newval as u64);
+                if grown || old != newval {
+                    changes += 1;
+                }
             }
         } else {
             let old = get_unsigned(&v, o.offset, o.bits);
@@ -346,6 +354,9 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], ro_cmd: bool) -> CmdResult {
             } else {
                 ctx.out.int(ret as i64);
                 set_unsigned(&mut v, o.offset, o.bits, newval);
+                if grown || old != newval {
+                    changes += 1;
+                }
             }
         }
     }
