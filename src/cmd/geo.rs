@@ -562,18 +562,23 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
         count as usize
     };
     if let Some(desc) = sort {
-        if desc {
-            pts.sort_by(|a, b| {
-                b.dist
-                    .partial_cmp(&a.dist)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
+        // qsort (glibc's is a stable merge sort) for everything, Redis's
+        // own pqsort when COUNT keeps fewer: ties land where Redis puts them.
+        let cmp = |a: &Point, b: &Point| {
+            let c = a
+                .dist
+                .partial_cmp(&b.dist)
+                .unwrap_or(std::cmp::Ordering::Equal);
+            if desc {
+                c.reverse()
+            } else {
+                c
+            }
+        };
+        if returned == pts.len() {
+            pts.sort_by(cmp);
         } else {
-            pts.sort_by(|a, b| {
-                a.dist
-                    .partial_cmp(&b.dist)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
+            super::pqsort::pqsort(&mut pts, 0, returned - 1, &cmp);
         }
     }
     pts.truncate(returned);

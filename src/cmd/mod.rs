@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lists;
 pub mod migrate;
 pub mod persist;
+pub mod pqsort;
 pub mod pubsub;
 pub mod repl;
 pub mod scan;

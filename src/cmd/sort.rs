@@ -263,7 +263,7 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
             }
         }
         let by = sortby.is_some();
-        items.sort_by(|a, b| {
+        let cmp = |a: &Item, b: &Item| {
             let c = if !alpha {
                 a.score
                     .partial_cmp(&b.score)
@@ -284,7 +284,15 @@ fn generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
             } else {
                 c
             }
-        });
+        };
+        // As Redis: its pqsort when BY and LIMIT select a range, else qsort
+        // (glibc's is a stable merge sort).
+        let len = items.len() as i64;
+        if by && (start != 0 || end != len - 1) && end >= start {
+            super::pqsort::pqsort(&mut items, start as usize, end as usize, &cmp);
+        } else {
+            items.sort_by(cmp);
+        }
     }
     let n = (end - start + 1).max(0) as usize;
     let outputlen = if gets.is_empty() { n } else { gets.len() * n };

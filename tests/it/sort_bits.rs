@@ -177,6 +177,39 @@ fn sort_scripted_matches_redis() {
     d.check();
 }
 
+/// SORT ... BY <pattern> ALPHA with tied values: a full sort keeps the
+/// list order (glibc's stable qsort), a LIMIT range goes through Redis's pqsort.
+#[test]
+fn sort_ties_come_out_in_redis_order() {
+    let Some((_s, _r, mut d)) = Diff::start() else {
+        return;
+    };
+    let mut rng = Rng(99);
+    let mut push = vec!["RPUSH".to_string(), "tl".to_string()];
+    for i in 0..120 {
+        push.push(format!("e{i}"));
+        d.both(&["SET", &format!("t_e{i}"), &format!("v{}", rng.below(4))]);
+    }
+    let a: Vec<&str> = push.iter().map(|s| s.as_str()).collect();
+    d.both(&a);
+    for (start, count) in [(0, 5), (3, 10), (50, 20), (0, 119), (100, 30), (0, -1)] {
+        for order in ["ASC", "DESC"] {
+            d.both(&[
+                "SORT",
+                "tl",
+                "BY",
+                "t_*",
+                "ALPHA",
+                order,
+                "LIMIT",
+                &start.to_string(),
+                &count.to_string(),
+            ]);
+        }
+    }
+    d.check();
+}
+
 #[test]
 fn sort_random_matches_redis() {
     let Some((_s, _r, mut d)) = Diff::start() else {
