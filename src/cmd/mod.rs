@@ -11,18 +11,22 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod lists;
 pub mod migrate;
 pub mod persist;
+pub mod pqsort;
 pub mod pubsub;
 pub mod repl;
 pub mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 #[cfg(test)]
@@ -383,6 +387,10 @@ pub fn table() -> &'static Table {
             crate::sentinel::front::COMMANDS,
             cluster::COMMANDS,
             migrate::COMMANDS,
+            hll::COMMANDS,
+            geo::COMMANDS,
+            sort::COMMANDS,
+            strings::bitfield::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());

@@ -7,6 +7,7 @@
 //! TTLs, GETEX, GETDEL, GETSET, INCRBYFLOAT, SET ... GET) record their effect
 //! explicitly, as a 7.0 master propagates it.
 
+pub mod bitfield;
 pub(crate) mod longdouble;
 
 use super::{flags::*, Command, Ctx, Keys, KEY1};

@@ -591,7 +591,7 @@ fn zset_from_sorted(items: &Items, max_entries: usize, max_value: usize) -> ZSet
 }
 
 /// Store `items` (sorted) at `dst`, or delete `dst` when empty. Replies with the count.
-fn store_result(ctx: &mut Ctx, dst: &[u8], items: &Items) {
+pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], items: &Items) {
     let (me, mv) = limits(ctx);
     let db = &mut ctx.store.dbs[ctx.client.db];
     if items.is_empty() {
@@ -616,7 +616,7 @@ const LT: u8 = 8;
 const CH: u8 = 16;
 const INCR: u8 = 32;
 
-fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut flags = 0u8;
     let mut i = 2;
     while i < args.len() {

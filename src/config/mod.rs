@@ -263,6 +263,7 @@ params! {
     list_max_listpack_size: i64 = -2, "list-max-listpack-size" ["list-max-ziplist-size"], Kind::Int(-5, i64::MAX), true;
     stream_node_max_bytes: i64 = 4096, "stream-node-max-bytes", Kind::Memory(0, i64::MAX), true;
     stream_node_max_entries: i64 = 100, "stream-node-max-entries", Kind::Int(0, i64::MAX), true;
+    hll_sparse_max_bytes: i64 = 3000, "hll-sparse-max-bytes", Kind::Memory(0, i64::MAX), true;
     lazyfree_lazy_user_del: bool = false, "lazyfree-lazy-user-del", Kind::Bool, true;
     tracking_table_max_keys: i64 = 1_000_000, "tracking-table-max-keys", Kind::Int(0, i64::MAX), true;
     key_load_delay: i64 = 0, "key-load-delay", Kind::Int(i32::MIN as i64, i32::MAX as i64), true;

@@ -8,7 +8,9 @@
 pub mod cow;
 pub mod db;
 pub mod expire;
+pub mod geohash;
 pub mod hash;
+pub mod hll;
 pub mod lazyfree;
 pub mod list;
 pub mod set;
@@ -166,6 +168,8 @@ pub struct EncodingLimits {
     pub list_max_listpack_size: i64,
     pub stream_node_max_bytes: usize,
     pub stream_node_max_entries: usize,
+    /// A sparse HyperLogLog larger than this becomes dense.
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl EncodingLimits {
@@ -179,6 +183,7 @@ impl EncodingLimits {
             list_max_listpack_size: c.list_max_listpack_size,
             stream_node_max_bytes: c.stream_node_max_bytes as usize,
             stream_node_max_entries: c.stream_node_max_entries as usize,
+            hll_sparse_max_bytes: c.hll_sparse_max_bytes as usize,
         }
     }
 }

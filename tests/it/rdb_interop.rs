@@ -440,6 +440,7 @@ fn real_limits(c: &mut redis::Connection) -> EncodingLimits {
         list_max_listpack_size: get("list-max-listpack-size"),
         stream_node_max_bytes: get("stream-node-max-bytes") as usize,
         stream_node_max_entries: get("stream-node-max-entries") as usize,
+        hll_sparse_max_bytes: get("hll-sparse-max-bytes") as usize,
     }
 }
 

@@ -868,12 +868,12 @@ fn dumps_move_both_ways() {
 
 /// A replication tap: SYNC, skip the snapshot, then collect the commands
 /// the master propagates (PING/REPLCONF/SELECT left out).
-struct Tap {
+pub(crate) struct Tap {
     r: std::io::BufReader<std::net::TcpStream>,
 }
 
 impl Tap {
-    fn start(port: u16) -> Tap {
+    pub(crate) fn start(port: u16) -> Tap {
         use std::io::{BufRead, Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -903,7 +903,7 @@ impl Tap {
     }
 
     /// Commands until `n` were collected (bounded by the read timeout).
-    fn commands(&mut self, n: usize) -> Vec<String> {
+    pub(crate) fn commands(&mut self, n: usize) -> Vec<String> {
         use std::io::{BufRead, Read};
         let mut out = Vec::new();
         while out.len() < n {
