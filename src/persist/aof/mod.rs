@@ -9,10 +9,11 @@
 //! - `always`: a reply leaves only once everything appended before it is
 //!   fsynced (connections wait on `wait_synced`; one fsync covers every
 //!   client's writes buffered meanwhile: group commit).
-//! - `everysec`: fsync once a second in the background: a crash loses at
-//!   most about the last second (more if the disk stalls: then writes wait
-//!   for `write(2)` after 2 s, as Redis).
-//! - `no`: the OS decides.
+//! - `everysec`: replies wait until the writes before them are written
+//!   (`write(2)`, as Redis writes before replying), fsync once a second in
+//!   the background: a killed process loses nothing, a power cut about the
+//!   last second (more if the disk stalls: writes are postponed up to 2 s).
+//! - `no`: written before the reply; the OS decides when it reaches the disk.
 
 pub mod loader;
 pub mod manifest;
@@ -94,6 +95,9 @@ pub struct Aof {
     pub delayed_fsync: AtomicU64,
     /// everysec: the writer waited 2 s for a stalled fsync; clients now wait for writes.
     pub stalled: AtomicBool,
+    /// everysec: writes are postponed behind a running fsync (under 2 s):
+    /// replies go out meanwhile, as Redis's do.
+    pub postponing: AtomicBool,
     pub base_size: AtomicU64,
     /// Bytes of INCR files before the current one, and of the current one.
     pub old_incr_size: AtomicU64,
@@ -125,6 +129,7 @@ impl Aof {
             write_error: Mutex::new(String::new()),
             delayed_fsync: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            postponing: AtomicBool::new(false),
             base_size: AtomicU64::new(0),
             old_incr_size: AtomicU64::new(0),
             cur_incr_size: AtomicU64::new(0),
@@ -186,21 +191,30 @@ impl Aof {
     }
 
     /// The offset a connection must wait for before its replies leave, if
-    /// any: with `always` everything appended so far must be fsynced; with a
-    /// stalled `everysec` disk, written. Read after the batch (its writes are
-    /// appended by then; later ones only make the wait a bit longer).
+    /// any: everything appended so far must be written (as Redis writes its
+    /// AOF buffer before replying: a killed process loses no acknowledged
+    /// write), with `always` also fsynced. Read after the batch (its writes
+    /// are appended by then; later ones only make the wait a bit longer).
+    /// While writes fail, `everysec`/`no` replies go out (as Redis: later
+    /// writes get MISCONF); `always` replies wait for the disk.
     pub fn reply_barrier(&self) -> Option<(u64, bool)> {
         if !self.on.load(Ordering::Relaxed) {
             return None;
         }
         let end = self.pipe.appended.load(Ordering::Acquire);
         let p = *self.pipe.progress.borrow();
-        let policy = self.settings.read().fsync;
-        match policy {
-            Fsync::Always if p.synced < end => Some((end, true)),
-            Fsync::EverySec if self.stalled.load(Ordering::Relaxed) && p.written < end => {
-                Some((end, false))
+        if p.synced >= end {
+            return None;
+        }
+        match self.settings.read().fsync {
+            Fsync::Always => Some((end, true)),
+            Fsync::EverySec
+                if self.postponing.load(Ordering::Relaxed)
+                    && !self.stalled.load(Ordering::Relaxed) =>
+            {
+                None
             }
+            _ if p.written < end && self.write_ok() => Some((end, false)),
             _ => None,
         }
     }
@@ -212,6 +226,7 @@ impl Aof {
             .wait_for(|p| {
                 (if synced { p.synced } else { p.written }) >= offset
                     || !self.on.load(Ordering::Relaxed)
+                    || (!synced && !self.write_ok())
             })
             .await;
     }

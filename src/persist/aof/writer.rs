@@ -158,14 +158,19 @@ pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
         if policy == Fsync::EverySec && fsyncer.busy() {
             let since = *postponed.get_or_insert_with(Instant::now);
             if since.elapsed() < Duration::from_secs(2) {
+                aof.postponing.store(true, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             }
-            aof.delayed_fsync.fetch_add(1, Ordering::Relaxed);
-            aof.stalled.store(true, Ordering::Relaxed);
-            tracing::warn!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
+            if pipe.appended.load(Ordering::Acquire) > written {
+                aof.delayed_fsync.fetch_add(1, Ordering::Relaxed);
+            }
+            if !aof.stalled.swap(true, Ordering::Relaxed) {
+                tracing::warn!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
+            }
         } else {
             postponed = None;
+            aof.postponing.store(false, Ordering::Relaxed);
             aof.stalled.store(false, Ordering::Relaxed);
         }
         let (data, start, marks) = {
