@@ -656,3 +656,83 @@ fn info_persistence_reports_aof_fields() {
     assert!(incr > 0);
     assert_eq!(cur, base + incr);
 }
+
+#[test]
+fn always_plus_wait_means_on_the_master_disk_and_in_the_replicas_memory() {
+    let data = tempfile::tempdir().unwrap();
+    let cfg = aof_cfg("always");
+    let m = Server::with_data_dir(data.path(), &cfg);
+    let r = Server::with_config(&format!(
+        "save = \"\"\nreplicaof = \"127.0.0.1 {}\"\n",
+        m.port
+    ));
+    assert!(wait_info(
+        r.port,
+        "replication",
+        "master_link_status",
+        "up",
+        T
+    ));
+    let mut c = RespConn::connect(m.port);
+    for i in 0..50 {
+        assert_eq!(c.c(&format!("SET w{i} {i}")), "+OK\r\n");
+        assert_eq!(c.c("WAIT 1 5000"), ":1\r\n");
+    }
+    // The master dies: every write WAIT acknowledged is in the replica ...
+    signal(m.pid(), "KILL");
+    drop(m);
+    let mut rc = RespConn::connect(r.port);
+    assert_eq!(rc.c("DBSIZE"), ":50\r\n");
+    // ... and on the master's disk.
+    let m = Server::with_data_dir(data.path(), &cfg);
+    let mut c = RespConn::connect(m.port);
+    assert_eq!(c.c("DBSIZE"), ":50\r\n");
+    assert_eq!(c.c("GET w49"), "$2\r\n49\r\n");
+}
+
+#[test]
+fn replica_with_appendonly_writes_what_it_applies() {
+    let m = Server::with_config("save = \"\"\n");
+    let data = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "{}replicaof = \"127.0.0.1 {}\"\n",
+        aof_cfg("always"),
+        m.port
+    );
+    let r = Server::with_data_dir(data.path(), &cfg);
+    assert!(wait_info(
+        r.port,
+        "replication",
+        "master_link_status",
+        "up",
+        T
+    ));
+    let mut c = RespConn::connect(m.port);
+    c.c("SET a 1");
+    c.c("SELECT 2");
+    c.c("MULTI");
+    c.c("INCR n");
+    c.c("RPUSH l x");
+    c.c("EXEC");
+    assert_eq!(c.c("WAIT 1 5000"), ":1\r\n");
+    assert!(wait_until(T, || {
+        info_field(r.port, "persistence", "aof_rewrite_in_progress").as_deref() == Some("0")
+    }));
+    // No PINGs or REPLCONFs from the stream in the AOF: only the writes.
+    let incr = std::fs::read(incr_file(data.path())).unwrap();
+    let text = String::from_utf8_lossy(&incr).to_lowercase();
+    assert!(
+        !text.contains("ping") && !text.contains("replconf"),
+        "{text}"
+    );
+    // The master goes away; the replica restarts from its own AOF.
+    drop(m);
+    signal(r.pid(), "KILL");
+    drop(r);
+    let r = Server::with_data_dir(data.path(), &aof_cfg("always"));
+    let mut rc = RespConn::connect(r.port);
+    assert_eq!(rc.c("GET a"), "$1\r\n1\r\n");
+    rc.c("SELECT 2");
+    assert_eq!(rc.c("GET n"), "$1\r\n1\r\n");
+    assert_eq!(rc.c("LRANGE l 0 -1"), "*1\r\n$1\r\nx\r\n");
+}
