@@ -80,6 +80,8 @@ pub struct Aof {
     pub pipe: Arc<Pipe>,
     manifest: Mutex<Manifest>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The open INCR file (the writer thread's; connections may write inline).
+    out: Mutex<Option<writer::Out>>,
     /// aof_enabled: the sink is attached and a writer runs.
     pub on: AtomicBool,
     pub rewrite_in_progress: AtomicBool,
@@ -117,6 +119,7 @@ impl Aof {
             pipe,
             manifest: Mutex::new(Manifest::default()),
             writer: Mutex::new(None),
+            out: Mutex::new(None),
             on: AtomicBool::new(false),
             rewrite_in_progress: AtomicBool::new(false),
             rewrite_scheduled: AtomicBool::new(false),
@@ -219,8 +222,12 @@ impl Aof {
         }
     }
 
-    /// Wait until `offset` is fsynced (`synced`) or written.
+    /// Wait until `offset` is fsynced (`synced`) or written (written here
+    /// when the writer is not busy: no thread hand-off on the reply path).
     pub async fn wait(&self, offset: u64, synced: bool) {
+        if !synced && writer::write_inline(self) && self.pipe.progress.borrow().written >= offset {
+            return;
+        }
         let mut rx = self.pipe.progress.subscribe();
         let _ = rx
             .wait_for(|p| {

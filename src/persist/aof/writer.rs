@@ -143,11 +143,122 @@ pub fn open_append(path: &std::path::Path) -> io::Result<File> {
         .map_err(|e| io::Error::new(e.kind(), format!("opening '{}': {e}", path.display())))
 }
 
+/// The open INCR file and how far the stream is in it. Whoever writes
+/// (the writer thread, or a connection writing inline) holds its lock from
+/// taking the pending bytes to writing them, so the file keeps write order.
+pub struct Out {
+    file: File,
+    file_len: u64,
+    written: u64,
+}
+
+/// Take what is pending and write it (Rotate marks switch files; a Stop
+/// mark ends: Ok(true)). On a failure the unwritten rest goes back in front
+/// of the buffer. `inline` (a connection, `everysec`/`no`): only when no
+/// mark is pending (marks are the thread's).
+fn write_pending(aof: &Aof, out: &mut Out, inline: bool) -> io::Result<bool> {
+    let pipe = &aof.pipe;
+    let (data, start, mut marks) = {
+        let mut p = pipe.pending.lock();
+        if inline && !p.marks.is_empty() {
+            return Ok(false);
+        }
+        let data = std::mem::take(&mut p.data);
+        let start = p.start;
+        p.start = start + data.len() as u64;
+        (data, start, std::mem::take(&mut p.marks))
+    };
+    debug_assert_eq!(start, out.written);
+    let mut pos = 0usize;
+    let mut stop = false;
+    let mut failed: Option<io::Error> = None;
+    while let Some(at) = marks.front().map(|m| m.0) {
+        let cut = (at - start) as usize;
+        if let Err(e) = write_chunk(aof, &mut out.file, &mut out.file_len, &data[pos..cut]) {
+            failed = Some(e);
+            break;
+        }
+        out.written += (cut - pos) as u64;
+        pos = cut;
+        let (_, m) = marks.pop_front().expect("front");
+        match m {
+            Mark::Stop => {
+                stop = true;
+                break;
+            }
+            Mark::Rotate { name, persist } => match aof.rotate(&mut out.file, &name, persist) {
+                Ok(()) => out.file_len = 0,
+                Err(e) => {
+                    marks.push_front((at, Mark::Rotate { name, persist }));
+                    failed = Some(e);
+                    break;
+                }
+            },
+        }
+    }
+    if failed.is_none() && !stop {
+        match write_chunk(aof, &mut out.file, &mut out.file_len, &data[pos..]) {
+            Ok(()) => {
+                out.written += (data.len() - pos) as u64;
+                pos = data.len();
+            }
+            Err(e) => failed = Some(e),
+        }
+    }
+    if let Some(e) = failed {
+        // write_chunk truncated a partial write back: requeue what was not
+        // written, in front, for a later retry.
+        let mut p = pipe.pending.lock();
+        let mut rest = data[pos..].to_vec();
+        rest.extend_from_slice(&p.data);
+        p.data = rest;
+        p.start = out.written;
+        while let Some(m) = marks.pop_back() {
+            p.marks.push_front(m);
+        }
+        drop(p);
+        aof.note_write_error(&e);
+        let w = out.written;
+        pipe.publish(|pr| pr.written = w);
+        return Err(e);
+    }
+    aof.note_write_ok();
+    Ok(stop)
+}
+
+/// A connection's reply waits for `write(2)` (`everysec`/`no`): write the
+/// pending bytes here rather than wait for the thread to wake up, when no
+/// one else is writing. Returns true when it wrote.
+pub fn write_inline(aof: &Aof) -> bool {
+    let Some(mut g) = aof.out.try_lock() else {
+        return false;
+    };
+    let Some(out) = g.as_mut() else {
+        return false;
+    };
+    if write_pending(aof, out, true).is_err() {
+        return false;
+    }
+    let w = out.written;
+    let no = aof.settings.read().fsync == Fsync::No;
+    aof.pipe.publish(|pr| {
+        pr.written = w;
+        if no {
+            pr.synced = w;
+        }
+    });
+    true
+}
+
 /// The writer thread: runs until a `Stop` mark (or the server exits).
-pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
+pub fn run(aof: Arc<Aof>, file: File, start_offset: u64) {
     let pipe = aof.pipe.clone();
-    let mut written = start_offset;
-    let mut file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    *aof.out.lock() = Some(Out {
+        file,
+        file_len,
+        written: start_offset,
+    });
     let fsyncer = Fsyncer::start(aof.clone());
     let mut last_fsync = Instant::now();
     let mut postponed: Option<Instant> = None;
@@ -162,7 +273,7 @@ pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             }
-            if pipe.appended.load(Ordering::Acquire) > written {
+            if pipe.appended.load(Ordering::Acquire) > pipe.progress.borrow().written {
                 aof.delayed_fsync.fetch_add(1, Ordering::Relaxed);
             }
             if !aof.stalled.swap(true, Ordering::Relaxed) {
@@ -173,76 +284,26 @@ pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
             aof.postponing.store(false, Ordering::Relaxed);
             aof.stalled.store(false, Ordering::Relaxed);
         }
-        let (data, start, marks) = {
+        {
             let mut p = pipe.pending.lock();
             if p.data.is_empty() && p.marks.is_empty() {
                 pipe.cv.wait_for(&mut p, Duration::from_millis(100));
             }
-            let data = std::mem::take(&mut p.data);
-            let start = p.start;
-            p.start = start + data.len() as u64;
-            (data, start, std::mem::take(&mut p.marks))
+        }
+        let mut g = aof.out.lock();
+        let out = g.as_mut().expect("the writer's file");
+        let stop = match write_pending(&aof, out, false) {
+            Ok(stop) => stop,
+            Err(_) => {
+                drop(g);
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
         };
-        debug_assert_eq!(start, written);
-        let mut pos = 0usize;
-        let mut marks = marks;
-        let mut stop = false;
-        let mut failed: Option<io::Error> = None;
-        while let Some(at) = marks.front().map(|m| m.0) {
-            let cut = (at - start) as usize;
-            if let Err(e) = write_chunk(&aof, &mut file, &mut file_len, &data[pos..cut]) {
-                failed = Some(e);
-                break;
-            }
-            written += (cut - pos) as u64;
-            pos = cut;
-            let (_, m) = marks.pop_front().expect("front");
-            match m {
-                Mark::Stop => {
-                    stop = true;
-                    break;
-                }
-                Mark::Rotate { name, persist } => match aof.rotate(&mut file, &name, persist) {
-                    Ok(()) => file_len = 0,
-                    Err(e) => {
-                        marks.push_front((at, Mark::Rotate { name, persist }));
-                        failed = Some(e);
-                        break;
-                    }
-                },
-            }
-        }
-        if failed.is_none() && !stop {
-            match write_chunk(&aof, &mut file, &mut file_len, &data[pos..]) {
-                Ok(()) => {
-                    written += (data.len() - pos) as u64;
-                    pos = data.len();
-                }
-                Err(e) => failed = Some(e),
-            }
-        }
-        if let Some(e) = failed {
-            // Undo nothing more (write_chunk truncated the partial write back):
-            // requeue what was not written, in front, and retry later.
-            let mut p = pipe.pending.lock();
-            let mut rest = data[pos..].to_vec();
-            rest.extend_from_slice(&p.data);
-            p.data = rest;
-            p.start = written;
-            while let Some(m) = marks.pop_back() {
-                p.marks.push_front(m);
-            }
-            drop(p);
-            aof.note_write_error(&e);
-            pipe.publish(|pr| pr.written = written);
-            std::thread::sleep(Duration::from_millis(100));
-            continue;
-        }
-        aof.note_write_ok();
-        let skip_fsync = aof.settings.read().no_fsync_on_rewrite
-            && aof.rewrite_in_progress.load(Ordering::Relaxed);
+        let written = out.written;
         if stop {
-            let _ = file.sync_data();
+            let _ = out.file.sync_data();
+            *g = None;
             pipe.publish(|pr| {
                 pr.written = written;
                 pr.synced = written;
@@ -250,13 +311,16 @@ pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
             fsyncer.stop();
             return;
         }
+        let skip_fsync = aof.settings.read().no_fsync_on_rewrite
+            && aof.rewrite_in_progress.load(Ordering::Relaxed);
         match policy {
             Fsync::Always if !skip_fsync => {
                 if pipe.progress.borrow().synced < written {
-                    if let Err(e) = file.sync_data() {
+                    if let Err(e) = out.file.sync_data() {
                         // Redis exits here; we keep the data and refuse writes until it works.
                         aof.note_write_error(&e);
                         pipe.publish(|pr| pr.written = written);
+                        drop(g);
                         std::thread::sleep(Duration::from_millis(100));
                         continue;
                     }
@@ -267,12 +331,12 @@ pub fn run(aof: Arc<Aof>, mut file: File, start_offset: u64) {
                 });
             }
             Fsync::EverySec if !skip_fsync => {
-                pipe.publish(|pr| pr.written = written);
+                pipe.publish(|pr| pr.written = pr.written.max(written));
                 if last_fsync.elapsed() >= Duration::from_secs(1)
                     && !fsyncer.busy()
                     && pipe.progress.borrow().synced < written
                 {
-                    if let Ok(f) = file.try_clone() {
+                    if let Ok(f) = out.file.try_clone() {
                         fsyncer.request(f, written);
                         last_fsync = Instant::now();
                     }
