@@ -87,7 +87,6 @@ impl Aof {
             });
             store.repl.aof_reset_select();
         }
-        let mark_at = self.pipe.appended.load(Ordering::Acquire);
         self.rewrite_scheduled.store(false, Ordering::Relaxed);
         self.rewrite_in_progress.store(true, Ordering::Relaxed);
         self.rewrite_started_ms
@@ -98,19 +97,13 @@ impl Aof {
             .name("aof-rewrite".into())
             .spawn(move || {
                 let t = Instant::now();
-                let r = me.rewrite_job(snap, &incr, mark_at, fresh);
+                let r = me.rewrite_job(snap, &incr, fresh);
                 me.rewrite_done(r, t, fresh);
             })?;
         Ok(())
     }
 
-    fn rewrite_job(
-        &self,
-        snap: snapshot::Snapshot,
-        incr: &str,
-        mark_at: u64,
-        fresh: bool,
-    ) -> io::Result<()> {
+    fn rewrite_job(&self, snap: snapshot::Snapshot, incr: &str, fresh: bool) -> io::Result<()> {
         let s = self.settings.read().clone();
         let seq = self.manifest.lock().next_base_seq();
         let name = manifest::base_name(&s.filename, seq, s.preamble);
@@ -142,7 +135,6 @@ impl Aof {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        let _ = mark_at;
         let base_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let mut m = self.manifest.lock();
         let mut next: Manifest = m.clone();
