@@ -15,7 +15,7 @@
 //! | `cmd` | the one command table (`mod.rs`; each role's view of it: the data node's, and the sentinel's by flag), the one admission check (`admit.rs`), the executor (`exec.rs`), one file per command family | everything below; names the sentinel's handlers (`sentinel::front`) |
 //! | `repl` | master side (backlog, replicas, WAIT, FAILOVER), replica side (handshake, PSYNC, stream apply) | cmd (executor for the master stream), persist, store, resp, net |
 //! | `cluster` | cluster mode: hash slots, the bus codec, the pure core (+ simulator), the bus driver, the slot rule of admission | cmd (table, key positions), store, repl, pubsub, net, config, fs |
-//! | `persist` | RDB codec; `Persistence`: its state, its own settings and a handle on the keyspace (SAVE/BGSAVE, save points, startup load) | store, config, fs, util |
+//! | `persist` | RDB codec; `Persistence`: its state, its own settings and a handle on the keyspace (SAVE/BGSAVE, save points, startup load); `aof`: Redis 7.0's multi-part AOF (manifest, writer thread with group-commit fsync, loader, fork-less rewrite), a sink of the store's propagation hook | store, config, fs, util |
 //! | `scripting` | the Lua VM, its libraries, reply conversion (from `resp::reply` frames), `Busy` | cmd (admission + executor for `redis.call`), resp, store |
 //! | `pubsub`, `blocking`, `pause` | channel/pattern registry; keys clients block on; CLIENT PAUSE + FAILOVER pause | glob, push, store |
 //! | `tracking` | client-side caching: keys read by tracking clients, BCAST prefixes, where invalidations go (kept in `Store`, under the keyspace lock) | push |

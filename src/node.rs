@@ -39,7 +39,16 @@ pub async fn run(
         crate::cluster::bus::start(srv.clone(), cl).await?;
     }
     let addrs = crate::net::describe(&listeners);
-    if srv.persist.settings().path.exists() {
+    let aof_on = srv.aof.settings.read().enabled;
+    let manifest = match srv.aof.read_manifest() {
+        Ok(m) => m,
+        Err(e) if aof_on => return Err(e),
+        Err(e) => {
+            tracing::warn!("{e} (appendonly is off: ignored)");
+            None
+        }
+    };
+    if (aof_on && manifest.is_some()) || (!aof_on && srv.persist.settings().path.exists()) {
         srv.persist.begin_loading();
         for a in &addrs {
             tracing::info!("Listening on {}, loading the dataset", a);
@@ -48,10 +57,18 @@ pub async fn run(
     let serving = tokio::spawn(crate::net::serve(srv.clone(), listeners));
     {
         let loader = srv.clone();
-        let loaded = tokio::task::spawn_blocking(move || loader.persist.load_at_startup())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r);
+        // Like Redis: with appendonly yes the AOF is the dataset, the dump is not read.
+        let loaded = tokio::task::spawn_blocking(move || match (aof_on, manifest) {
+            (false, _) => loader.persist.load_at_startup(),
+            (true, None) => loader
+                .aof
+                .create_at_startup()
+                .map_err(|e| format!("Can't create the AOF: {e}")),
+            (true, Some(m)) => load_aof(&loader, &m),
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
         if let Err(e) = loaded {
             srv.begin_shutdown();
             serving.abort();
@@ -91,13 +108,80 @@ pub async fn run(
     }
     {
         let srv = srv.clone();
-        let _ = tokio::task::spawn_blocking(move || srv.persist.final_save()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            srv.persist.final_save();
+            srv.aof.shutdown();
+        })
+        .await;
     }
     if let Some(p) = pidfile {
         tracing::info!("Removing the pid file.");
         p.remove();
     }
     tracing::info!("rsredis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Load the AOF the manifest lists: the BASE's RDB installed directly, every
+/// command run through the executor as our master's stream is (a client
+/// obeyed whatever our state), then append to the last INCR file.
+fn load_aof(srv: &Arc<Shared>, m: &crate::persist::aof::manifest::Manifest) -> Result<(), String> {
+    use crate::cmd::exec;
+    use crate::net::client::{Client, ClientHandle};
+    let t = Instant::now();
+    let s = srv.aof.settings.read().clone();
+    let total: u64 = m
+        .load_order()
+        .map(|e| std::fs::metadata(s.dir.join(&e.name)).map_or(0, |md| md.len()))
+        .sum();
+    srv.persist.start_loading(total);
+    let opts = srv.persist.settings().load_opts(true);
+    let addr: std::net::SocketAddr = "0.0.0.0:0".parse().expect("addr");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = Arc::new(ClientHandle::new(0, addr, addr, tx));
+    let mut client = Client::new(handle, true, srv.config_snapshot());
+    client.master_link = true;
+    let mut out = crate::resp::Out::new(crate::resp::Proto::Resp2);
+    let mut post = Vec::new();
+    let mut commands = 0u64;
+    let mut install = |loaded: crate::persist::rdb::Loaded| srv.persist.install(loaded);
+    let mut apply = |args: Vec<bytes::Bytes>| {
+        if exec::resolve(&args).is_err() {
+            return Err(format!(
+                "Unknown command '{}'",
+                String::from_utf8_lossy(&args[0])
+            ));
+        }
+        let mut store = srv.store.lock();
+        exec::execute(srv, &mut store, &mut client, &mut out, &mut post, &args);
+        out.buf.clear();
+        post.clear();
+        commands += 1;
+        Ok(())
+    };
+    let mut hooks = crate::persist::aof::loader::Hooks {
+        install_rdb: &mut install,
+        apply: &mut apply,
+    };
+    let r = crate::persist::aof::loader::load(&s.dir, m, &opts, s.load_truncated, &mut hooks);
+    let sizes = match r {
+        Ok(sizes) => sizes,
+        Err(e) => {
+            srv.persist.end_loading();
+            return Err(e);
+        }
+    };
+    srv.persist
+        .loading_loaded_bytes
+        .store(total, std::sync::atomic::Ordering::Relaxed);
+    srv.aof
+        .open_after_load(sizes)
+        .map_err(|e| format!("Can't open the AOF for appending: {e}"))?;
+    srv.persist.end_loading();
+    tracing::info!(
+        "DB loaded from append only file: {:.3} seconds ({commands} commands)",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -152,7 +236,11 @@ async fn persist_loop(srv: Arc<Shared>) {
             continue;
         }
         let s = srv.clone();
-        let _ = tokio::task::spawn_blocking(move || s.persist.cron()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            s.persist.cron();
+            s.aof.cron();
+        })
+        .await;
     }
 }
 

@@ -138,6 +138,8 @@ pub struct Shared {
     pub lua: Mutex<Option<crate::scripting::Engine>>,
     /// RDB persistence: state (INFO persistence, MISCONF), settings, jobs.
     pub persist: Arc<crate::persist::dump::Persistence>,
+    /// The append-only file: state (INFO, MISCONF), settings, writer, rewrites.
+    pub aof: Arc<crate::persist::aof::Aof>,
     /// systemd notifications (`supervised`), INFO process_supervised.
     pub notifier: crate::ops::Notifier,
     /// Cluster mode state (set at startup when cluster-enabled).
@@ -189,6 +191,7 @@ impl Shared {
                 store.clone(),
                 &config,
             )),
+            aof: Arc::new(crate::persist::aof::Aof::new(store.clone(), &config)),
             store,
             pubsub: Mutex::new(PubSub::default()),
             clients: Mutex::new(HashMap::new()),
@@ -240,6 +243,7 @@ impl Shared {
             f(&c.loglevel);
         }
         self.persist.configure(&c);
+        self.aof.configure(&c);
     }
 
     /// The config generation: it changes whenever the config does.

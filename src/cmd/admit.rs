@@ -127,8 +127,10 @@ pub fn check(
                 return Verdict::Reject(r.error());
             }
             // Redis 7.0 also refuses PING here, so monitoring notices the disk error.
-            if has(flags::WRITE | flags::DISK_ERROR_PROBE) && srv.persist.writes_denied() {
-                return reject(crate::persist::dump::MISCONF);
+            if has(flags::WRITE | flags::DISK_ERROR_PROBE) {
+                if let Some(e) = disk_error(srv) {
+                    return Verdict::Reject(e);
+                }
             }
             if has(flags::WRITE) {
                 if let Some(e) = replication_refuses_writes(srv, &client.cfg) {
@@ -199,10 +201,19 @@ fn reject(msg: &'static str) -> Verdict {
 
 /// MISCONF, NOREPLICAS, READONLY: the server's state refuses a write.
 fn state_refuses_writes(srv: &Shared, cfg: &Config) -> Option<Error> {
+    disk_error(srv).or_else(|| replication_refuses_writes(srv, cfg))
+}
+
+/// MISCONF: a failed RDB save (with stop-writes-on-bgsave-error), else a
+/// failing AOF write (Redis 7.0's order and texts).
+fn disk_error(srv: &Shared) -> Option<Error> {
     if srv.persist.writes_denied() {
         return Some(Error::msg(crate::persist::dump::MISCONF));
     }
-    replication_refuses_writes(srv, cfg)
+    if !srv.aof.write_ok() && !srv.repl.is_replica() {
+        return srv.aof.write_error().map(Error::msg);
+    }
+    None
 }
 
 /// A master short of good replicas (min-replicas-to-write), or a read-only replica.

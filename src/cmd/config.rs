@@ -181,6 +181,14 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.store.limits = crate::store::EncodingLimits::from_config(&new);
     *ctx.srv.config.write() = new;
     ctx.srv.config_changed();
+    if let Err(e) = ctx.srv.aof.apply_appendonly(ctx.store) {
+        // Redis keeps the new value off when the AOF can't be turned on.
+        ctx.srv.config.write().appendonly = ctx.srv.aof.enabled();
+        ctx.srv.config_changed();
+        return Err(Error::err(format!(
+            "CONFIG SET failed (possibly related to argument 'appendonly') - {e}"
+        )));
+    }
     // The rest of this batch already runs with the new values.
     ctx.client.refresh_config(ctx.srv);
     ctx.out.ok();

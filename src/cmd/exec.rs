@@ -233,7 +233,7 @@ pub fn call(
     store.collect_lazy_expired(client.db);
     if !own.is_empty() {
         store.effects.extend(own);
-    } else if cmd.is(flags::WRITE) && store.dirty != dirty_before && store.repl.has_sinks() {
+    } else if cmd.is(flags::WRITE) && store.dirty != dirty_before && store.repl.wants_effects() {
         let db = client.db;
         store.effect(db, args.to_vec());
     }

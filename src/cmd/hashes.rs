@@ -415,7 +415,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.dirty(1);
     ctx.out.bulk(text.as_bytes());
     // Replicas store the same text: HSET key field <result>.
-    if ctx.store.repl.has_sinks() {
+    if ctx.store.repl.wants_effects() {
         ctx.propagate(vec![
             Bytes::from_static(b"HSET"),
             args[1].clone(),

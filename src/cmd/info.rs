@@ -354,7 +354,7 @@ fn memory_section(srv: &Shared, store: &Store, s: &mut String) {
     line!(s, "mem_clients_slaves:{}", replicas_out);
     line!(s, "mem_clients_normal:{}", clients_normal);
     // No AOF, no defragmenter: truly zero. The allocator is the system's (glibc).
-    line!(s, "mem_aof_buffer:0");
+    line!(s, "mem_aof_buffer:{}", srv.aof.buffer_length());
     line!(s, "mem_allocator:libc");
     line!(s, "active_defrag_running:0");
     line!(
@@ -447,16 +447,65 @@ fn persistence_section(srv: &Shared, store: &Store, s: &mut String) {
         "rdb_last_load_keys_loaded:{}",
         p.last_load_keys_loaded.load(Ordering::Relaxed)
     );
-    // There is no AOF yet: these are the values of a server with AOF off.
-    line!(s, "aof_enabled:0");
-    line!(s, "aof_rewrite_in_progress:0");
-    line!(s, "aof_rewrite_scheduled:0");
-    line!(s, "aof_last_rewrite_time_sec:-1");
-    line!(s, "aof_current_rewrite_time_sec:-1");
-    line!(s, "aof_last_bgrewrite_status:ok");
-    line!(s, "aof_rewrites:0");
-    line!(s, "aof_rewrites_consecutive_failures:0");
-    line!(s, "aof_last_write_status:ok");
+    let a = &srv.aof;
+    let on = a.enabled();
+    let rewriting = a.rewrite_in_progress.load(Ordering::Relaxed);
+    line!(s, "aof_enabled:{}", on as u8);
+    line!(s, "aof_rewrite_in_progress:{}", rewriting as u8);
+    line!(
+        s,
+        "aof_rewrite_scheduled:{}",
+        a.rewrite_scheduled.load(Ordering::Relaxed) as u8
+    );
+    line!(
+        s,
+        "aof_last_rewrite_time_sec:{}",
+        a.last_rewrite_secs.load(Ordering::Relaxed)
+    );
+    let cur = if rewriting {
+        (crate::util::now_ms().saturating_sub(a.rewrite_started_ms.load(Ordering::Relaxed)) / 1000)
+            as i64
+    } else {
+        -1
+    };
+    line!(s, "aof_current_rewrite_time_sec:{}", cur);
+    line!(
+        s,
+        "aof_last_bgrewrite_status:{}",
+        if a.last_rewrite_failed.load(Ordering::Relaxed) {
+            "err"
+        } else {
+            "ok"
+        }
+    );
+    line!(s, "aof_rewrites:{}", a.rewrites.load(Ordering::Relaxed));
+    line!(
+        s,
+        "aof_rewrites_consecutive_failures:{}",
+        a.rewrite_failures.load(Ordering::Relaxed)
+    );
+    line!(
+        s,
+        "aof_last_write_status:{}",
+        if a.write_ok() { "ok" } else { "err" }
+    );
+    line!(s, "aof_last_cow_size:0");
+    if on {
+        line!(s, "aof_current_size:{}", a.current_size());
+        line!(s, "aof_base_size:{}", a.base_size.load(Ordering::Relaxed));
+        line!(
+            s,
+            "aof_pending_rewrite:{}",
+            a.rewrite_scheduled.load(Ordering::Relaxed) as u8
+        );
+        line!(s, "aof_buffer_length:{}", a.buffer_length());
+        line!(s, "aof_pending_bio_fsync:0");
+        line!(
+            s,
+            "aof_delayed_fsync:{}",
+            a.delayed_fsync.load(Ordering::Relaxed)
+        );
+    }
 }
 
 /// Counters behind the instantaneous_* fields: commands, net input, net

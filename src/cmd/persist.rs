@@ -32,6 +32,17 @@ pub static COMMANDS: &[Command] = &[
         ..Command::DEFAULT
     },
     Command {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: ADMIN | NOSCRIPT,
+        keys: NOKEYS,
+        group: "server",
+        since: "1.0.0",
+        summary: "Asynchronously rewrite the append-only file",
+        handler: bgrewriteaof,
+        ..Command::DEFAULT
+    },
+    Command {
         name: "lastsave",
         acl: &["admin", "dangerous"],
         arity: 1,
@@ -61,6 +72,17 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.out.simple("Background saving started");
     } else {
         ctx.out.simple("Background saving scheduled");
+    }
+    Ok(())
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    if ctx.srv.aof.start_rewrite(ctx.store)? {
+        ctx.out
+            .simple("Background append only file rewriting started");
+    } else {
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
     }
     Ok(())
 }

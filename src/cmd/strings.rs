@@ -353,7 +353,7 @@ fn db<'a>(ctx: &'a mut Ctx) -> &'a mut Db {
 /// Record an explicit effect, but only build it when someone listens
 /// (the executor's verbatim propagation follows the same rule).
 fn effect(ctx: &mut Ctx, args: Vec<Bytes>) {
-    if ctx.store.repl.has_sinks() {
+    if ctx.store.repl.wants_effects() {
         ctx.propagate(args);
     }
 }
@@ -571,7 +571,7 @@ fn set_generic(
                 int_arg(ms),
             ],
         );
-    } else if o.get && ctx.store.repl.has_sinks() {
+    } else if o.get && ctx.store.repl.wants_effects() {
         // Propagate without the GET option(s).
         let v = args
             .iter()
@@ -612,7 +612,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     reply_get(ctx, &args[1])?;
     db(ctx).set(&args[1], Value::str(&args[2]), false);
     ctx.dirty(1);
-    if ctx.store.repl.has_sinks() {
+    if ctx.store.repl.wants_effects() {
         effect(ctx, vec![lit("SET"), args[1].clone(), args[2].clone()]);
     }
     Ok(())
@@ -621,7 +621,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if reply_get(ctx, &args[1])? && db(ctx).remove(&args[1]).is_some() {
         ctx.dirty(1);
-        if ctx.store.repl.has_sinks() {
+        if ctx.store.repl.wants_effects() {
             effect(ctx, vec![lit("DEL"), args[1].clone()]);
         }
     }
@@ -925,7 +925,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     ctx.dirty(1);
     ctx.out.bulk(text.as_bytes());
-    if ctx.store.repl.has_sinks() {
+    if ctx.store.repl.wants_effects() {
         let v = Bytes::from(text.into_bytes());
         effect(ctx, vec![lit("SET"), key.clone(), v, lit("KEEPTTL")]);
     }

@@ -243,6 +243,16 @@ params! {
     rdbcompression: bool = true, "rdbcompression", Kind::Bool, true;
     rdbchecksum: bool = true, "rdbchecksum", Kind::Bool, false;
     stop_writes_on_bgsave_error: bool = true, "stop-writes-on-bgsave-error", Kind::Bool, true;
+    appendonly: bool = false, "appendonly", Kind::Bool, true;
+    appendfilename: String = "appendonly.aof".into(), "appendfilename", Kind::Str, false;
+    appenddirname: String = "appendonlydir".into(), "appenddirname", Kind::Str, false;
+    appendfsync: String = "everysec".into(), "appendfsync", Kind::Enum(&["always", "everysec", "no"]), true;
+    no_appendfsync_on_rewrite: bool = false, "no-appendfsync-on-rewrite", Kind::Bool, true;
+    auto_aof_rewrite_percentage: i64 = 100, "auto-aof-rewrite-percentage", Kind::Int(0, i32::MAX as i64), true;
+    auto_aof_rewrite_min_size: i64 = 64 * MB, "auto-aof-rewrite-min-size", Kind::Memory(0, i64::MAX), true;
+    aof_load_truncated: bool = true, "aof-load-truncated", Kind::Bool, true;
+    aof_use_rdb_preamble: bool = true, "aof-use-rdb-preamble", Kind::Bool, true;
+    aof_timestamp_enabled: bool = false, "aof-timestamp-enabled", Kind::Bool, true;
     loglevel: String = "notice".into(), "loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true;
     logfile: String = String::new(), "logfile", Kind::Str, false;
     pidfile: String = String::new(), "pidfile", Kind::Str, false;

@@ -132,7 +132,9 @@ impl Service for Shared {
     }
 
     async fn resume(&self, s: &mut Session, ev: Wake, out: &mut Out) -> Flow {
-        match blocking::on_wake(self, &mut s.client, out, &s.batch[0], ev).await {
+        let r = blocking::on_wake(self, &mut s.client, out, &s.batch[0], ev).await;
+        aof_barrier(self).await;
+        match r {
             Resumed::Done(post) => {
                 s.batch.remove(0);
                 apply_posts(self, out, post)
@@ -247,6 +249,8 @@ async fn process(
             batch.drain(..done);
             client.in_wait = Some(deadline.is_some());
             publish(client, inbuf, out);
+            // WAIT with `appendfsync always`: on our disk first, then in n replicas.
+            aof_barrier(srv).await;
             let n = srv
                 .repl
                 .wait_acks(offset, replicas, deadline, &client.handle.killed)
@@ -265,6 +269,7 @@ async fn process(
         publish(client, inbuf, out);
         break;
     }
+    aof_barrier(srv).await;
     if let Some(e) = proto_err {
         tracing::info!(
             "Protocol error ({}) from client: {}",
@@ -278,6 +283,15 @@ async fn process(
         }
     }
     flow
+}
+
+/// `appendfsync always`: replies leave only once every write appended
+/// before them is fsynced (group commit: one fsync serves every client
+/// waiting). A stalled `everysec` disk: once they are written.
+async fn aof_barrier(srv: &Shared) {
+    if let Some((offset, synced)) = srv.aof.reply_barrier() {
+        srv.aof.wait(offset, synced).await;
+    }
 }
 
 fn publish(client: &Client, inbuf: &BytesMut, out: &Out) {

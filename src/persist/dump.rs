@@ -87,7 +87,7 @@ impl Settings {
         }
     }
 
-    fn load_opts(&self, drop_expired: bool) -> rdb::LoadOpts {
+    pub fn load_opts(&self, drop_expired: bool) -> rdb::LoadOpts {
         rdb::LoadOpts {
             databases: self.databases,
             now_ms: crate::util::now_ms(),
@@ -131,6 +131,19 @@ impl Persistence {
     /// The startup load is about to run: set before the listeners serve, so
     /// no client can see the empty keyspace (`load_at_startup` clears it).
     pub fn begin_loading(&self) {
+        self.loading.store(true, Ordering::Relaxed);
+    }
+
+    /// The startup load is over (AOF loading: `node` drives it).
+    pub fn end_loading(&self) {
+        self.loading.store(false, Ordering::Relaxed);
+    }
+
+    /// Publish the start of a load of `total` bytes (INFO loading_*).
+    pub fn start_loading(&self, total: u64) {
+        self.loading_started.store(now_s(), Ordering::Relaxed);
+        self.loading_total_bytes.store(total, Ordering::Relaxed);
+        self.loading_loaded_bytes.store(0, Ordering::Relaxed);
         self.loading.store(true, Ordering::Relaxed);
     }
 
@@ -425,7 +438,7 @@ impl Persistence {
     }
 
     /// Replace the keyspace with a loaded dataset.
-    fn install(&self, loaded: rdb::Loaded) {
+    pub fn install(&self, loaded: rdb::Loaded) {
         let p = self;
         p.last_load_keys_loaded
             .store(loaded.keys, Ordering::Relaxed);

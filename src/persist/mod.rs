@@ -1,6 +1,7 @@
 //! Persistence: the RDB codec (`rdb`), point-in-time snapshots (`snapshot`)
 //! and the dump file on disk.
 
+pub mod aof;
 pub mod rdb;
 
 // ---- snapshots and the dump file (wip-snap) ----

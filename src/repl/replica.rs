@@ -622,6 +622,8 @@ async fn full_load(
             m.transfer = None;
             m.stream_db = stream_db;
         }
+        // The AOF describes the old dataset: a new BASE of the master's.
+        srv.aof.restart_after_sync(&mut store);
     }
     tracing::info!("MASTER <-> REPLICA sync: Finished with success");
     // systemd: a replica is ready once it holds its master's data (sent again after

@@ -37,6 +37,14 @@ pub trait ReplSink: Send {
     fn feed(&mut self, stream: &[u8]);
 }
 
+/// Receives the append-only file's copy of the effects, RESP-encoded with
+/// its own SELECTs, in write order: every write, also on a replica (what it
+/// applies from its master), never the PINGs and REPLCONFs of the stream.
+/// `feed` only appends to a buffer: the file I/O is the AOF writer's.
+pub trait AofSink: Send {
+    fn feed(&mut self, stream: &[u8]);
+}
+
 /// The propagation hook: turns effects into the replication stream.
 /// Offsets only advance while someone listens, as in Redis (no backlog, no offset).
 #[derive(Default)]
@@ -48,6 +56,31 @@ pub struct Propagator {
     selected_db: Option<usize>,
     sinks: Vec<Box<dyn ReplSink>>,
     scratch: BytesMut,
+    /// The AOF (`persist::aof`): fed the same effects, selecting its own db.
+    aof: Option<Box<dyn AofSink>>,
+    aof_selected_db: Option<usize>,
+    aof_scratch: BytesMut,
+}
+
+/// Encode one command's effects: SELECT when the db changes, MULTI/EXEC
+/// around several so they apply atomically.
+fn encode_effects(buf: &mut BytesMut, selected: &mut Option<usize>, effects: &[Effect]) {
+    buf.clear();
+    let wrap = effects.len() > 1;
+    if wrap {
+        crate::resp::encode_command(buf, &[b"MULTI".as_slice()]);
+    }
+    for e in effects {
+        if *selected != Some(e.db) {
+            let mut b = itoa::Buffer::new();
+            crate::resp::encode_command(buf, &[b"SELECT".as_slice(), b.format(e.db).as_bytes()]);
+            *selected = Some(e.db);
+        }
+        crate::resp::encode_command(buf, &e.args);
+    }
+    if wrap {
+        crate::resp::encode_command(buf, &[b"EXEC".as_slice()]);
+    }
 }
 
 impl Propagator {
@@ -83,32 +116,50 @@ impl Propagator {
 
     /// Emit one command's effects; several are wrapped in MULTI/EXEC so they apply atomically.
     pub fn propagate(&mut self, effects: &[Effect]) {
-        if self.sinks.is_empty() || effects.is_empty() || self.replica_mode {
+        let to_repl = !self.sinks.is_empty() && !self.replica_mode;
+        if effects.is_empty() || (!to_repl && self.aof.is_none()) {
             return;
         }
-        self.scratch.clear();
-        let wrap = effects.len() > 1;
-        if wrap {
-            crate::resp::encode_command(&mut self.scratch, &[b"MULTI".as_slice()]);
-        }
-        for e in effects {
-            if self.selected_db != Some(e.db) {
-                let mut b = itoa::Buffer::new();
-                crate::resp::encode_command(
-                    &mut self.scratch,
-                    &[b"SELECT".as_slice(), b.format(e.db).as_bytes()],
-                );
-                self.selected_db = Some(e.db);
+        let repl_db_before = self.selected_db;
+        if to_repl {
+            encode_effects(&mut self.scratch, &mut self.selected_db, effects);
+            self.offset += self.scratch.len() as u64;
+            for s in &mut self.sinks {
+                s.feed(&self.scratch);
             }
-            crate::resp::encode_command(&mut self.scratch, &e.args);
         }
-        if wrap {
-            crate::resp::encode_command(&mut self.scratch, &[b"EXEC".as_slice()]);
+        if let Some(aof) = &mut self.aof {
+            if to_repl && self.aof_selected_db == repl_db_before {
+                // Same starting db: the same bytes (the common case, encoded once).
+                self.aof_selected_db = self.selected_db;
+                aof.feed(&self.scratch);
+            } else {
+                encode_effects(&mut self.aof_scratch, &mut self.aof_selected_db, effects);
+                aof.feed(&self.aof_scratch);
+            }
         }
-        self.offset += self.scratch.len() as u64;
-        for s in &mut self.sinks {
-            s.feed(&self.scratch);
-        }
+    }
+
+    /// Attach (or with None detach) the append-only file.
+    pub fn set_aof(&mut self, sink: Option<Box<dyn AofSink>>) {
+        self.aof = sink;
+        self.aof_selected_db = None;
+    }
+
+    /// Someone takes effects: replicas (not on a replica) or the AOF.
+    /// Handlers build explicit effects only then.
+    #[inline]
+    pub fn wants_effects(&self) -> bool {
+        self.has_sinks() || self.aof.is_some()
+    }
+
+    pub fn has_aof(&self) -> bool {
+        self.aof.is_some()
+    }
+
+    /// The AOF moves to a new file: its next command starts with a SELECT.
+    pub fn aof_reset_select(&mut self) {
+        self.aof_selected_db = None;
     }
 }
 
@@ -366,6 +417,41 @@ mod tests {
         st.repl.feed_raw(b"*1\r\n$4\r\nping\r\n");
         assert_eq!(st.repl.offset, 14);
         assert_eq!(cap.lock().unwrap().len(), 14);
+    }
+
+    struct AofCap(Arc<Mutex<Vec<u8>>>);
+    impl AofSink for AofCap {
+        fn feed(&mut self, s: &[u8]) {
+            self.0.lock().unwrap().extend_from_slice(s);
+        }
+    }
+
+    #[test]
+    fn aof_gets_effects_with_its_own_selects_also_on_a_replica() {
+        let repl = Arc::new(Mutex::new(Vec::new()));
+        let aof = Arc::new(Mutex::new(Vec::new()));
+        let mut st = Store::new(4);
+        st.repl.set_aof(Some(Box::new(AofCap(aof.clone()))));
+        st.effect(1, vec![Bytes::from("DEL"), Bytes::from("a")]);
+        st.flush_effects();
+        // A replica listens from now on: the repl stream needs its SELECT, the AOF not.
+        st.repl.add_sink(Box::new(Capture(repl.clone())));
+        st.effect(1, vec![Bytes::from("DEL"), Bytes::from("b")]);
+        st.flush_effects();
+        assert_eq!(
+            String::from_utf8(aof.lock().unwrap().clone()).unwrap(),
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n*2\r\n$3\r\nDEL\r\n$1\r\nb\r\n"
+        );
+        assert!(repl.lock().unwrap().starts_with(b"*2\r\n$6\r\nSELECT"));
+        // On a replica: the master's stream passes raw to sub-replicas, never to the AOF;
+        // what it applies reaches the AOF as effects.
+        st.repl.replica_mode = true;
+        st.repl.feed_raw(b"*1\r\n$4\r\nping\r\n");
+        st.effect(1, vec![Bytes::from("DEL"), Bytes::from("c")]);
+        st.flush_effects();
+        let a = aof.lock().unwrap().clone();
+        assert!(a.ends_with(b"*2\r\n$3\r\nDEL\r\n$1\r\nc\r\n"));
+        assert!(!a.windows(4).any(|w| w == b"ping"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod common;
 
 mod admission;
+mod aof;
 mod blocking;
 mod busy;
 mod client;
