@@ -167,18 +167,18 @@ fn crash_loop_rsredis(fsync: &str, rounds: usize) -> (usize, usize, Duration) {
 
 #[test]
 fn crash_loop_always_loses_no_acknowledged_write() {
-    let (missing, total, _) = crash_loop_rsredis("always", 20);
+    let (missing, total, _) = crash_loop_rsredis("always", 50);
     eprintln!(
-        "rsredis appendfsync always: 20 SIGKILLs, {total} acknowledged writes, {missing} missing"
+        "rsredis appendfsync always: 50 SIGKILLs, {total} acknowledged writes, {missing} missing"
     );
     assert_eq!(missing, 0);
 }
 
 #[test]
 fn crash_loop_everysec_measures_loss() {
-    let (missing, total, window) = crash_loop_rsredis("everysec", 10);
+    let (missing, total, window) = crash_loop_rsredis("everysec", 20);
     eprintln!(
-        "rsredis appendfsync everysec: 10 SIGKILLs, {total} acknowledged writes, {missing} missing (oldest lost ack {window:?} before the kill)"
+        "rsredis appendfsync everysec: 20 SIGKILLs, {total} acknowledged writes, {missing} missing (oldest lost ack {window:?} before the kill)"
     );
     // Replies wait for write(2) as Redis's: a killed process loses nothing
     // (only a power cut can lose the last second).
@@ -204,7 +204,7 @@ fn crash_loop_real_redis_always() {
     ];
     let (mut missing, mut total) = (0, 0);
     let mut r = RealRedis::start_with(&args).unwrap();
-    for round in 0..10 {
+    for round in 0..50 {
         let pid = r.child.id();
         let mut killed_at = Instant::now();
         let acked = write_and_kill(r.port, round, || {
