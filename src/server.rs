@@ -136,6 +136,9 @@ pub struct Shared {
     pub scripts: Arc<crate::scripting::Busy>,
     /// The Lua VM and script cache; only locked while the keyspace lock is held.
     pub lua: Mutex<Option<crate::scripting::Engine>>,
+    /// Function libraries, compiled (their code is in the dataset); only
+    /// locked while the keyspace lock is held.
+    pub functions: Mutex<crate::scripting::functions::Functions>,
     /// RDB persistence: state (INFO persistence, MISCONF), settings, jobs.
     pub persist: Arc<crate::persist::dump::Persistence>,
     /// systemd notifications (`supervised`), INFO process_supervised.
@@ -184,6 +187,7 @@ impl Shared {
         let mut store = Store::new(config.databases as usize);
         store.limits = crate::store::EncodingLimits::from_config(&config);
         let store = Arc::new(Mutex::new(store));
+        let scripts = Arc::new(crate::scripting::Busy::default());
         let s = Shared {
             persist: Arc::new(crate::persist::dump::Persistence::new(
                 store.clone(),
@@ -208,8 +212,9 @@ impl Shared {
             config_gen: AtomicU64::new(0),
             tcp_port: AtomicU64::new(config.port as u64),
             log_level,
-            scripts: Arc::new(crate::scripting::Busy::default()),
+            scripts: scripts.clone(),
             lua: Mutex::new(None),
+            functions: Mutex::new(crate::scripting::functions::Functions::new(scripts)),
             me: std::sync::OnceLock::new(),
             cluster: std::sync::OnceLock::new(),
             notifier: crate::ops::Notifier::new(&config.supervised),

@@ -60,6 +60,7 @@ pub enum Verdict {
 /// EVAL: the script's shebang flags), the computed ones.
 pub fn effective_flags(
     srv: &Shared,
+    store: &crate::store::Store,
     client: &Client,
     cmd: &'static Command,
     args: &[Bytes],
@@ -75,7 +76,7 @@ pub fn effective_flags(
         return f;
     }
     match cmd.dyn_flags {
-        Some(f) => f(srv, args, cmd.flags),
+        Some(f) => f(srv, store, args, cmd.flags),
         None => cmd.flags,
     }
 }
@@ -149,7 +150,7 @@ pub fn check(
                 return reject(LOADING);
             }
             if !has(flags::ALLOW_BUSY) && srv.scripts.is_busy() {
-                return reject(crate::scripting::BUSY_ERR);
+                return Verdict::Reject(Error::msg(srv.scripts.busy_err()));
             }
             let may_write = has(flags::WRITE | flags::MAY_REPLICATE);
             if !client.replica_link && srv.pause.holds(may_write) {

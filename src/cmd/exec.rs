@@ -109,7 +109,7 @@ pub fn run_queued(
         Ok(c) => c,
         Err(e) => return out.error(&e.to_string()),
     };
-    let f = admit::effective_flags(srv, client, cmd, args);
+    let f = admit::effective_flags(srv, store, client, cmd, args);
     match admit::check(srv, Caller::Exec, client, cmd, f, args, Some(&*store)) {
         Verdict::Reject(e) => {
             srv.stats.note_error(store, &e, Some(cmd));
@@ -149,7 +149,7 @@ pub fn execute(
     } else {
         Caller::Client
     };
-    let f = admit::effective_flags(srv, client, cmd, args);
+    let f = admit::effective_flags(srv, store, client, cmd, args);
     match admit::check(srv, caller, client, cmd, f, args, Some(&*store)) {
         Verdict::Run => {
             client.last_cmd = cmd.name;
@@ -205,7 +205,12 @@ pub fn call(
 ) {
     // Time is read once per command (when the previous one ended); the Unix
     // time is derived from it without a second clock read.
-    let now = crate::util::unix_ms_at(store.cmd_start);
+    // Inside a script or function, every command sees the script's start
+    // time (keys expiring meanwhile stay visible, as Redis 7.0).
+    let now = match store.frozen_now {
+        Some(t) => t,
+        None => crate::util::unix_ms_at(store.cmd_start),
+    };
     store.set_now_for(now, client.db);
     let dirty_before = store.dirty;
     let effects_before = store.effects.len();

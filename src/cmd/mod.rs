@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod functions;
 pub mod hashes;
 pub mod info;
 pub mod keys;
@@ -111,7 +112,7 @@ pub type SentinelHandler = fn(&mut crate::sentinel::front::Ctx, &[Bytes]) -> Cmd
 
 /// Flags that depend on the arguments (EVAL: the script's shebang flags),
 /// given the declared ones.
-pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
+pub type FlagsFn = fn(&Shared, &Store, &[Bytes], u32) -> u32;
 
 /// Finds key positions in a call's arguments (movable keys).
 pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
@@ -345,6 +346,7 @@ pub fn table() -> &'static Table {
             crate::sentinel::front::COMMANDS,
             cluster::COMMANDS,
             migrate::COMMANDS,
+            functions::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());

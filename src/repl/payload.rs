@@ -66,7 +66,7 @@ fn write_empty(aux: &[(&str, String)], out: &mut dyn Write) -> std::io::Result<(
 
 /// Load an RDB stream into fresh databases; also returns the master stream's
 /// DB (`repl-stream-db` aux field, 0 when absent).
-pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
+pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize, Vec<Vec<u8>>), String> {
     // Keys already expired stay: the master will send their DELs.
     let opts = crate::persist::rdb::LoadOpts::from_config(&srv.config.read(), false);
     let loaded = crate::persist::rdb::load(r, &opts).map_err(|e| e.to_string())?;
@@ -81,5 +81,5 @@ pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
         loaded.keys,
         loaded.expired_skipped
     );
-    Ok((loaded.dbs, db))
+    Ok((loaded.dbs, db, loaded.functions))
 }
