@@ -23,6 +23,7 @@ pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const NOT_FROM_SCRIPT: &str = "ERR This Redis command is not allowed from script";
+pub const STALE_FROM_SCRIPT: &str = "ERR Can not execute the command on a stale replica";
 pub const RO_SCRIPT_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
 
 /// Who is asking to run a command.
@@ -115,6 +116,11 @@ pub fn check(
                 if let Some(e) = state_refuses_writes(srv, &client.cfg) {
                     return Verdict::Reject(e);
                 }
+            }
+            // An allow-stale script on a stale replica runs only stale-safe
+            // commands (scriptVerifyAllowStale).
+            if !has(flags::STALE) && stale(srv, &client.cfg) {
+                return reject(STALE_FROM_SCRIPT);
             }
         }
         Caller::Client => {

@@ -13,6 +13,7 @@ mod crash_safety;
 mod docker;
 mod expiry;
 mod failover_cmd;
+mod functions;
 mod fuzz_corpus;
 mod glob_interop;
 mod ha_rsredis;
