@@ -37,6 +37,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod glob;
+pub mod latency;
 pub mod logging;
 pub mod net;
 pub mod node;

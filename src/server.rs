@@ -123,6 +123,8 @@ pub struct Shared {
     pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
     pub monitor_count: AtomicUsize,
     pub slowlog: Mutex<SlowLog>,
+    /// The latency monitor (LATENCY ...).
+    pub latency: crate::latency::Monitor,
     /// Per-second maxima of clients' buffers (INFO client_recent_max_*).
     pub client_peaks: Mutex<ClientPeaks>,
     /// An immutable copy of `config`, replaced on every change. Connections
@@ -207,6 +209,7 @@ impl Shared {
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(SlowLog::default()),
+            latency: Default::default(),
             client_peaks: Mutex::new(ClientPeaks::default()),
             config_snap: RwLock::new(Arc::new(config.clone())),
             config_gen: AtomicU64::new(0),

@@ -254,6 +254,11 @@ pub fn call(
     let st = cmd_stat(store, cmd);
     st.calls += 1;
     st.usec += us;
+    if client.cfg.latency_tracking {
+        st.latency
+            .get_or_insert_with(Default::default)
+            .record(elapsed.as_nanos() as u64);
+    }
     if let Err(e) = &result {
         st.failed_calls += 1;
         srv.stats.note_error(store, e, Some(cmd));
@@ -262,6 +267,13 @@ pub fn call(
     if !cmd.is(flags::SKIP_SLOWLOG) {
         srv.slowlog_maybe(us, args, client);
     }
+    let event = if cmd.is(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    srv.latency
+        .add_if_needed(client.cfg.latency_monitor_threshold, event, us / 1000);
     if !cmd.is(flags::SKIP_MONITOR) && !cmd.is(flags::ADMIN) {
         srv.feed_monitors(client, args);
     }

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod hashes;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod migrate;
 pub mod persist;
@@ -347,6 +348,7 @@ pub fn table() -> &'static Table {
             cluster::COMMANDS,
             migrate::COMMANDS,
             functions::COMMANDS,
+            latency::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());

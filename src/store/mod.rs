@@ -221,6 +221,8 @@ pub struct CmdStat {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Call durations (INFO latencystats), while latency-tracking is on.
+    pub latency: Option<Box<crate::latency::Histogram>>,
 }
 
 impl Store {

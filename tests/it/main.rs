@@ -21,6 +21,7 @@ mod hashes;
 mod info_truth;
 mod interop_cli;
 mod keys;
+mod latency;
 mod lists;
 mod lists_basic;
 mod ops;
