@@ -39,6 +39,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod glob;
+pub mod latency;
 pub mod logging;
 pub mod net;
 pub mod node;

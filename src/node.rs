@@ -291,6 +291,10 @@ async fn expire_loop(srv: Arc<Shared>) {
                 }
             }
         }
-        srv.store.lock().stats.expire_cycle_us += start.elapsed().as_micros() as u64;
+        let took = start.elapsed();
+        srv.store.lock().stats.expire_cycle_us += took.as_micros() as u64;
+        let th = srv.config.read().latency_monitor_threshold;
+        srv.latency
+            .add_if_needed(th, "expire-cycle", took.as_millis() as u64);
     }
 }

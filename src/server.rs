@@ -123,6 +123,8 @@ pub struct Shared {
     pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
     pub monitor_count: AtomicUsize,
     pub slowlog: Mutex<SlowLog>,
+    /// The latency monitor (LATENCY ...).
+    pub latency: crate::latency::Monitor,
     /// Per-second maxima of clients' buffers (INFO client_recent_max_*).
     pub client_peaks: Mutex<ClientPeaks>,
     /// An immutable copy of `config`, replaced on every change. Connections
@@ -136,6 +138,9 @@ pub struct Shared {
     pub scripts: Arc<crate::scripting::Busy>,
     /// The Lua VM and script cache; only locked while the keyspace lock is held.
     pub lua: Mutex<Option<crate::scripting::Engine>>,
+    /// Function libraries, compiled (their code is in the dataset); only
+    /// locked while the keyspace lock is held.
+    pub functions: Mutex<crate::scripting::functions::Functions>,
     /// RDB persistence: state (INFO persistence, MISCONF), settings, jobs.
     pub persist: Arc<crate::persist::dump::Persistence>,
     /// The append-only file: state (INFO, MISCONF), settings, writer, rewrites.
@@ -186,6 +191,7 @@ impl Shared {
         let mut store = Store::new(config.databases as usize);
         store.limits = crate::store::EncodingLimits::from_config(&config);
         let store = Arc::new(Mutex::new(store));
+        let scripts = Arc::new(crate::scripting::Busy::default());
         let s = Shared {
             persist: Arc::new(crate::persist::dump::Persistence::new(
                 store.clone(),
@@ -206,13 +212,15 @@ impl Shared {
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(SlowLog::default()),
+            latency: Default::default(),
             client_peaks: Mutex::new(ClientPeaks::default()),
             config_snap: RwLock::new(Arc::new(config.clone())),
             config_gen: AtomicU64::new(0),
             tcp_port: AtomicU64::new(config.port as u64),
             log_level,
-            scripts: Arc::new(crate::scripting::Busy::default()),
+            scripts: scripts.clone(),
             lua: Mutex::new(None),
+            functions: Mutex::new(crate::scripting::functions::Functions::new(scripts)),
             me: std::sync::OnceLock::new(),
             cluster: std::sync::OnceLock::new(),
             notifier: crate::ops::Notifier::new(&config.supervised),

@@ -23,6 +23,7 @@ pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const NOT_FROM_SCRIPT: &str = "ERR This Redis command is not allowed from script";
+pub const STALE_FROM_SCRIPT: &str = "ERR Can not execute the command on a stale replica";
 pub const RO_SCRIPT_WRITE: &str = "ERR Write commands are not allowed from read-only scripts.";
 
 /// Who is asking to run a command.
@@ -60,6 +61,7 @@ pub enum Verdict {
 /// EVAL: the script's shebang flags), the computed ones.
 pub fn effective_flags(
     srv: &Shared,
+    store: &crate::store::Store,
     client: &Client,
     cmd: &'static Command,
     args: &[Bytes],
@@ -75,7 +77,7 @@ pub fn effective_flags(
         return f;
     }
     match cmd.dyn_flags {
-        Some(f) => f(srv, args, cmd.flags),
+        Some(f) => f(srv, store, args, cmd.flags),
         None => cmd.flags,
     }
 }
@@ -115,6 +117,11 @@ pub fn check(
                     return Verdict::Reject(e);
                 }
             }
+            // An allow-stale script on a stale replica runs only stale-safe
+            // commands (scriptVerifyAllowStale).
+            if !has(flags::STALE) && stale(srv, &client.cfg) {
+                return reject(STALE_FROM_SCRIPT);
+            }
         }
         Caller::Client => {
             if !client.authenticated && !has(flags::NO_AUTH) && client.auth_required() {
@@ -151,7 +158,7 @@ pub fn check(
                 return reject(LOADING);
             }
             if !has(flags::ALLOW_BUSY) && srv.scripts.is_busy() {
-                return reject(crate::scripting::BUSY_ERR);
+                return Verdict::Reject(Error::msg(srv.scripts.busy_err()));
             }
             let may_write = has(flags::WRITE | flags::MAY_REPLICATE);
             if !client.replica_link && srv.pause.holds(may_write) {

@@ -109,7 +109,7 @@ pub fn run_queued(
         Ok(c) => c,
         Err(e) => return out.error(&e.to_string()),
     };
-    let f = admit::effective_flags(srv, client, cmd, args);
+    let f = admit::effective_flags(srv, store, client, cmd, args);
     match admit::check(srv, Caller::Exec, client, cmd, f, args, Some(&*store)) {
         Verdict::Reject(e) => {
             srv.stats.note_error(store, &e, Some(cmd));
@@ -149,7 +149,7 @@ pub fn execute(
     } else {
         Caller::Client
     };
-    let f = admit::effective_flags(srv, client, cmd, args);
+    let f = admit::effective_flags(srv, store, client, cmd, args);
     match admit::check(srv, caller, client, cmd, f, args, Some(&*store)) {
         Verdict::Run => {
             client.last_cmd = cmd.name;
@@ -206,7 +206,12 @@ pub fn call(
 ) {
     // Time is read once per command (when the previous one ended); the Unix
     // time is derived from it without a second clock read.
-    let now = crate::util::unix_ms_at(store.cmd_start);
+    // Inside a script or function, every command sees the script's start
+    // time (keys expiring meanwhile stay visible, as Redis 7.0).
+    let now = match store.frozen_now {
+        Some(t) => t,
+        None => crate::util::unix_ms_at(store.cmd_start),
+    };
     store.set_now_for(now, client.db);
     let dirty_before = store.dirty;
     let effects_before = store.effects.len();
@@ -253,6 +258,11 @@ pub fn call(
     let st = cmd_stat(store, cmd);
     st.calls += 1;
     st.usec += us;
+    if client.cfg.latency_tracking {
+        st.latency
+            .get_or_insert_with(Default::default)
+            .record(elapsed.as_nanos() as u64);
+    }
     if let Err(e) = &result {
         st.failed_calls += 1;
         srv.stats.note_error(store, e, Some(cmd));
@@ -261,6 +271,13 @@ pub fn call(
     if !cmd.is(flags::SKIP_SLOWLOG) {
         srv.slowlog_maybe(us, args, client);
     }
+    let event = if cmd.is(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    srv.latency
+        .add_if_needed(client.cfg.latency_monitor_threshold, event, us / 1000);
     if !cmd.is(flags::SKIP_MONITOR) && !cmd.is(flags::ADMIN) {
         srv.feed_monitors(client, args);
     }

@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("errorstats", true),
     ("cluster", true),
     ("keyspace", true),
+    ("latencystats", false),
 ];
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -95,6 +96,7 @@ pub fn info_text(srv: &Shared, store: &Store, _db: usize, sections: &[&str]) -> 
                 "# Cluster\r\ncluster_enabled:0\r\n"
             }),
             "keyspace" => keyspace_section(store, &mut s),
+            "latencystats" => latencystats_section(srv, store, &mut s),
             _ => {}
         }
     }
@@ -687,6 +689,30 @@ fn commandstats_section(store: &Store, s: &mut String) {
             c.rejected_calls,
             c.failed_calls
         );
+    }
+}
+
+/// Per-command latency percentiles (µs), for latency-tracking-info-percentiles.
+fn latencystats_section(srv: &Shared, store: &Store, s: &mut String) {
+    s.push_str("# Latencystats\r\n");
+    let ps: Vec<f64> = srv
+        .config
+        .read()
+        .latency_tracking_info_percentiles
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let mut v: Vec<_> = store.cmdstats.values().collect();
+    v.sort_by_key(|c| c.name);
+    for c in v {
+        let Some(h) = c.latency.as_ref().filter(|h| h.total() > 0) else {
+            continue;
+        };
+        let parts: Vec<String> = ps
+            .iter()
+            .map(|p| format!("p{}={:.3}", p, h.value_at(*p) as f64 / 1000.0))
+            .collect();
+        line!(s, "latency_percentiles_usec_{}:{}", c.name, parts.join(","));
     }
 }
 

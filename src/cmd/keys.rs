@@ -896,7 +896,13 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], base: i64, seconds: bool) -> Cm
 
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 missing key, -1 no TTL.
 fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
-    let now = ctx.now as i128;
+    // Redis 7.0 counts the TTL from the clock, also inside a script (whose
+    // frozen time only decides whether the key is still there).
+    let now = if ctx.store.frozen_now.is_some() {
+        crate::util::now_ms() as i128
+    } else {
+        ctx.now as i128
+    };
     let db = &mut ctx.store.dbs[ctx.client.db];
     let Some(idx) = lookup_read_notouch(db, &args[1]) else {
         ctx.out.int(-2);

@@ -11,11 +11,13 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod exec;
+pub mod functions;
 pub mod geo;
 pub mod hashes;
 pub mod hll;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod migrate;
 pub mod persist;
@@ -116,7 +118,7 @@ pub type SentinelHandler = fn(&mut crate::sentinel::front::Ctx, &[Bytes]) -> Cmd
 
 /// Flags that depend on the arguments (EVAL: the script's shebang flags),
 /// given the declared ones.
-pub type FlagsFn = fn(&Shared, &[Bytes], u32) -> u32;
+pub type FlagsFn = fn(&Shared, &Store, &[Bytes], u32) -> u32;
 
 /// Finds key positions in a call's arguments (movable keys).
 pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
@@ -391,6 +393,8 @@ pub fn table() -> &'static Table {
             geo::COMMANDS,
             sort::COMMANDS,
             strings::bitfield::COMMANDS,
+            functions::COMMANDS,
+            latency::COMMANDS,
         ];
         let mut names = std::collections::HashSet::new();
         let (mut all, mut by_name) = (Vec::new(), ByName::new());

@@ -159,7 +159,7 @@ fn with_engine<R>(
 
 /// EVAL's flags for the admission check: the script's shebang flags
 /// (cached, or parsed from the body), as Redis's evalGetCommandFlags.
-fn eval_flags(srv: &Shared, args: &[Bytes], declared: u32) -> u32 {
+fn eval_flags(srv: &Shared, _: &crate::store::Store, args: &[Bytes], declared: u32) -> u32 {
     let sha = crate::scripting::sha1_hex(&args[1]);
     let cached = srv.lua.lock().as_ref().and_then(|e| e.flags(&sha));
     match cached
@@ -172,7 +172,7 @@ fn eval_flags(srv: &Shared, args: &[Bytes], declared: u32) -> u32 {
     }
 }
 
-fn evalsha_flags(srv: &Shared, args: &[Bytes], declared: u32) -> u32 {
+fn evalsha_flags(srv: &Shared, _: &crate::store::Store, args: &[Bytes], declared: u32) -> u32 {
     let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match srv.lua.lock().as_ref().and_then(|e| e.flags(&sha)) {
         Some(sf) => sf.command_flags(declared),
@@ -289,7 +289,7 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// SCRIPT KILL while a script holds the keyspace: ask it to stop.
 fn script_kill_busy(srv: &Shared, _: &[Bytes], out: &mut crate::resp::Out) {
-    match srv.scripts.request_kill() {
+    match srv.scripts.request_kill(false) {
         Ok(()) => out.ok(),
         Err(e) => out.error(e),
     }

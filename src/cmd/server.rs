@@ -346,7 +346,7 @@ fn shutdown_busy(_srv: &crate::server::Shared, args: &[Bytes], out: &mut crate::
         tracing::warn!("SHUTDOWN NOSAVE while a script is running: exiting now");
         std::process::exit(0);
     }
-    out.error(crate::scripting::BUSY_ERR);
+    out.error(_srv.scripts.busy_err());
 }
 
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

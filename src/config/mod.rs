@@ -263,6 +263,9 @@ params! {
     hz: i64 = 10, "hz", Kind::Int(1, 500), true;
     slowlog_log_slower_than: i64 = 10000, "slowlog-log-slower-than", Kind::Int(-1, i64::MAX), true;
     slowlog_max_len: i64 = 128, "slowlog-max-len", Kind::Int(0, i64::MAX), true;
+    latency_monitor_threshold: i64 = 0, "latency-monitor-threshold", Kind::Int(0, i64::MAX), true;
+    latency_tracking: bool = true, "latency-tracking", Kind::Bool, true;
+    latency_tracking_info_percentiles: Vec<String> = vec!["50".into(), "99".into(), "99.9".into()], "latency-tracking-info-percentiles", Kind::List, true;
     busy_reply_threshold: i64 = 5000, "busy-reply-threshold" ["lua-time-limit"], Kind::Int(0, i64::MAX), true;
     io_threads: i64 = 0, "io-threads", Kind::Int(0, 128), false;
     hash_max_listpack_entries: i64 = 512, "hash-max-listpack-entries" ["hash-max-ziplist-entries"], Kind::Int(0, i64::MAX), true;

@@ -202,6 +202,9 @@ pub fn write_store(
 ) -> io::Result<()> {
     let mut w = rdb::RdbWriter::new(out, extra_aux)?;
     w.set_compression(compress);
+    for code in &store.functions.codes {
+        w.function(code)?;
+    }
     for (i, db) in store.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -449,7 +452,9 @@ impl Persistence {
             loaded.keys,
             loaded.expired_skipped
         );
-        replace_dbs(&mut self.keyspace.lock(), loaded.dbs);
+        let mut store = self.keyspace.lock();
+        set_functions(&mut store, loaded.functions);
+        replace_dbs(&mut store, loaded.dbs);
     }
 
     /// DEBUG RELOAD: save, empty the keyspace and load the file back.
@@ -465,9 +470,16 @@ impl Persistence {
         };
         let loaded = super::load_file(&path, &opts)
             .map_err(|e| Error::err(format!("Error trying to load the RDB dump: {e}")))?;
+        set_functions(store, loaded.functions);
         replace_dbs(store, loaded.dbs);
         Ok(())
     }
+}
+
+/// The loaded function libraries replace ours (compiled on first use).
+pub fn set_functions(store: &mut Store, codes: Vec<Vec<u8>>) {
+    store.functions =
+        crate::store::FunctionCode::new(codes.into_iter().map(bytes::Bytes::from).collect());
 }
 
 /// Swap loaded contents into the databases (watchers and blocked clients stay).

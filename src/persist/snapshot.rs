@@ -36,6 +36,9 @@ pub fn write_rdb(
 ) -> io::Result<()> {
     let r = (|| {
         let mut sink = RdbSink::new(out, extra_aux)?;
+        for code in std::mem::take(&mut snap.functions) {
+            sink.w.function(&code)?;
+        }
         // A fair unlock hands the lock to a waiting client instead of
         // letting the job barge back in for its next step.
         snap.drive(

@@ -64,9 +64,13 @@ fn write_empty(aux: &[(&str, String)], out: &mut dyn Write) -> std::io::Result<(
     out.write_all(&v)
 }
 
+/// What a full sync's RDB holds: the databases, the master stream's DB
+/// and the function libraries' code.
+pub type LoadedSync = (Vec<Db>, usize, Vec<Vec<u8>>);
+
 /// Load an RDB stream into fresh databases; also returns the master stream's
-/// DB (`repl-stream-db` aux field, 0 when absent).
-pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
+/// DB (`repl-stream-db` aux field, 0 when absent) and the function libraries.
+pub fn load(r: impl Read, srv: &Shared) -> Result<LoadedSync, String> {
     // Keys already expired stay: the master will send their DELs.
     let opts = crate::persist::rdb::LoadOpts::from_config(&srv.config.read(), false);
     let loaded = crate::persist::rdb::load(r, &opts).map_err(|e| e.to_string())?;
@@ -81,5 +85,5 @@ pub fn load(r: impl Read, srv: &Shared) -> Result<(Vec<Db>, usize), String> {
         loaded.keys,
         loaded.expired_skipped
     );
-    Ok((loaded.dbs, db))
+    Ok((loaded.dbs, db, loaded.functions))
 }

@@ -587,15 +587,16 @@ async fn full_load(
     }
     drop(tx);
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
-    let (dbs, stream_db) = loader
-        .await
-        .map_err(|e| io_err(e.to_string()))?
-        .map_err(|e| {
-            io_err(format!(
-                "Failed trying to load the MASTER synchronization DB from socket: {}",
-                e
-            ))
-        })?;
+    let (dbs, stream_db, functions) =
+        loader
+            .await
+            .map_err(|e| io_err(e.to_string()))?
+            .map_err(|e| {
+                io_err(format!(
+                    "Failed trying to load the MASTER synchronization DB from socket: {}",
+                    e
+                ))
+            })?;
     {
         let mut store = srv.store_lock().await;
         if srv.repl.link_gen.load(Ordering::SeqCst) != gen {
@@ -608,6 +609,7 @@ async fn full_load(
             db.expire_deletes = false;
         }
         store.dbs = dbs;
+        crate::persist::dump::set_functions(&mut store, functions);
         store.blocking = Default::default();
         store.repl.offset = off;
         {

@@ -147,4 +147,127 @@ H.run = function(f)
   return xpcall(f, handler)
 end
 
+-- A function (FCALL) gets its keys and arguments as parameters.
+H.run_fn = function(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+
+-- ---- Functions (FUNCTION LOAD / FCALL) ----
+-- A library's chunk runs in E. While it loads, E shows only the load API
+-- (redis.register_function, redis.log, the versions), as Redis 7.0; when
+-- its functions run later, the scripts' read-only globals.
+local lower, select, ipairs = string.lower, select, ipairs
+local loading, reg = false, nil
+local function nonexistent(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local function fail(msg) error({err = 'ERR ' .. msg}) end
+local FLAGS = {'no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'}
+local function isstr(v) local t = type(v) return t == 'string' or t == 'number' end
+
+local function register(...)
+  if not loading then fail('redis.register_function can only be called on FUNCTION LOAD command') end
+  local n = select('#', ...)
+  if n < 1 or n > 2 then fail('wrong number of arguments to redis.register_function') end
+  local name, cb, flags, desc
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      fail('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).')
+    end
+    for k, v in pairs(t) do
+      if not isstr(k) then fail('named argument key given to redis.register_function is not a string') end
+      local key = lower(tostring(k))
+      if key == 'function_name' then
+        if not isstr(v) then fail('function_name argument given to redis.register_function must be a string') end
+        name = tostring(v)
+      elseif key == 'description' then
+        if not isstr(v) then fail('description argument given to redis.register_function must be a string') end
+        desc = tostring(v)
+      elseif key == 'callback' then
+        if type(v) ~= 'function' then fail('callback argument given to redis.register_function must be a function') end
+        cb = v
+      elseif key == 'flags' then
+        if type(v) ~= 'table' then
+          fail('flags argument to redis.register_function must be a table representing function flags')
+        end
+        flags = {}
+        local j = 1
+        while v[j] ~= nil do
+          local f = v[j]
+          if not isstr(f) then fail('unknown flag given') end
+          local lf, found = lower(tostring(f)), false
+          for _, d in ipairs(FLAGS) do
+            if d == lf then flags[d] = true; found = true; break end
+          end
+          if not found then fail('unknown flag given') end
+          j = j + 1
+        end
+      else
+        fail('unknown argument given to redis.register_function')
+      end
+    end
+    if not name then fail('redis.register_function must get a function name argument') end
+    if not cb then fail('redis.register_function must get a callback argument') end
+  else
+    local a, b = ...
+    if not isstr(a) then fail('first argument to redis.register_function must be a string') end
+    if type(b) ~= 'function' then fail('second argument to redis.register_function must be a function') end
+    name, cb = tostring(a), b
+  end
+  if #name == 0 or name:find('[^%w_]') then
+    fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
+  end
+  if reg.seen[name] then fail('Function already exists in the library') end
+  reg.seen[name] = true
+  local fl = {}
+  for _, d in ipairs(FLAGS) do if flags and flags[d] then fl[#fl + 1] = d end end
+  reg[#reg + 1] = {name = name, callback = cb, flags = fl, description = desc}
+end
+
+local LREDIS = real_setmetatable({
+  -- A C function around it: a tail call keeps the caller's frame for errors.
+  register_function = wrap0(register),
+  log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = H.REDIS_VERSION, REDIS_VERSION_NUM = H.REDIS_VERSION_NUM,
+}, {__index = nonexistent, __newindex = ro_err, __metatable = false})
+proxies[LREDIS] = true
+local LIBAPI = {redis = LREDIS}
+
+local E = {}
+real_setmetatable(E, {
+  __index = function(_, k)
+    local v
+    if loading then v = rawget(LIBAPI, k) else v = rawget(G, k) end
+    if v == nil then
+      if k == '_G' and not loading then return E end
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_err,
+  __metatable = false,
+})
+proxies[E] = true
+H.fenv = E
+
+-- Run a library's chunk: (true, registered) or (false, message).
+H.fload = function(f)
+  loading, reg = true, {seen = {}}
+  local ok, e = real_pcall(f)
+  loading = false
+  local r = reg
+  reg = nil
+  if ok then
+    r.seen = nil
+    return true, r
+  end
+  if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return false, rawget(e, 'err') end
+  if type(e) == 'userdata' then
+    return false, 'ERR ' .. (tostring(e):match('^[^\n]*'):gsub('^runtime error: ', ''))
+  end
+  return false, 'ERR ' .. tostring(e)
+end
+
 return P

@@ -6,6 +6,7 @@
 //! `Busy` is the lock-free side: the connection layer reads it to answer
 //! BUSY and to serve SCRIPT KILL while a script holds the lock.
 
+pub mod functions;
 pub mod libs;
 
 use crate::cmd::admit::{self, Caller, Verdict};
@@ -31,12 +32,25 @@ pub struct Busy {
     started: AtomicU64,
     kill: AtomicBool,
     wrote: AtomicBool,
+    /// The running script is a function (FCALL), not EVAL.
+    function: AtomicBool,
+    /// The running script was sent by our master (it cannot be killed).
+    from_master: AtomicBool,
+    /// While a library loads (FUNCTION LOAD): its deadline (mono_ms), else 0.
+    load_deadline: AtomicU64,
+    /// The running function's name and command, and the number of
+    /// libraries and functions, for FUNCTION STATS during a function.
+    call: parking_lot::Mutex<(String, Vec<Bytes>, usize, usize)>,
     /// busy-reply-threshold in ms.
     pub threshold_ms: AtomicU64,
 }
 
 pub const BUSY_ERR: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// BUSY while a function runs.
+pub const BUSY_FUNCTION_ERR: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+pub const UNKILLABLE_MASTER_ERR: &str = "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.";
 pub const UNKILLABLE_ERR: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 pub const NOTBUSY_ERR: &str = "NOTBUSY No scripts in execution right now.";
 const KILLED_MSG: &str = "Script killed by user with SCRIPT KILL...";
@@ -54,10 +68,58 @@ impl Busy {
         s != 0 && mono_ms().saturating_sub(s) >= self.threshold_ms.load(Ordering::Relaxed)
     }
 
-    fn begin(&self) {
+    /// The BUSY error for the running script (it names the kill command).
+    pub fn busy_err(&self) -> &'static str {
+        if self.function.load(Ordering::Relaxed) {
+            BUSY_FUNCTION_ERR
+        } else {
+            BUSY_ERR
+        }
+    }
+
+    /// Is the running script a function (FCALL)?
+    pub fn is_function(&self) -> bool {
+        self.function.load(Ordering::Relaxed)
+    }
+
+    /// How long the running script has run (ms), 0 when none runs.
+    pub fn running_ms(&self) -> u64 {
+        let s = self.started.load(Ordering::Acquire);
+        if s == 0 {
+            0
+        } else {
+            mono_ms().saturating_sub(s)
+        }
+    }
+
+    fn begin(&self, function: bool, from_master: bool) {
         self.kill.store(false, Ordering::Relaxed);
         self.wrote.store(false, Ordering::Relaxed);
+        self.function.store(function, Ordering::Relaxed);
+        self.from_master.store(from_master, Ordering::Relaxed);
         self.started.store(mono_ms(), Ordering::Release);
+    }
+
+    /// Before a function runs: what FUNCTION STATS shows meanwhile.
+    pub fn set_call(&self, name: &str, cmd: &[Bytes], libs: usize, funcs: usize) {
+        *self.call.lock() = (name.to_string(), cmd.to_vec(), libs, funcs);
+    }
+
+    /// The running function's name and command.
+    pub fn running_call(&self) -> (String, Vec<Bytes>) {
+        let c = self.call.lock();
+        (c.0.clone(), c.1.clone())
+    }
+
+    /// Libraries and functions when the running function started.
+    pub fn function_counts(&self) -> (usize, usize) {
+        let c = self.call.lock();
+        (c.2, c.3)
+    }
+
+    /// FUNCTION LOAD runs a library's code with a deadline (0: none).
+    pub(crate) fn set_load_deadline(&self, ms: u64) {
+        self.load_deadline.store(ms, Ordering::Relaxed);
     }
 
     fn end(&self) {
@@ -65,13 +127,23 @@ impl Busy {
         self.kill.store(false, Ordering::Relaxed);
     }
 
-    /// SCRIPT KILL from another client (without the keyspace lock).
-    pub fn request_kill(&self) -> Result<(), &'static str> {
+    /// SCRIPT KILL (`function` false) or FUNCTION KILL from another client
+    /// (without the keyspace lock), as Redis's scriptKill: each kills only
+    /// its own kind.
+    pub fn request_kill(&self, function: bool) -> Result<(), &'static str> {
         if !self.running() {
             return Err(NOTBUSY_ERR);
         }
+        if self.from_master.load(Ordering::Relaxed) {
+            return Err(UNKILLABLE_MASTER_ERR);
+        }
         if self.wrote.load(Ordering::Acquire) {
             return Err(UNKILLABLE_ERR);
+        }
+        match (function, self.is_function()) {
+            (false, true) => return Err(BUSY_FUNCTION_ERR),
+            (true, false) => return Err(BUSY_ERR),
+            _ => {}
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
@@ -283,10 +355,13 @@ impl Engine {
             HookTriggers::new().every_nth_instruction(10_000),
             move |_, _| {
                 if busy.kill.load(Ordering::Relaxed) {
-                    Err(mlua::Error::runtime(KILLED_MSG))
-                } else {
-                    Ok(VmState::Continue)
+                    return Err(mlua::Error::runtime(KILLED_MSG));
                 }
+                let d = busy.load_deadline.load(Ordering::Relaxed);
+                if d != 0 && mono_ms() > d {
+                    return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                }
+                Ok(VmState::Continue)
             },
         );
         Ok(Engine {
@@ -370,6 +445,24 @@ impl Engine {
     ) -> Result<(), Error> {
         let (f, sf) = self.scripts.get(sha).cloned().ok_or_else(noscript)?;
         let readonly = readonly || sf.no_writes;
+        self.invoke(ctx, f, keys, argv, readonly, None, sha)
+    }
+
+    /// Run a Lua function inside the caller's critical section: a script
+    /// body (KEYS/ARGV globals) or, with `function` = its source name, a
+    /// registered function (keys and args as parameters). `label` names it
+    /// in error texts (the SHA1, or the function's name).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn invoke(
+        &mut self,
+        ctx: &mut Ctx,
+        f: Function,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        readonly: bool,
+        function: Option<&str>,
+        sha: &str,
+    ) -> Result<(), Error> {
         let lua = &self.lua;
         let strings = |v: &[Bytes]| -> mlua::Result<Table> {
             let t = lua.create_table_with_capacity(v.len(), 0)?;
@@ -379,17 +472,28 @@ impl Engine {
             Ok(t)
         };
         let lua_err = |e: mlua::Error| Error::err(e.to_string());
-        self.globals
-            .raw_set("KEYS", strings(keys).map_err(lua_err)?)
-            .map_err(lua_err)?;
-        self.globals
-            .raw_set("ARGV", strings(argv).map_err(lua_err)?)
-            .map_err(lua_err)?;
+        let (keys_t, argv_t) = (
+            strings(keys).map_err(lua_err)?,
+            strings(argv).map_err(lua_err)?,
+        );
+        if function.is_none() {
+            self.globals
+                .raw_set("KEYS", keys_t.clone())
+                .map_err(lua_err)?;
+            self.globals
+                .raw_set("ARGV", argv_t.clone())
+                .map_err(lua_err)?;
+        }
         self.h.raw_set("resp", 2).map_err(lua_err)?;
-        let runner: Function = self.h.raw_get("run").map_err(lua_err)?;
+        let runner: Function = self
+            .h
+            .raw_get(if function.is_some() { "run_fn" } else { "run" })
+            .map_err(lua_err)?;
         let busy = ctx.srv.scripts.clone();
         let saved_db = ctx.client.db;
-        busy.begin();
+        busy.begin(function.is_some(), ctx.client.master_link);
+        // Time stands still for the script (key expiry), as in Redis 7.0.
+        let saved_frozen = ctx.store.frozen_now.replace(ctx.now);
         let h = self.h.clone();
         let result: mlua::Result<(bool, Value)> = {
             let srv = ctx.srv;
@@ -414,13 +518,22 @@ impl Engine {
                     },
                 )?;
                 h.raw_set("call", call)?;
-                let r = runner.call::<(bool, Value)>(f);
+                let r = if function.is_some() {
+                    runner.call::<(bool, Value)>((f, keys_t, argv_t))
+                } else {
+                    runner.call::<(bool, Value)>(f)
+                };
                 h.raw_set("call", Value::Nil)?;
                 r
             })
         };
         busy.end();
+        ctx.store.frozen_now = saved_frozen;
         ctx.client.db = saved_db;
+        let default_src = match function {
+            Some(_) => "@user_function",
+            None => "@user_script",
+        };
         let _ = self.globals.raw_set("KEYS", Value::Nil);
         let _ = self.globals.raw_set("ARGV", Value::Nil);
         let (ok, v) = result.map_err(|e| {
@@ -430,7 +543,10 @@ impl Engine {
                 .next()
                 .unwrap_or("")
                 .trim_start_matches("runtime error: ");
-            Error::msg(format!("ERR {} script: {}, on @user_script:0.", first, sha))
+            Error::msg(format!(
+                "ERR {} script: {}, on {}:0.",
+                first, sha, default_src
+            ))
         })?;
         if !ok {
             let t = match v {
@@ -446,7 +562,7 @@ impl Engine {
                 .raw_get::<Option<String>>(2)
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| "@user_script".into());
+                .unwrap_or_else(|| default_src.into());
             let line: i64 = t.raw_get::<Option<i64>>(3).ok().flatten().unwrap_or(0);
             let msg = msg.strip_prefix('-').unwrap_or(&msg);
             return Err(Error::msg(format!(
@@ -564,7 +680,7 @@ fn call_command(
     let f = if cmd.is(flags::NOSCRIPT) {
         cmd.flags
     } else {
-        admit::effective_flags(srv, client, cmd, &argv)
+        admit::effective_flags(srv, store, client, cmd, &argv)
     };
     if let Verdict::Reject(e) = admit::check(srv, caller, client, cmd, f, &argv, Some(&*store)) {
         return Ok(Err(err_table(lua, &e.to_string())?));

@@ -123,6 +123,8 @@ pub struct Snapshot {
     sources: Vec<Source>,
     pub(crate) step_keys: usize,
     pub(crate) step_slots: usize,
+    /// The function libraries' code at the snapshot's point in time.
+    pub functions: Vec<bytes::Bytes>,
     /// Filled by `persist::snapshot::write_rdb` when done (log line, benches).
     pub stats: JobStats,
 }
@@ -176,6 +178,7 @@ pub fn begin(store: &mut Store, encode: EncodeFn) -> Option<Snapshot> {
         sources,
         step_keys: STEP_KEYS,
         step_slots: STEP_SLOTS,
+        functions: store.functions.codes.clone(),
         stats: JobStats::default(),
     })
 }

@@ -206,6 +206,33 @@ pub struct Store {
     pub snapshot: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Client-side caching: who read which keys (CLIENT TRACKING).
     pub tracking: crate::tracking::Tracking,
+    /// Function libraries (FUNCTION LOAD): part of the dataset.
+    pub functions: FunctionCode,
+    /// Inside a script or function: the script's start time (Unix ms), which
+    /// every command it runs sees (Redis 7.0 freezes time in scripts).
+    pub frozen_now: Option<u64>,
+}
+
+/// The source code of the function libraries, as the dataset keeps it: the
+/// RDB (opcode FUNCTION2), a full sync and FUNCTION DUMP carry these bytes.
+/// The compiled form lives with the scripting engine
+/// (`scripting::functions`), which rebuilds itself when `gen` changes.
+#[derive(Clone, Default, Debug)]
+pub struct FunctionCode {
+    /// Each library's code, `#!lua name=...` line included, ordered by name.
+    pub codes: Vec<Bytes>,
+    /// Changes with every change (0: no library was ever set).
+    pub gen: u64,
+}
+
+impl FunctionCode {
+    pub fn new(codes: Vec<Bytes>) -> Self {
+        static GEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        FunctionCode {
+            codes,
+            gen: GEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+        }
+    }
 }
 
 /// When small collections switch from their compact encoding to the general one.
@@ -252,6 +279,8 @@ pub struct CmdStat {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Call durations (INFO latencystats), while latency-tracking is on.
+    pub latency: Option<Box<crate::latency::Histogram>>,
 }
 
 impl Store {
@@ -273,6 +302,8 @@ impl Store {
             blocking: Default::default(),
             snapshot: None,
             tracking: Default::default(),
+            functions: FunctionCode::default(),
+            frozen_now: None,
         }
     }
 

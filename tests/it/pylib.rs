@@ -1,5 +1,6 @@
 //! Real client libraries against the real binary: a job queue run by a real
-//! `rq` worker, a redis-py session store, and a Lua rate limiter called
+//! `rq` worker, a real Celery worker (Redis broker and result backend), a
+//! redis-py session store, and a Lua rate limiter called
 //! through EVALSHA by several clients at once (scripts in tests/py/).
 //! Skipped when python3 with `redis` and `rq` is missing, unless
 //! RSREDIS_REQUIRE_INTEROP=1 (CI installs them).
@@ -58,6 +59,11 @@ fn run_script(name: &str, modules: &[&str]) {
 #[test]
 fn rq_worker_runs_500_jobs_with_results_in_streams() {
     run_script("rq_jobs.py", &["redis", "rq"]);
+}
+
+#[test]
+fn celery_worker_runs_200_tasks_with_redis_broker_and_backend() {
+    run_script("celery_jobs.py", &["redis", "celery", "packaging"]);
 }
 
 #[test]

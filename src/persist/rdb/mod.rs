@@ -18,14 +18,16 @@ mod write;
 pub mod ziplist;
 
 pub use read::{load, load_bufread, LoadOpts, Loaded};
-pub use write::{encode_entry, encode_entry_with, RdbWriter};
+pub use write::{encode_entry, encode_entry_with, put_string, RdbWriter};
 
 /// The version we write (Redis 7.0). Loading accepts 1..=RDB_VERSION.
 pub const RDB_VERSION: u32 = 10;
 
 // Opcodes.
-pub(crate) const OP_FUNCTION2: u8 = 0xF5;
-pub(crate) const OP_FUNCTION: u8 = 0xF6;
+/// A function library's code (Redis 7.0 GA): RDB files, FUNCTION DUMP.
+pub const OP_FUNCTION2: u8 = 0xF5;
+/// The pre-release function format (refused).
+pub const OP_FUNCTION: u8 = 0xF6;
 pub(crate) const OP_MODULE_AUX: u8 = 0xF7;
 pub(crate) const OP_IDLE: u8 = 0xF8;
 pub(crate) const OP_FREQ: u8 = 0xF9;
@@ -35,6 +37,59 @@ pub(crate) const OP_EXPIRETIME_MS: u8 = 0xFC;
 pub(crate) const OP_EXPIRETIME: u8 = 0xFD;
 pub(crate) const OP_SELECTDB: u8 = 0xFE;
 pub(crate) const OP_EOF: u8 = 0xFF;
+
+/// One RDB string at the start of `b` (raw, int-encoded or LZF): the
+/// bytes and how many input bytes it took. None when malformed.
+pub fn read_string(b: &[u8]) -> Option<(Vec<u8>, usize)> {
+    fn len(b: &[u8]) -> Option<(u64, bool, usize)> {
+        let f = *b.first()?;
+        match f >> 6 {
+            0 => Some(((f & 0x3f) as u64, false, 1)),
+            1 => Some(((((f & 0x3f) as u64) << 8) | *b.get(1)? as u64, false, 2)),
+            2 if f == 0x80 => Some((
+                u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as u64,
+                false,
+                5,
+            )),
+            2 if f == 0x81 => Some((u64::from_be_bytes(b.get(1..9)?.try_into().ok()?), false, 9)),
+            3 => Some(((f & 0x3f) as u64, true, 1)),
+            _ => None,
+        }
+    }
+    let (n, enc, mut at) = len(b)?;
+    if !enc {
+        let end = at.checked_add(usize::try_from(n).ok()?)?;
+        return Some((b.get(at..end)?.to_vec(), end));
+    }
+    match n {
+        0 => Some(((*b.get(1)? as i8).to_string().into_bytes(), 2)),
+        1 => Some((
+            i16::from_le_bytes(b.get(1..3)?.try_into().ok()?)
+                .to_string()
+                .into_bytes(),
+            3,
+        )),
+        2 => Some((
+            i32::from_le_bytes(b.get(1..5)?.try_into().ok()?)
+                .to_string()
+                .into_bytes(),
+            5,
+        )),
+        3 => {
+            let (clen, e1, u1) = len(&b[at..])?;
+            at += u1;
+            let (ulen, e2, u2) = len(&b[at..])?;
+            at += u2;
+            if e1 || e2 || ulen > clen.saturating_mul(88) + 88 {
+                return None;
+            }
+            let end = at.checked_add(usize::try_from(clen).ok()?)?;
+            let out = lzf::decompress(b.get(at..end)?, ulen as usize)?;
+            Some((out, end))
+        }
+        _ => None,
+    }
+}
 
 // Value types.
 pub(crate) const T_STRING: u8 = 0;

@@ -49,6 +49,8 @@ pub struct Loaded {
     pub expired_skipped: u64,
     /// AUX fields in file order (integer-encoded values in decimal).
     pub aux: Vec<(String, Vec<u8>)>,
+    /// Function libraries' code (opcode FUNCTION2), in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -723,6 +725,7 @@ pub fn load_bufread<R: BufRead>(r: &mut R, opts: &LoadOpts) -> Result<Loaded, Rd
         keys: 0,
         expired_skipped: 0,
         aux: Vec::new(),
+        functions: Vec::new(),
     };
     let mut db = 0usize;
     let mut expire: u64 = 0;
@@ -772,12 +775,7 @@ pub fn load_bufread<R: BufRead>(r: &mut R, opts: &LoadOpts) -> Result<Loaded, Rd
                 continue;
             }
             OP_FUNCTION2 => {
-                let code = rd.string()?;
-                tracing::warn!(
-                    "RDB: skipping a function library ({} bytes of code at byte {}): functions are not supported",
-                    code.len(),
-                    at
-                );
+                out.functions.push(rd.string()?);
                 continue;
             }
             OP_MODULE_AUX => {

@@ -61,7 +61,7 @@ fn put_int_encoded(buf: &mut Vec<u8>, s: &[u8]) -> bool {
 
 /// A string as Redis writes it: int encoded when possible, LZF compressed
 /// when longer than 20 bytes and that saves at least 5 bytes, else raw.
-pub(crate) fn put_string(buf: &mut Vec<u8>, s: &[u8], compress: bool) {
+pub fn put_string(buf: &mut Vec<u8>, s: &[u8], compress: bool) {
     if put_int_encoded(buf, s) {
         return;
     }
@@ -368,6 +368,15 @@ impl<W: Write> RdbWriter<W> {
         self.scratch.push(OP_AUX);
         put_string(&mut self.scratch, key.as_bytes(), false);
         put_string(&mut self.scratch, value, false);
+        self.flush_scratch()
+    }
+
+    /// One function library (RDB_OPCODE_FUNCTION2 + its code), written
+    /// after the aux fields as Redis 7.0 does.
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.scratch.clear();
+        self.scratch.push(super::OP_FUNCTION2);
+        put_string(&mut self.scratch, code, self.compress);
         self.flush_scratch()
     }
 
