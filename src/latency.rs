@@ -150,6 +150,27 @@ impl Histogram {
         self.total
     }
 
+    /// LATENCY HISTOGRAM's cumulative distribution, as Redis walks its HDR
+    /// histogram with a logarithmic iterator (first bucket 1024 ns, base 2):
+    /// (µs, calls up to it) at each power of two where the count grew.
+    pub fn cdf_usec(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let (mut level, mut prev, mut seen, mut next) = (1024u64, 0u64, 0u64, 0usize);
+        while prev < self.total {
+            let top = Self::index(level);
+            while next <= top && next < self.counts.len() {
+                seen += self.counts[next] as u64;
+                next += 1;
+            }
+            if seen > prev {
+                out.push((Self::highest(top) / 1000, seen));
+                prev = seen;
+            }
+            level *= 2;
+        }
+        out
+    }
+
     /// The value (ns) at percentile `p` (0..=100).
     pub fn value_at(&self, p: f64) -> u64 {
         if self.total == 0 {
@@ -170,6 +191,15 @@ impl Histogram {
 #[cfg(test)]
 mod hist_tests {
     use super::Histogram;
+
+    #[test]
+    fn cdf_reports_powers_of_two_where_the_count_grows() {
+        let mut h = Histogram::default();
+        for ns in [500, 900, 1500, 3000, 3000, 70_000] {
+            h.record(ns);
+        }
+        assert_eq!(h.cdf_usec(), vec![(1, 2), (2, 3), (4, 5), (132, 6)]);
+    }
 
     #[test]
     fn percentiles_read_like_redis() {

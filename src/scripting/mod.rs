@@ -577,7 +577,9 @@ impl Engine {
                 return Err(Error::msg(e.strip_prefix('-').unwrap_or(&e).to_string()));
             }
         }
-        lua_to_out(&v, ctx.out, 0);
+        // Booleans convert by the script's protocol (redis.setresp), not the client's.
+        let script_resp3 = self.h.raw_get::<i64>("resp").unwrap_or(2) == 3;
+        lua_to_out(&v, ctx.out, 0, script_resp3);
         Ok(())
     }
 }
@@ -761,11 +763,13 @@ pub fn reply_to_lua(lua: &Lua, r: &Frame, resp3: bool) -> mlua::Result<Value> {
 }
 
 /// Lua value -> reply, as Redis 7.0 converts a script's return value.
-pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize) {
+pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize, script_resp3: bool) {
     match v {
         Value::Nil => out.null(),
         Value::Boolean(b) => {
-            if out.resp3() {
+            // RESP3 script: a boolean (`:1`/`:0` to a RESP2 client); RESP2
+            // script: 1 or the client's null (Redis's luaReplyToRedisReply).
+            if script_resp3 {
                 out.boolean(*b)
             } else if *b {
                 out.int(1)
@@ -809,8 +813,8 @@ pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize) {
                     m.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
                 out.map(pairs.len());
                 for (k, v) in &pairs {
-                    lua_to_out(k, out, depth + 1);
-                    lua_to_out(v, out, depth + 1);
+                    lua_to_out(k, out, depth + 1, script_resp3);
+                    lua_to_out(v, out, depth + 1, script_resp3);
                 }
                 return;
             }
@@ -821,7 +825,7 @@ pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize) {
                     .collect();
                 out.set(keys.len());
                 for k in &keys {
-                    lua_to_out(k, out, depth + 1);
+                    lua_to_out(k, out, depth + 1, script_resp3);
                 }
                 return;
             }
@@ -836,7 +840,7 @@ pub fn lua_to_out(v: &Value, out: &mut Out, depth: usize) {
             }
             out.array(items.len());
             for it in &items {
-                lua_to_out(it, out, depth + 1);
+                lua_to_out(it, out, depth + 1, script_resp3);
             }
         }
         _ => out.null(),

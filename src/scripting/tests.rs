@@ -7,8 +7,16 @@ fn engine() -> Engine {
 }
 
 fn out_of(v: &Value, proto: Proto) -> String {
+    // A script speaking the client's protocol (redis.setresp(3) for RESP3).
     let mut o = Out::new(proto);
-    lua_to_out(v, &mut o, 0);
+    lua_to_out(v, &mut o, 0, proto == Proto::Resp3);
+    String::from_utf8_lossy(&o.buf).into_owned()
+}
+
+/// A RESP2 script (the default) answering a RESP3 client.
+fn out_resp2_script_to_resp3(v: &Value) -> String {
+    let mut o = Out::new(Proto::Resp3);
+    lua_to_out(v, &mut o, 0, false);
     String::from_utf8_lossy(&o.buf).into_owned()
 }
 
@@ -77,6 +85,8 @@ fn lua_to_redis_conversions() {
     assert_eq!(out_of(&ev("return false"), Resp2), "$-1\r\n");
     assert_eq!(out_of(&ev("return true"), Resp3), "#t\r\n");
     assert_eq!(out_of(&ev("return false"), Resp3), "#f\r\n");
+    assert_eq!(out_resp2_script_to_resp3(&ev("return true")), ":1\r\n");
+    assert_eq!(out_resp2_script_to_resp3(&ev("return false")), "_\r\n");
     assert_eq!(out_of(&ev("return nil"), Resp2), "$-1\r\n");
     assert_eq!(
         out_of(&ev("return {1, 'a', nil, 4}"), Resp2),

@@ -136,3 +136,63 @@ fn info_latencystats_percentiles_as_redis() {
         .unwrap();
     assert!(p50 > 0.0 && p50 < 100_000.0, "{line}");
 }
+
+/// LATENCY HISTOGRAM: per-command cumulative distributions with the same
+/// shape as Redis's (the times themselves differ): the call count, bucket
+/// keys at powers of two in µs, counts growing to the call count; a
+/// container names its subcommands; unknown names are skipped.
+#[test]
+fn histogram_has_redis_shape() {
+    let Some((real, _d)) = start_real() else {
+        return;
+    };
+    let ours = Server::start();
+    let shape = |port: u16| -> Vec<String> {
+        let mut c = RespConn::connect(port);
+        c.call(&["HELLO", "3"]);
+        for i in 0..100 {
+            c.call(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.call(&["CONFIG", "GET", "maxclients"]);
+        let mut v = Vec::new();
+        for args in [
+            vec!["LATENCY", "HISTOGRAM", "set"],
+            vec!["LATENCY", "HISTOGRAM", "config", "nosuchcommand"],
+            vec!["LATENCY", "HISTOGRAM", "nosuchcommand"],
+        ] {
+            let r = String::from_utf8(c.call(&args)).unwrap();
+            let lines: Vec<&str> = r.split("\r\n").collect();
+            // Header: %1 name %2 calls :N histogram_usec %K, then K pairs.
+            let k: usize = lines
+                .iter()
+                .position(|l| *l == "histogram_usec")
+                .map(|i| lines[i + 1][1..].parse().unwrap())
+                .unwrap_or(0);
+            let start = lines
+                .iter()
+                .position(|l| *l == "histogram_usec")
+                .map_or(0, |i| i + 2);
+            let pairs: Vec<(u64, u64)> = (0..k)
+                .map(|j| {
+                    let us = lines[start + 2 * j][1..].parse().unwrap();
+                    let n = lines[start + 2 * j + 1][1..].parse().unwrap();
+                    (us, n)
+                })
+                .collect();
+            assert!(
+                pairs.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
+                "{r}"
+            );
+            if let Some(last) = pairs.last() {
+                assert!(r.contains(&format!("calls\r\n:{}\r\n", last.1)), "{r}");
+            }
+            let head: Vec<&str> = lines[..start.max(1) - 1].to_vec();
+            v.push(head.join("|"));
+        }
+        v
+    };
+    let a = shape(ours.port);
+    let b = shape(real.port);
+    assert_eq!(a, b);
+    assert!(a[0].contains("calls|:100"), "{a:?}");
+}

@@ -148,8 +148,18 @@ fn resp3_client_conversions() {
         "{}",
         String::from_utf8_lossy(&hello)
     );
-    r.roundtrip(&resp(&["EVAL", "return true", "0"]), b"#t\r\n");
-    r.roundtrip(&resp(&["EVAL", "return false", "0"]), b"#f\r\n");
+    // A RESP2 script (the default) converts by its own protocol, as Redis
+    // 7.0 does: true is 1, false is the client's null; RESP3 scripts give booleans.
+    r.roundtrip(&resp(&["EVAL", "return true", "0"]), b":1\r\n");
+    r.roundtrip(&resp(&["EVAL", "return false", "0"]), b"_\r\n");
+    r.roundtrip(
+        &resp(&["EVAL", "redis.setresp(3); return true", "0"]),
+        b"#t\r\n",
+    );
+    r.roundtrip(
+        &resp(&["EVAL", "redis.setresp(3); return false", "0"]),
+        b"#f\r\n",
+    );
     r.roundtrip(&resp(&["EVAL", "return {double=2.5}", "0"]), b",2.5\r\n");
     r.roundtrip(
         &resp(&["EVAL", "return {map={a=1}}", "0"]),

@@ -177,6 +177,8 @@ fn resp3_default_mode_invalidates_once_per_read() {
         s.run("a", &mut a, "GET k1");
         s.run("a", &mut a, "EXEC");
         s.run("a", &mut a, "EVAL return(redis.call('get','k1')) 0");
+        // A RESP2 script's false (a missing key) is the RESP3 client's null.
+        s.run("a", &mut a, "EVAL return(redis.call('get','nokey')) 0");
         s.run("b", &mut b, "MSET k1 1 k2 9");
         s.drain("a", &mut a);
         // A flush tells every tracking client "everything" (null).
