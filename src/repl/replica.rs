@@ -609,6 +609,12 @@ async fn full_load(
             db.expire_deletes = false;
         }
         store.dbs = dbs;
+        // The dataset was replaced: tracking clients hear "everything" (as
+        // Redis's emptyData), and the new databases report modified keys.
+        if store.tracking.active() {
+            store.tracking.invalidate_all();
+        }
+        store.tracking_changed();
         crate::persist::dump::set_functions(&mut store, functions);
         store.blocking = Default::default();
         store.repl.offset = off;

@@ -285,3 +285,31 @@ fn expired_keys_and_table_limit_invalidate() {
         info_field(srv.port, "clients", "tracking_clients").as_deref() == Some("0")
     }));
 }
+
+/// A replica's full sync replaces its dataset: its tracking clients are told
+/// "everything" (a null), and keys the master changes afterwards, applied
+/// from the stream, still invalidate.
+#[test]
+fn full_sync_on_a_replica_invalidates_everything() {
+    let master = Server::start();
+    let replica = Server::start();
+    let mut m = RespConn::connect(master.port);
+    m.c("SET k 1");
+    let mut a = RespConn::connect(replica.port);
+    a.call(&["HELLO", "3"]);
+    a.c("CLIENT TRACKING on");
+    a.c("GET k");
+    let mut r = RespConn::connect(replica.port);
+    r.call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    assert!(wait_caught_up(
+        master.port,
+        replica.port,
+        Duration::from_secs(20)
+    ));
+    let push = String::from_utf8(a.read_reply()).unwrap();
+    assert_eq!(push, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+    a.c("GET k");
+    m.c("SET k 2");
+    let push = String::from_utf8(a.read_reply()).unwrap();
+    assert_eq!(push, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+}
