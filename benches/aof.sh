@@ -31,20 +31,10 @@ N="${N:-200000}"
 CLIENTS="${CLIENTS:-50}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 
-die() { echo "aof.sh: $*" >&2; exit 1; }
-for tool in "$REDIS_SERVER" redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required but not on PATH"
-done
-if [[ -n "${RSREDIS_BIN:-}" ]]; then
-    [[ -x "$RSREDIS_BIN" ]] || die "RSREDIS_BIN=$RSREDIS_BIN is not an executable"
-else
-    RSREDIS_BIN="$ROOT/target/release/rsredis"
-    if command -v cargo >/dev/null 2>&1; then
-        echo "==> cargo build --release --bin rsredis" >&2
-        (cd "$ROOT" && cargo build --release --quiet --bin rsredis)
-    fi
-    [[ -x "$RSREDIS_BIN" ]] || die "$RSREDIS_BIN not found"
-fi
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+require_tools "$REDIS_SERVER" redis-benchmark redis-cli python3
+resolve_rsredis
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsredis-aof.XXXXXX")"
 RS_PID=""; RD_PID=""
@@ -84,15 +74,6 @@ auto-aof-rewrite-percentage = 0
 EOF
 
 now_ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
-wait_ready() { # port pid name log
-    local i
-    for i in $(seq 12000); do
-        [[ "$(redis-cli -p "$1" PING 2>/dev/null)" == "PONG" ]] && return 0
-        kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during startup"; }
-        sleep 0.01
-    done
-    die "$3 did not answer PING"
-}
 start_rs() { "$RSREDIS_BIN" server --config "$WORK/rsredis/node.toml" >>"$WORK/rsredis/log" 2>&1 & RS_PID=$!; }
 start_rd() {
     "$REDIS_SERVER" --port "$RD_PORT" --bind 127.0.0.1 --save '' --appendonly yes \
@@ -105,8 +86,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 HZ=$(getconf CLK_TCK)
 
 start_rs; start_rd
-wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log"
-wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log"
+wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log" 120
+wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log" 120
 echo "rsredis      $("$RSREDIS_BIN" --version) pid $RS_PID"
 echo "redis-server $("$REDIS_SERVER" --version | awk '{print $3}') pid $RD_PID"
 echo "cpus: $(nproc)  clients: $CLIENTS  requests: $N  keys: $KEYS  data dir fs: $(df -T "$WORK" | awk 'NR==2 {print $2}')"
@@ -154,8 +135,8 @@ restart_both() { # sets LOAD="rs_load rd_load rs_up rd_up" (no subshell: the new
     stop_pid "$RS_PID"; stop_pid "$RD_PID"
     : >"$WORK/rsredis/log"; : >"$WORK/redis/log"
     local t0 t1 rs_up rd_up
-    t0=$(now_ms); start_rs; wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log"; t1=$(now_ms); rs_up=$((t1 - t0))
-    t0=$(now_ms); start_rd; wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log"; t1=$(now_ms); rd_up=$((t1 - t0))
+    t0=$(now_ms); start_rs; wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log" 120; t1=$(now_ms); rs_up=$((t1 - t0))
+    t0=$(now_ms); start_rd; wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log" 120; t1=$(now_ms); rd_up=$((t1 - t0))
     local rs_l rd_l
     rs_l=$(grep -o 'DB loaded from append only file: [0-9.]* seconds' "$WORK/rsredis/log" | awk '{print $7}' | tail -n 1)
     rd_l=$(grep -o 'DB loaded from append only file: [0-9.]* seconds' "$WORK/redis/log" | awk '{print $7}' | tail -n 1)

@@ -40,22 +40,10 @@ CLIENTS="${CLIENTS:-50}"
 TESTS="${TESTS:-set,get,incr,mset}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 
-die() { echo "compare.sh: $*" >&2; exit 1; }
-
-for tool in "$REDIS_SERVER" redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required but not on PATH (apt-get install redis-server redis-tools python3)"
-done
-
-if [[ -n "${RSREDIS_BIN:-}" ]]; then
-    [[ -x "$RSREDIS_BIN" ]] || die "RSREDIS_BIN=$RSREDIS_BIN is not an executable"
-else
-    RSREDIS_BIN="$ROOT/target/release/rsredis"
-    if command -v cargo >/dev/null 2>&1; then
-        echo "==> cargo build --release --bin rsredis"
-        (cd "$ROOT" && cargo build --release --quiet --bin rsredis)
-    fi
-    [[ -x "$RSREDIS_BIN" ]] || die "$RSREDIS_BIN not found and cargo is not available to build it"
-fi
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+require_tools "$REDIS_SERVER" redis-benchmark redis-cli python3
+resolve_rsredis
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsredis-compare.XXXXXX")"
 RS_PID=""
@@ -109,19 +97,6 @@ b = socket.socket(); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])
 EOF
 )
-
-wait_ready() { # port pid name logfile
-    local i
-    for i in $(seq 200); do
-        if [[ "$(redis-cli -p "$1" PING 2>/dev/null)" == "PONG" ]]; then
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during startup"; }
-        sleep 0.05
-    done
-    cat "$4" >&2
-    die "$3 did not answer PING on port $1"
-}
 
 start_servers() {
 mkdir -p "$WORK/rsredis" "$WORK/redis"

@@ -32,22 +32,10 @@ KEYS="${KEYS:-1000000}"
 WRITE_CLIENTS="${WRITE_CLIENTS:-4}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 
-die() { echo "persist.sh: $*" >&2; exit 1; }
-
-for tool in "$REDIS_SERVER" redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required but not on PATH (apt-get install redis-server redis-tools python3)"
-done
-
-if [[ -n "${RSREDIS_BIN:-}" ]]; then
-    [[ -x "$RSREDIS_BIN" ]] || die "RSREDIS_BIN=$RSREDIS_BIN is not an executable"
-else
-    RSREDIS_BIN="$ROOT/target/release/rsredis"
-    if command -v cargo >/dev/null 2>&1; then
-        echo "==> cargo build --release --bin rsredis"
-        (cd "$ROOT" && cargo build --release --quiet --bin rsredis)
-    fi
-    [[ -x "$RSREDIS_BIN" ]] || die "$RSREDIS_BIN not found and cargo is not available to build it"
-fi
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+require_tools "$REDIS_SERVER" redis-benchmark redis-cli python3
+resolve_rsredis
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsredis-persist.XXXXXX")"
 RS_PID=""
@@ -96,19 +84,6 @@ EOF
 
 now_ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
 
-wait_ready() { # port pid name logfile
-    local i
-    for i in $(seq 6000); do
-        if [[ "$(redis-cli -p "$1" PING 2>/dev/null)" == "PONG" ]]; then
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during startup"; }
-        sleep 0.01
-    done
-    cat "$4" >&2
-    die "$3 did not answer PING on port $1"
-}
-
 start_rs() {
     "$RSREDIS_BIN" server --config "$WORK/rsredis/node.toml" >>"$WORK/rsredis/log" 2>&1 &
     RS_PID=$!
@@ -122,8 +97,8 @@ start_rd() {
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 start_rs; start_rd
-wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log"
-wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log"
+wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log" 60
+wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log" 60
 echo "rsredis      $("$RSREDIS_BIN" --version) pid $RS_PID port $RS_PORT ($RSREDIS_BIN)"
 echo "redis-server $("$REDIS_SERVER" --version | awk '{print $3}') pid $RD_PID port $RD_PORT"
 echo "cpus: $(nproc 2>/dev/null || echo '?')  keys: $KEYS  writers during BGSAVE: $WRITE_CLIENTS"
@@ -271,9 +246,9 @@ RS_STEPS=$(grep -o 'snapshot: .*' "$WORK/rsredis/log" 2>/dev/null | head -n 1 ||
 echo "==> restart" >&2
 stop_pid "$RS_PID"; stop_pid "$RD_PID"
 : >"$WORK/rsredis/log"; : >"$WORK/redis/log"
-t0=$(now_ms); start_rs; wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log"; t1=$(now_ms)
+t0=$(now_ms); start_rs; wait_ready "$RS_PORT" "$RS_PID" rsredis "$WORK/rsredis/log" 60; t1=$(now_ms)
 RS_UP=$((t1 - t0))
-t0=$(now_ms); start_rd; wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log"; t1=$(now_ms)
+t0=$(now_ms); start_rd; wait_ready "$RD_PORT" "$RD_PID" redis-server "$WORK/redis/log" 60; t1=$(now_ms)
 RD_UP=$((t1 - t0))
 RS_LOAD=$(grep -o 'DB loaded from disk: [0-9.]* seconds' "$WORK/rsredis/log" | awk '{print $5}' | tail -n 1)
 RD_LOAD=$(grep -o 'DB loaded from disk: [0-9.]* seconds' "$WORK/redis/log" | awk '{print $5}' | tail -n 1)

@@ -29,21 +29,10 @@ PIPELINE="${PIPELINE:-16}"
 CLIENTS="${CLIENTS:-50}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 
-die() { echo "replication.sh: $*" >&2; exit 1; }
-
-for tool in "$REDIS_SERVER" redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required but not on PATH"
-done
-if [[ -n "${RSREDIS_BIN:-}" ]]; then
-    [[ -x "$RSREDIS_BIN" ]] || die "RSREDIS_BIN=$RSREDIS_BIN is not an executable"
-else
-    RSREDIS_BIN="$ROOT/target/release/rsredis"
-    if command -v cargo >/dev/null 2>&1; then
-        echo "==> cargo build --release --bin rsredis"
-        (cd "$ROOT" && cargo build --release --quiet --bin rsredis)
-    fi
-    [[ -x "$RSREDIS_BIN" ]] || die "$RSREDIS_BIN not found"
-fi
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+require_tools "$REDIS_SERVER" redis-benchmark redis-cli python3
+resolve_rsredis
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsredis-repl-bench.XXXXXX")"
 PIDS=()

@@ -31,22 +31,10 @@ ROUNDS="${ROUNDS:-3}"
 CLIENTS="${CLIENTS:-50}"
 REDIS_SERVER="${REDIS_SERVER:-redis-server}"
 
-die() { echo "streams.sh: $*" >&2; exit 1; }
-
-for tool in "$REDIS_SERVER" redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required but not on PATH"
-done
-
-if [[ -n "${RSREDIS_BIN:-}" ]]; then
-    [[ -x "$RSREDIS_BIN" ]] || die "RSREDIS_BIN=$RSREDIS_BIN is not an executable"
-else
-    RSREDIS_BIN="$ROOT/target/release/rsredis"
-    if command -v cargo >/dev/null 2>&1; then
-        echo "==> cargo build --release --bin rsredis"
-        (cd "$ROOT" && cargo build --release --quiet --bin rsredis)
-    fi
-    [[ -x "$RSREDIS_BIN" ]] || die "$RSREDIS_BIN not found"
-fi
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+require_tools "$REDIS_SERVER" redis-benchmark redis-cli python3
+resolve_rsredis
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rsredis-streams.XXXXXX")"
 RS_PID=""
@@ -78,15 +66,6 @@ b = socket.socket(); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])
 EOF
 )
-
-wait_ready() { # port pid name logfile
-    for _ in $(seq 200); do
-        [[ "$(redis-cli -p "$1" PING 2>/dev/null)" == "PONG" ]] && return 0
-        kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during startup"; }
-        sleep 0.05
-    done
-    die "$3 did not answer PING on port $1"
-}
 
 start_servers() {
     rm -rf "$WORK/rsredis" "$WORK/redis"
