@@ -303,14 +303,7 @@ fn data_moves_both_ways_by_replication_and_rdb() {
     let ours = Server::start();
     let mut oc = RespConn::connect(ours.port);
     oc.c("PFADD before 1 2 3");
-    RespConn::connect(real.port).c(&format!("REPLICAOF 127.0.0.1 {}", ours.port));
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        real.port,
-        "replication",
-        "master_link_status"
-    )
-    .as_deref()
-        == Some("up")));
+    follow(real.port, ours.port);
     workload(ours.port);
     assert!(wait_caught_up(
         ours.port,
@@ -333,14 +326,7 @@ fn data_moves_both_ways_by_replication_and_rdb() {
         .expect("second redis");
     workload(real2.port);
     let replica = Server::start();
-    RespConn::connect(replica.port).c(&format!("REPLICAOF 127.0.0.1 {}", real2.port));
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        replica.port,
-        "replication",
-        "master_link_status"
-    )
-    .as_deref()
-        == Some("up")));
+    follow(replica.port, real2.port);
     RespConn::connect(real2.port).c("PFADD small e f g");
     assert!(wait_caught_up(
         real2.port,

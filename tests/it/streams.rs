@@ -811,14 +811,7 @@ fn real_redis_replica_follows_our_streams_and_we_follow_a_real_master() {
         .expect("second redis");
     workload(real2.port);
     let replica = Server::start();
-    RespConn::connect(replica.port).c(&format!("REPLICAOF 127.0.0.1 {}", real2.port));
-    assert!(wait_until(Duration::from_secs(10), || info_field(
-        replica.port,
-        "replication",
-        "master_link_status"
-    )
-    .as_deref()
-        == Some("up")));
+    follow(replica.port, real2.port);
     let mut m = RespConn::connect(real2.port);
     m.c("XREADGROUP GROUP g frank COUNT 30 STREAMS rs >");
     m.c("XADD rs MAXLEN ~ 50 * k v");

@@ -536,6 +536,17 @@ pub fn wait_info(port: u16, section: &str, field: &str, value: &str, timeout: Du
 }
 
 /// Wait until a replica's processed offset reaches its master's offset.
+/// REPLICAOF 127.0.0.1 `master` on `replica`, then wait (bounded) until its link is up.
+pub fn follow(replica: u16, master: u16) {
+    RespConn::connect(replica).c(&format!("REPLICAOF 127.0.0.1 {}", master));
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            info_field(replica, "replication", "master_link_status").as_deref() == Some("up")
+        }),
+        "the replica on {replica} never linked to {master}"
+    );
+}
+
 pub fn wait_caught_up(master: u16, replica: u16, timeout: Duration) -> bool {
     wait_until(timeout, || {
         let m = info_field(master, "replication", "master_repl_offset");
